@@ -1,0 +1,58 @@
+# The course's commands. Each one creates .venv and installs what it needs on first use.
+#   make course   execute every notebook in order (profile: $ECG_PROFILE, default standard)
+#   make test     ruff, unit tests, and every notebook through nbval in the quick profile
+#   make lab      JupyterLab on notebooks/
+#   make data     fetch and verify all of MIT-BIH into data/mitdb
+# MIT-BIH comes from $MITDB_SOURCE (a local copy) when set, else from PhysioNet.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+BUILD  ?= build
+PROFILE ?= $(or $(ECG_PROFILE),standard)
+
+.PHONY: install data course test lint unit nb lab clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstalls only when pyproject.toml changes. Then makes sure exactly one OpenCV wheel
+# provides cv2: a headless wheel pulled in beside opencv-python would overwrite its files.
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@if $(PY) -m pip list 2>/dev/null | grep -qiE '^opencv-(contrib-)?python-headless '; then \
+	  echo "A headless OpenCV wheel was installed beside opencv-python: removing it."; \
+	  $(PY) -m pip uninstall --quiet -y opencv-python-headless opencv-contrib-python-headless; \
+	  $(PY) -m pip install --quiet --force-reinstall --no-deps opencv-python; \
+	fi
+	$(PY) -c "import cv2, biosppy.signals.ecg, wfdb, tensorflow, ecgutils" 2>/dev/null
+	touch $@
+
+install: $(STAMP)
+
+data: install
+	$(PY) -m ecgutils fetch
+
+course: install
+	$(PY) -m ecgutils fetch --profile $(PROFILE)
+	$(PY) -m ecgutils course --profile $(PROFILE) --out $(BUILD)
+
+lint: install
+	$(PY) -m ruff check ecgutils tests
+	$(PY) -m ruff format --check ecgutils tests
+
+unit: install
+	ECG_PROFILE=quick $(PY) -m pytest tests
+
+nb: install
+	ECG_PROFILE=quick $(PY) -m pytest --nbval-lax -p no:cacheprovider notebooks
+
+test: lint unit nb
+
+lab: install
+	$(VENV)/bin/jupyter lab notebooks/
+
+clean:
+	rm -rf $(BUILD) .pytest_cache .ruff_cache

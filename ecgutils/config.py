@@ -1,0 +1,126 @@
+"""Course-wide settings: where data lives, the MIT-BIH record list, and the run profiles.
+
+A profile says how big a run is. Choose one with the ``ECG_PROFILE`` environment variable
+(``quick``, ``standard`` or ``paper``; ``standard`` when unset) or pass a name to
+:func:`get_profile`. Later chapters read the fields they need from the profile, so a
+notebook never hard-codes a record list or an image size.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: Sampling rate of every MIT-BIH Arrhythmia Database record, in Hz.
+MITDB_FS = 360
+
+#: The 48 records of the MIT-BIH Arrhythmia Database 1.0.0, as in its ``RECORDS`` file.
+MITDB_RECORDS: tuple[str, ...] = (
+    "100", "101", "102", "103", "104", "105", "106", "107", "108", "109",
+    "111", "112", "113", "114", "115", "116", "117", "118", "119", "121",
+    "122", "123", "124", "200", "201", "202", "203", "205", "207", "208",
+    "209", "210", "212", "213", "214", "215", "217", "219", "220", "221",
+    "222", "223", "228", "230", "231", "232", "233", "234",
+)  # fmt: skip
+
+#: Environment variable that selects the profile.
+PROFILE_ENV = "ECG_PROFILE"
+#: Environment variable that moves the data folder (default: ``data/`` of the checkout).
+DATA_DIR_ENV = "ECG_DATA_DIR"
+#: Environment variable naming a local folder holding a copy of MIT-BIH 1.0.0.
+SOURCE_ENV = "MITDB_SOURCE"
+
+
+def project_root() -> Path:
+    """The checkout's top folder (the one holding ``pyproject.toml``), or the working folder."""
+    here = Path(__file__).resolve().parents[1]
+    return here if (here / "pyproject.toml").is_file() else Path.cwd()
+
+
+def data_dir() -> Path:
+    """Folder for everything the course downloads, caches and trains (``data/``).
+
+    ``ECG_DATA_DIR`` overrides it. Deleting this folder is always safe: the course rebuilds
+    what it needs.
+    """
+    env = os.environ.get(DATA_DIR_ENV)
+    return Path(env).expanduser() if env else project_root() / "data"
+
+
+def mitdb_dir() -> Path:
+    """Folder holding the verified MIT-BIH files (``data/mitdb``)."""
+    return data_dir() / "mitdb"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How big a run is.
+
+    Attributes
+    ----------
+    name : str
+        ``quick``, ``standard`` or ``paper``.
+    description : str
+        One line for people.
+    records : tuple of str
+        MIT-BIH records the profile uses.
+    scheme : str
+        Default class scheme (see :mod:`ecgutils.classes`).
+    image_size : int
+        Side of the square beat images, in pixels.
+    seed : int
+        Seed for every random choice made under this profile.
+    """
+
+    name: str
+    description: str
+    records: tuple[str, ...]
+    scheme: str = "paper8"
+    image_size: int = 128
+    seed: int = 2018
+    extra: dict = field(default_factory=dict, compare=False)
+
+
+PROFILES: dict[str, Profile] = {
+    "quick": Profile(
+        name="quick",
+        description="Tests and CI: three records that together hold every paper8 class; minutes.",
+        # 100: N, A, V; 107: paced (/), V; 207: L, R, A, V, E and ventricular flutter (!).
+        records=("100", "107", "207"),
+        image_size=64,
+    ),
+    "standard": Profile(
+        name="standard",
+        description="Default: all 48 records, sized for a 2-core laptop.",
+        records=MITDB_RECORDS,
+        image_size=64,
+    ),
+    "paper": Profile(
+        name="paper",
+        description="Full-size reproduction of Jun et al. 2018 (128x128 images); GPU recommended.",
+        records=MITDB_RECORDS,
+        image_size=128,
+    ),
+}
+
+DEFAULT_PROFILE = "standard"
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """Return a profile by name, or the one ``ECG_PROFILE`` names (``standard`` if unset).
+
+    Raises
+    ------
+    ValueError
+        If the name is not a known profile; the message lists the valid ones.
+    """
+    chosen = name if name is not None else os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE
+    key = str(chosen).strip().lower()
+    if key not in PROFILES:
+        source = "" if name is not None else f" (from ${PROFILE_ENV})"
+        raise ValueError(
+            f"Unknown profile {chosen!r}{source}. Choose one of: {', '.join(PROFILES)}; "
+            f"for example `export {PROFILE_ENV}=quick`."
+        )
+    return PROFILES[key]

@@ -1,0 +1,99 @@
+"""Run the course: execute every notebook in order, headless, and keep the executed copies.
+
+``make course`` calls :func:`run_course` through ``python -m ecgutils course``. Each notebook
+runs in a fresh kernel (as a student would start it), with ``ECG_PROFILE`` set, from the
+``notebooks/`` folder. Executed notebooks and their HTML go to ``build/notebooks`` and a
+summary with each notebook's wall time to ``build/course-summary.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .config import PROFILE_ENV, get_profile, project_root
+
+
+@dataclass
+class NotebookRun:
+    """Outcome of executing one notebook."""
+
+    notebook: str
+    ok: bool
+    seconds: float
+    error: str = ""
+
+
+def course_notebooks(folder: str | os.PathLike | None = None) -> list[Path]:
+    """The course's notebooks in reading order: ``notebooks/NN_topic.ipynb`` sorted by NN."""
+    folder = Path(folder) if folder is not None else project_root() / "notebooks"
+    found = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+    if not found:
+        raise FileNotFoundError(f"No notebooks named NN_topic.ipynb in {folder}.")
+    return found
+
+
+def run_course(
+    out_dir: str | os.PathLike | None = None,
+    *,
+    profile: str | None = None,
+    notebooks: Sequence[str | os.PathLike] | None = None,
+    cell_timeout_s: int = 3600,
+) -> list[NotebookRun]:
+    """Execute notebooks in order and write the executed ``.ipynb`` and ``.html`` copies.
+
+    A failing notebook is still written (with the error in its output) and the run goes on
+    to the next one, since each notebook stands on its own.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+    from nbconvert import HTMLExporter
+
+    prof = get_profile(profile)
+    out = Path(out_dir) if out_dir is not None else project_root() / "build"
+    (out / "notebooks").mkdir(parents=True, exist_ok=True)
+    paths = [Path(p) for p in notebooks] if notebooks else course_notebooks()
+    os.environ[PROFILE_ENV] = prof.name  # inherited by every kernel started below
+    runs = []
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        client = NotebookClient(
+            nb,
+            timeout=cell_timeout_s,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
+        )
+        print(f"[{prof.name}] running {path.name} ...", flush=True)
+        t0 = time.perf_counter()
+        error = ""
+        try:
+            client.execute()
+        except Exception as exc:  # CellExecutionError, timeouts, dead kernels
+            error = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        seconds = time.perf_counter() - t0
+        nbformat.write(nb, out / "notebooks" / path.name)
+        html, _ = HTMLExporter().from_notebook_node(nb)
+        (out / "notebooks" / path.with_suffix(".html").name).write_text(html, encoding="utf-8")
+        runs.append(NotebookRun(path.name, not error, round(seconds, 1), error))
+        print(f"    {'ok' if not error else 'FAILED'} in {seconds:.1f} s {error}", flush=True)
+    summary = {"profile": prof.name, "notebooks": [asdict(r) for r in runs]}
+    (out / "course-summary.json").write_text(json.dumps(summary, indent=2))
+    return runs
+
+
+def format_summary(runs: Sequence[NotebookRun], profile: str) -> str:
+    """A plain-text table of the runs: notebook, status, minutes."""
+    width = max([len(r.notebook) for r in runs] + [8])
+    lines = [f"Course run, profile {profile}:", f"  {'notebook':<{width}}  status  minutes"]
+    for r in runs:
+        lines.append(
+            f"  {r.notebook:<{width}}  {'ok' if r.ok else 'FAILED':<6}  {r.seconds / 60:7.1f}"
+        )
+    total = sum(r.seconds for r in runs)
+    failed = sum(not r.ok for r in runs)
+    lines.append(f"  {len(runs)} notebooks, {failed} failed, {total / 60:.1f} minutes in all")
+    return "\n".join(lines)
