@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+from IPython.display import display
 
 from .config import MITDB_RECORDS
 from .data import Record, load_record
@@ -55,7 +56,7 @@ def record_browser(
         with out:
             out.clear_output(wait=True)
             ax = plot_record_strip(rec, w_start.value, w_window.value)
-            plt.show(ax.figure)
+            display(ax.figure)
             plt.close(ax.figure)
 
     def record_changed(change):

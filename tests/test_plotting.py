@@ -1,0 +1,77 @@
+"""ecgutils.plotting: figures have the right content, labels and colours."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+
+from ecgutils import plotting
+from ecgutils.data import read_record
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def test_record_strip_marks_beats_and_marks_in_window(synthetic_record):
+    rec = read_record(synthetic_record)
+    ax = plotting.plot_record_strip(rec, start_s=0.0, duration_s=3.0)
+    texts = [t.get_text() for t in ax.texts]
+    # 3 s at 360 Hz = 1,080 samples: the beats at samples 180, 470, 760 and 1050.
+    shown_beats = [t for t in texts if t in {"N", "V", "A", "!", "f"}]
+    assert shown_beats == ["N", "N", "V", "A"]
+    assert ax.get_xlabel() == "time (s)" and ax.get_ylabel() == "MLII (mV)"
+    assert ax.get_xlim() == pytest.approx((0.0, 3.0))
+    # the rhythm mark at sample 10 is drawn with its text
+    assert any(t.startswith(" +(N") for t in texts)
+    v = next(t for t in ax.texts if t.get_text() == "V")
+    assert v.get_color() == plotting.CLASS_COLORS["V"]
+
+
+def test_record_strip_clips_to_record(synthetic_record):
+    rec = read_record(synthetic_record)
+    ax = plotting.plot_record_strip(rec, start_s=5.0, duration_s=100.0)
+    lo, hi = ax.get_xlim()
+    assert hi == pytest.approx(2400 / 360) and lo == pytest.approx(5.0)
+    beats = [t.get_text() for t in ax.texts if len(t.get_text()) == 1]
+    assert beats == ["f", "N"]  # samples 1920 and 2210 lie after 5 s (1,800 samples)
+
+
+def test_every_class_of_every_scheme_has_a_colour():
+    from ecgutils.classes import CLASS_TABLE
+
+    assert set(CLASS_TABLE["cls"]) <= set(plotting.CLASS_COLORS)
+    assert plotting.class_color("?") == plotting.OTHER_COLOR
+
+
+def test_class_totals_plot_one_panel_per_scheme():
+    totals = pd.DataFrame(
+        {
+            "scheme": ["seed7", "seed7", "aami5"],
+            "cls": ["N", "V", "S"],
+            "name": ["Normal", "PVC", "SVEB"],
+            "count": [100, 10, 5],
+            "percent": [90.9, 9.1, 100.0],
+        }
+    )
+    fig = plotting.plot_class_totals(totals)
+    assert len(fig.axes) == 2
+    assert fig.axes[0].get_title() == "seed7: 110 beats"
+    assert [b.get_height() for b in fig.axes[0].patches] == [100, 10]
+    assert fig.axes[0].get_yscale() == "log" and "beats" in fig.axes[0].get_ylabel()
+
+
+def test_class_presence_heatmap_shape_and_labels():
+    counts = pd.DataFrame(
+        [[10, 0], [3, 4], [0, 0]],
+        index=pd.Index(["100", "101", "102"], name="record"),
+        columns=pd.Index(["N", "V"], name="paper8"),
+    )
+    ax = plotting.plot_class_presence(counts)
+    assert ax.get_xlabel() == "record" and ax.get_ylabel() == "class (paper8)"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["100", "101", "102"]
+    annotated = sorted(t.get_text() for t in ax.texts if t.get_text())
+    assert annotated == ["10", "3", "4"]  # zero cells are blank
