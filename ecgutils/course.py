@@ -9,6 +9,7 @@ summary with each notebook's wall time to ``build/course-summary.json``.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections.abc import Sequence
@@ -76,7 +77,9 @@ def run_course(
             error = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         seconds = time.perf_counter() - t0
         nbformat.write(nb, out / "notebooks" / path.name)
-        html, _ = HTMLExporter().from_notebook_node(nb)
+        exporter = HTMLExporter()
+        exporter.log.setLevel(logging.ERROR)  # no "alternative text is missing" per figure
+        html, _ = exporter.from_notebook_node(nb)
         (out / "notebooks" / path.with_suffix(".html").name).write_text(html, encoding="utf-8")
         runs.append(NotebookRun(path.name, not error, round(seconds, 1), error))
         print(f"    {'ok' if not error else 'FAILED'} in {seconds:.1f} s {error}", flush=True)

@@ -334,7 +334,7 @@ class Record:
         return label_symbols(self.beats.symbol, scheme)
 
 
-def _choose_lead(name: str, leads: Sequence[str], lead: str | int) -> str:
+def _choose_lead(name: str, leads: Sequence[str], lead: str | int, stacklevel: int) -> str:
     if isinstance(lead, int):
         if not -len(leads) <= lead < len(leads):
             raise ValueError(
@@ -347,7 +347,7 @@ def _choose_lead(name: str, leads: Sequence[str], lead: str | int) -> str:
         warnings.warn(
             f"Record {name} has no MLII lead (its leads are {', '.join(leads)}); "
             f"using {MLII_FALLBACK} instead.",
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
         return MLII_FALLBACK
     raise ValueError(f"Record {name} has no lead {lead!r}; its leads are {', '.join(leads)}.")
@@ -371,7 +371,11 @@ def split_beats(ann: Annotations) -> tuple[Annotations, Annotations]:
 
 
 def read_record(
-    path: str | os.PathLike, lead: str | int = "MLII", *, annotator: str | None = "atr"
+    path: str | os.PathLike,
+    lead: str | int = "MLII",
+    *,
+    annotator: str | None = "atr",
+    _stacklevel: int = 2,
 ) -> Record:
     """Read one lead of any WFDB record at ``path`` (without extension), in mV.
 
@@ -392,7 +396,7 @@ def read_record(
     header = wfdb.rdheader(str(path))
     name = header.record_name
     leads = tuple(header.sig_name)
-    chosen = _choose_lead(name, leads, lead)
+    chosen = _choose_lead(name, leads, lead, _stacklevel + 1)
     rec = wfdb.rdrecord(str(path), channel_names=[chosen])
     if rec.units[0] != "mV":
         raise ValueError(f"Record {name} lead {chosen} is in {rec.units[0]!r}, expected mV.")
@@ -454,7 +458,7 @@ def load_record(
     (name,) = check_record_names(record)
     folder = Path(data_dir) if data_dir is not None else mitdb_dir()
     fetch(name, dest=folder, progress=False)
-    return read_record(folder / name, lead)
+    return read_record(folder / name, lead, _stacklevel=3)
 
 
 def count_classes(

@@ -1,0 +1,54 @@
+"""ecgutils.course and the notebooks folder: order, clean storage, headless execution."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from ecgutils import course
+from ecgutils.config import project_root
+
+
+def test_course_notebooks_are_numbered_and_stored_without_outputs():
+    paths = course.course_notebooks()
+    numbers = [int(p.name[:2]) for p in paths]
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
+    assert paths[0].name == "01_mitbih_data.ipynb"
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert not cell.outputs and cell.execution_count is None, f"{path.name}: outputs"
+        assert nb.cells[0].cell_type == "markdown" and "What you will learn" in nb.cells[0].source
+
+
+def test_no_notebooks_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="No notebooks named NN_topic.ipynb"):
+        course.course_notebooks(tmp_path)
+
+
+def test_run_course_executes_writes_and_reports(tmp_path, monkeypatch):
+    monkeypatch.delenv("ECG_PROFILE", raising=False)
+    good, bad = tmp_path / "01_good.ipynb", tmp_path / "02_bad.ipynb"
+    nb = new_notebook(cells=[new_code_cell("import os\nprint(os.environ['ECG_PROFILE'])")])
+    nbformat.write(nb, good)
+    nbformat.write(new_notebook(cells=[new_code_cell("1 / 0")]), bad)
+    out = tmp_path / "build"
+    runs = course.run_course(out, profile="quick", notebooks=[good, bad], cell_timeout_s=120)
+    assert [(r.notebook, r.ok) for r in runs] == [("01_good.ipynb", True), ("02_bad.ipynb", False)]
+    assert "ZeroDivisionError" in runs[1].error
+    executed = nbformat.read(out / "notebooks" / "01_good.ipynb", as_version=4)
+    assert executed.cells[0].outputs[0]["text"].strip() == "quick"  # profile reached the kernel
+    assert (out / "notebooks" / "02_bad.html").stat().st_size > 1000
+    summary = json.loads((out / "course-summary.json").read_text())
+    assert summary["profile"] == "quick" and len(summary["notebooks"]) == 2
+    text = course.format_summary(runs, "quick")
+    assert "2 notebooks, 1 failed" in text and "FAILED" in text
+
+
+def test_gitignore_keeps_build_data_and_venv_out():
+    ignored = (project_root() / ".gitignore").read_text().split()
+    assert {".venv/", "build/", "data/*", "!data/README.md"} <= set(ignored)
