@@ -101,6 +101,7 @@ class FetchReport:
     downloaded: list[str] = field(default_factory=list)  # downloaded from PhysioNet
     repaired: list[str] = field(default_factory=list)  # were present but corrupt, now replaced
     folder: Path | None = None
+    records: list[str] = field(default_factory=list)
 
     @property
     def n_files(self) -> int:
@@ -108,7 +109,7 @@ class FetchReport:
 
     def __str__(self) -> str:
         parts = [
-            f"{self.n_files} files OK in {self.folder}",
+            f"{len(self.records)} records, {self.n_files} files OK in {self.folder}",
             f"{len(self.verified)} already verified",
             f"{len(self.copied)} copied",
             f"{len(self.downloaded)} downloaded",
@@ -221,7 +222,7 @@ def fetch(
     dest = Path(dest) if dest is not None else mitdb_dir()
     dest.mkdir(parents=True, exist_ok=True)
     sums = dict(checksums) if checksums is not None else expected_checksums()
-    report = FetchReport(folder=dest)
+    report = FetchReport(folder=dest, records=names)
 
     missing = []
     for name in (f"{r}.{e}" for r in names for e in extensions):
