@@ -56,9 +56,14 @@ def bandpass(signal: np.ndarray, fs: float) -> np.ndarray:
     """
     from biosppy.signals import tools
 
-    filtered, _, _ = tools.filter_signal(signal=np.asarray(signal, dtype=float), ftype="FIR",
-                                         band="bandpass", order=int(0.3 * fs),
-                                         frequency=list(BIOSPPY_BAND_HZ), sampling_rate=fs)  # fmt: skip
+    filtered, _, _ = tools.filter_signal(
+        signal=np.asarray(signal, dtype=float),
+        ftype="FIR",
+        band="bandpass",
+        order=int(0.3 * fs),
+        frequency=list(BIOSPPY_BAND_HZ),
+        sampling_rate=fs,
+    )
     return filtered
 
 
@@ -207,8 +212,9 @@ def _evaluate_one(args: tuple[str, str]) -> list[dict]:
     rows = []
     for refine in (False, True):
         peaks = reject_t_waves(rec.signal, raw, rec.fs) if refine else raw
-        rows.append({"record": name, "detector": method, "refine": refine,
-                     **score_detections(rec, peaks)})  # fmt: skip
+        rows.append(
+            {"record": name, "detector": method, "refine": refine, **score_detections(rec, peaks)}
+        )
     return rows
 
 

@@ -144,7 +144,7 @@ def render_beats(
 
 
 def render_beat(x: np.ndarray, **options) -> np.ndarray:
-    """Render one beat (a 1-D array in mV) as a (size, size) uint8 image; see :func:`render_beats`."""
+    """One beat (1-D array, mV) as a (size, size) uint8 image; see :func:`render_beats`."""
     x = np.asarray(x, dtype=np.float32)
     if x.ndim != 1 or len(x) < 2:
         raise ValueError(f"A beat is a 1-D array of at least 2 samples, got shape {x.shape}.")

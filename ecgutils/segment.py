@@ -34,8 +34,7 @@ PAPER_MARGIN_360 = 20
 MATCH_WINDOW_S = 0.150
 
 #: Columns of a beat table, in order.
-BEAT_COLUMNS = ["record", "beat", "r", "start", "end", "symbol", "rr_prev_s", "rr_next_s",
-                *SCHEMES]  # fmt: skip
+BEAT_COLUMNS = ["record", "beat", "r", "start", "end", "symbol", "rr_prev_s", "rr_next_s", *SCHEMES]
 
 
 def segment_beats(
@@ -105,10 +104,16 @@ def segment_beats(
     ok &= (start >= 0) & (end <= n_samples) & (end - start >= 2)
     rr_prev = np.where(has_prev, (r - prev_r) / fs, np.nan)
     rr_next = np.where(has_next, (next_r - r) / fs, np.nan)
-    return pd.DataFrame({
-        "beat": np.flatnonzero(ok), "r": r[ok], "start": start[ok], "end": end[ok],
-        "rr_prev_s": rr_prev[ok], "rr_next_s": rr_next[ok],
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "beat": np.flatnonzero(ok),
+            "r": r[ok],
+            "start": start[ok],
+            "end": end[ok],
+            "rr_prev_s": rr_prev[ok],
+            "rr_next_s": rr_next[ok],
+        }
+    )
 
 
 def match_to_reference(
@@ -171,8 +176,9 @@ def segment_record(
     nb = None
     if neighbours == "annotations":
         nb = np.union1d(r, np.concatenate([ref, record.marks.sample]))
-    table = segment_beats(r, len(record.signal), record.fs, rule=rule, neighbours=nb,
-                          window_s=window_s)  # fmt: skip
+    table = segment_beats(
+        r, len(record.signal), record.fs, rule=rule, neighbours=nb, window_s=window_s
+    )
     if rpeaks is None:
         ref_index = table["beat"].to_numpy()
     else:
