@@ -43,6 +43,14 @@ def _cmd_course(args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in runs) else 1
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import bench_render
+
+    if args.what == "render":
+        print(bench_render(n_beats=args.beats, size=args.size))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m ecgutils",
@@ -74,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", help="quick, standard or paper (default: $ECG_PROFILE or standard)")
     p.add_argument("--out", help="build folder (default: build/)")
     p.set_defaults(func=_cmd_course)
+
+    p = sub.add_parser("bench", help="measure speed (render: original vs fast beat images)")
+    p.add_argument("what", choices=["render"])
+    p.add_argument("--beats", type=int, default=200, help="beats rendered by both paths")
+    p.add_argument("--size", type=int, default=128, help="image side in pixels")
+    p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("profile", help="show a profile (default: the one $ECG_PROFILE selects)")
     p.add_argument("name", nargs="?")

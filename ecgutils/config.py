@@ -38,6 +38,11 @@ def project_root() -> Path:
     return here if (here / "pyproject.toml").is_file() else Path.cwd()
 
 
+def cache_dir() -> Path:
+    """Folder for derived arrays (detections, beat images), keyed by their parameters."""
+    return data_dir() / "cache"
+
+
 def data_dir() -> Path:
     """Folder for everything the course downloads, caches and trains (``data/``).
 
@@ -69,6 +74,12 @@ class Profile:
         Default class scheme (see :mod:`ecgutils.classes`).
     image_size : int
         Side of the square beat images, in pixels.
+    rule : str
+        Segmentation rule (:mod:`ecgutils.segment`): ``seed``, ``paper`` or ``fixed``.
+    scale : str
+        Amplitude scaling of beat images (:mod:`ecgutils.render`): ``minmax`` or ``fixed``.
+    line_width : float
+        Line width of beat images, in pixels.
     seed : int
         Seed for every random choice made under this profile.
     """
@@ -78,6 +89,9 @@ class Profile:
     records: tuple[str, ...]
     scheme: str = "paper8"
     image_size: int = 128
+    rule: str = "seed"
+    scale: str = "minmax"
+    line_width: float = 1.0
     seed: int = 2018
     extra: dict = field(default_factory=dict, compare=False)
 

@@ -33,7 +33,7 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pandas as pd
 
-from .config import data_dir
+from .config import cache_dir
 from .data import Record, check_record_names, load_record
 
 #: Detectors, in the order the course presents them.
@@ -185,7 +185,7 @@ def score_detections(record: Record, peaks: np.ndarray) -> dict[str, float]:
 
 
 def _cache_path(record: str, method: str):
-    return data_dir() / "cache" / f"rpeaks-v{DETECT_VERSION}" / method / f"{record}.npy"
+    return cache_dir() / f"rpeaks-v{DETECT_VERSION}" / method / f"{record}.npy"
 
 
 def cached_detections(record: str, method: str) -> np.ndarray:
