@@ -50,9 +50,23 @@ def test_every_dependency_has_a_lower_bound():
 
 def test_required_packages_are_declared():
     names = {_name(s) for s in _pyproject()["project"]["dependencies"]}
-    needed = {"jupyterlab", "ipywidgets", "wfdb", "biosppy", "peakutils", "matplotlib",
-              "opencv-python", "tensorflow", "keras", "scikit-learn", "seaborn", "numpy",
-              "scipy", "pandas", "tqdm"}  # fmt: skip
+    needed = {
+        "jupyterlab",
+        "ipywidgets",
+        "wfdb",
+        "biosppy",
+        "peakutils",
+        "matplotlib",
+        "opencv-python",
+        "tensorflow",
+        "keras",
+        "scikit-learn",
+        "seaborn",
+        "numpy",
+        "scipy",
+        "pandas",
+        "tqdm",
+    }
     assert needed <= names
 
 

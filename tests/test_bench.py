@@ -1,0 +1,16 @@
+"""ecgutils.bench: the render benchmark runs and reports consistent figures."""
+
+from __future__ import annotations
+
+import pytest
+
+from ecgutils.bench import bench_render
+
+
+@pytest.mark.integration
+def test_bench_render_small(mitdb_ready):
+    b = bench_render(n_beats=6, size=32, repeats=1, database_profile="quick")
+    assert b.n_beats == 6 and b.reference_ms > b.fast_ms > 0
+    assert b.database_beats > 5000 and b.database_s > 0
+    text = str(b)
+    assert "ms/beat" in text and "speed-up" in text and f"{b.database_beats:,} beats" in text

@@ -1,0 +1,106 @@
+"""ecgutils.render: the fast renderer keeps the waveform; the reference one matches the original."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ecgutils import data, render
+from ecgutils.segment import segment_record
+
+
+def resampled(x: np.ndarray, size: int) -> np.ndarray:
+    """The beat linearly resampled at the centres of ``size`` columns."""
+    pos = (np.arange(size) + 0.5) / size * (len(x) - 1)
+    return np.interp(pos, np.arange(len(x)), x)
+
+
+def test_shapes_dtype_and_background():
+    x = np.sin(np.linspace(0, 2 * np.pi, 300))
+    img = render.render_beat(x)
+    assert img.shape == (128, 128) and img.dtype == np.uint8
+    assert img.max() == 255 and img.min() < 60  # white background, dark line
+    assert (img < 255).any(axis=0).all()  # every column has ink
+    batch = render.render_beats(
+        np.tile(x, 3), np.array([0, 300, 600]), np.array([300, 600, 900]), size=32
+    )
+    assert batch.shape == (3, 32, 32)
+    np.testing.assert_array_equal(batch[0], batch[2])
+
+
+def test_flat_beat_is_a_line_in_the_middle():
+    img = render.render_beat(np.zeros(100), size=64)
+    rows = np.flatnonzero((img < 255).any(axis=1))
+    assert rows.tolist() == [31, 32]  # centred at 31.5: half of each row is covered
+    assert (img[31] == 128).all() and (img[32] == 128).all()
+
+
+def test_line_width_and_antialiasing():
+    x = np.sin(np.linspace(0, 2 * np.pi, 300))
+    thin, thick = render.render_beat(x, line_width=0.5), render.render_beat(x, line_width=3.0)
+    ink = lambda im: (255 - im.astype(float)).sum()  # noqa: E731
+    # each column's span grows by the extra width: 2.5 px x 128 columns of full ink
+    assert ink(thick) - ink(thin) == pytest.approx(2.5 * 128 * 255, rel=0.05)
+    assert ((thin > 0) & (thin < 255)).any()  # partial coverage: anti-aliased
+
+
+def test_minmax_loses_amplitude_fixed_keeps_it():
+    x = np.sin(np.linspace(0, 2 * np.pi, 300)) * 0.5
+    a, b = render.render_beat(x), render.render_beat(2 * x)
+    np.testing.assert_array_equal(a, b)
+    fa = render.render_beat(x, scale="fixed", mv_range=(-2, 2))
+    fb = render.render_beat(2 * x, scale="fixed", mv_range=(-2, 2))
+    height = lambda im: np.ptp(np.flatnonzero((im < 128).any(axis=1)))  # noqa: E731
+    assert height(fb) > 1.8 * height(fa)
+
+
+def test_bad_inputs_are_refused():
+    with pytest.raises(ValueError, match="Unknown scale"):
+        render.render_beat(np.zeros(10), scale="log")
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        render.render_beat(np.zeros(1))
+    with pytest.raises(ValueError, match="start \\+ 2 <= end"):
+        render.render_beats(np.zeros(10), np.array([5]), np.array([20]))
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("name", ["100", "107", "207"])
+def test_trace_read_back_correlates_with_the_beat(mitdb_ready, name):
+    rec = data.load_record(name)
+    t = segment_record(rec, "seed")
+    starts, ends = t["start"].to_numpy(), t["end"].to_numpy()
+    images = render.render_beats(rec.signal, starts, ends)  # defaults: 128x128, minmax
+    corr = [
+        np.corrcoef(render.trace_from_image(img), resampled(rec.signal[s:e], 128))[0, 1]
+        for img, s, e in zip(images, starts, ends)
+    ]
+    assert min(corr) >= 0.98, f"worst beat correlates {min(corr):.4f}"
+    # the fixed mV scale keeps the waveform too, wherever the beat fits in its range
+    lo, hi = render.FIXED_RANGE_MV
+    fits = [
+        i
+        for i, (s, e) in enumerate(zip(starts, ends))
+        if lo <= rec.signal[s:e].min() and rec.signal[s:e].max() <= hi
+    ][::10]
+    fixed = render.render_beats(rec.signal, starts[fits], ends[fits], scale="fixed")
+    corr = [
+        np.corrcoef(render.trace_from_image(img), resampled(rec.signal[s:e], 128))[0, 1]
+        for img, s, e in zip(fixed, starts[fits], ends[fits])
+    ]
+    assert min(corr) >= 0.98
+
+
+@pytest.mark.integration
+def test_reference_renderer_matches_the_original_recipe(mitdb_ready):
+    rec = data.load_record(100)
+    t = segment_record(rec, "seed").iloc[:5]
+    for s, e in zip(t["start"], t["end"]):
+        img = render.render_beat_reference(rec.signal[s:e])
+        assert img.shape == (128, 128) and img.dtype == np.uint8
+        # matplotlib's axes leave white margins: ink only inside them
+        cols = np.flatnonzero((img < 200).any(axis=0))
+        assert 10 <= cols.min() and cols.max() <= 118
+        tr = render.trace_from_image(img)
+        inked = np.flatnonzero(~np.isnan(tr))
+        r = np.corrcoef(tr[inked], resampled(rec.signal[s:e], len(inked)))[0, 1]
+        assert r > 0.9  # faint, thin line: a rougher read-back than the fast renderer's

@@ -1,0 +1,102 @@
+"""ecgutils.segment: the three rules, hand-checked, and on real records."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ecgutils import data
+from ecgutils.classes import label_symbols
+from ecgutils.segment import match_to_reference, segment_beats, segment_record
+
+R = np.array([100, 300, 600, 1000])
+
+
+def test_seed_rule_halfway_to_neighbours_and_edges_dropped():
+    t = segment_beats(R, 1200, 360.0, rule="seed")
+    assert t["beat"].tolist() == [1, 2]  # first and last beat have no neighbour on one side
+    assert t["start"].tolist() == [200, 450] and t["end"].tolist() == [450, 800]
+    assert t["rr_prev_s"].tolist() == pytest.approx([200 / 360, 300 / 360])
+    assert t["rr_next_s"].tolist() == pytest.approx([300 / 360, 400 / 360])
+
+
+def test_seed_rule_with_other_neighbours():
+    # a rhythm mark at 500 becomes the next neighbour of the beat at 300
+    t = segment_beats(R, 1200, 360.0, rule="seed", neighbours=np.array([100, 300, 500, 600, 1000]))
+    assert t["end"].tolist()[0] == 400 and t["start"].tolist()[1] == 550
+    # RR intervals still come from the beats, not from the marks
+    assert t["rr_next_s"].tolist()[0] == pytest.approx(300 / 360)
+    # with neighbours, the first beat can be cut if something precedes it
+    t = segment_beats(R, 1200, 360.0, rule="seed", neighbours=np.array([20, 100, 300, 600, 1000]))
+    assert t["beat"].tolist() == [0, 1, 2] and t["start"].tolist()[0] == 60
+
+
+def test_paper_rule_margins_scale_with_rate():
+    t = segment_beats(R, 1200, 360.0, rule="paper")
+    assert t["start"].tolist() == [120, 320] and t["end"].tolist() == [580, 980]
+    t = segment_beats(R * 2, 2400, 720.0, rule="paper")
+    assert t["start"].tolist() == [240, 640]  # 40 samples at 720 Hz
+
+
+def test_fixed_rule_drops_beats_too_close_to_the_edges():
+    t = segment_beats(R, 1100, 100.0, rule="fixed", window_s=(0.5, 1.0))
+    # beat at 100: start 50 ok, end 201 ok; beat at 1000: end 1101 > 1100 dropped
+    assert t["beat"].tolist() == [0, 1, 2]
+    assert (t["end"] - t["start"]).tolist() == [151] * 3
+    assert segment_beats(R, 1100, 100.0, rule="fixed", window_s=(1.5, 1.0))["beat"].tolist() == [
+        1,
+        2,
+    ]
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="Unknown segmentation rule 'halfway'"):
+        segment_beats(R, 1200, 360.0, rule="halfway")
+    with pytest.raises(ValueError, match="strictly increasing"):
+        segment_beats(R[::-1], 1200, 360.0)
+    with pytest.raises(ValueError, match="Sampling rate"):
+        segment_beats(R, 1200, 0)
+
+
+def test_match_to_reference():
+    ref = np.array([100, 400, 700])
+    det = np.array([90, 250, 454, 700, 1000])
+    assert match_to_reference(det, ref, fs=360).tolist() == [0, -1, 1, 2, -1]  # 54 samples = 150 ms
+    assert match_to_reference(det, np.array([], dtype=int), fs=360).tolist() == [-1] * 5
+
+
+def test_segment_record_on_synthetic(synthetic_record):
+    rec = data.read_record(synthetic_record)
+    t = segment_record(rec, "seed")
+    assert t["record"].unique().tolist() == ["syn"]
+    assert t["symbol"].tolist() == list(rec.beats.symbol[1:-1])
+    assert t["paper8"].tolist() == label_symbols(rec.beats.symbol[1:-1], "paper8").tolist()
+    assert segment_record(rec, "seed", neighbours="annotations")["beat"].tolist()[0] == 0
+
+
+@pytest.mark.integration
+def test_segment_real_record_all_rules(mitdb_ready):
+    rec = data.load_record(100)
+    for rule in ("seed", "paper", "fixed"):
+        t = segment_record(rec, rule)
+        assert len(t) == 2271, rule  # 2,273 beats less the first and last
+        assert ((t["start"] < t["r"]) & (t["r"] < t["end"])).all()
+        assert (t["start"] >= 0).all() and (t["end"] <= len(rec.signal)).all()
+        assert (t["rr_prev_s"] > 0.2).all() and (t["rr_next_s"] < 3).all()
+    seed = segment_record(rec, "seed")
+    assert (seed["start"].to_numpy()[1:] == seed["end"].to_numpy()[:-1]).all()  # tiles the record
+    # the original's neighbours: the rhythm mark at sample 18 lets the first beat be cut
+    assert len(segment_record(rec, "seed", neighbours="annotations")) == 2272
+
+
+@pytest.mark.integration
+def test_segment_from_detected_peaks_takes_reference_labels(mitdb_ready):
+    from ecgutils.detect import detect_rpeaks
+
+    rec = data.load_record(207)
+    peaks = detect_rpeaks(rec.signal, rec.fs, "gqrs", refine=True)
+    t = segment_record(rec, "seed", rpeaks=peaks)
+    matched = t["beat"] >= 0
+    assert matched.mean() > 0.97
+    assert (t.loc[matched, "symbol"].to_numpy() == rec.beats.symbol[t.loc[matched, "beat"]]).all()
+    assert (t.loc[~matched, "paper8"] == -1).all()
