@@ -103,4 +103,4 @@ def test_reference_renderer_matches_the_original_recipe(mitdb_ready):
         tr = render.trace_from_image(img)
         inked = np.flatnonzero(~np.isnan(tr))
         r = np.corrcoef(tr[inked], resampled(rec.signal[s:e], len(inked)))[0, 1]
-        assert r > 0.9  # faint, thin line: a rougher read-back than the fast renderer's
+        assert r > 0.8  # faint, thin line after Lanczos: a rougher read-back than the fast one
