@@ -198,3 +198,233 @@ def plot_class_presence(counts: pd.DataFrame, *, ax: Axes | None = None) -> Axes
     ax.set_ylabel(f"class ({counts.columns.name or 'scheme'})")
     ax.set_title("Which records hold which classes (blank: none)")
     return ax
+
+
+def plot_detector_summary(summary: pd.DataFrame, *, target: float = 99.5) -> plt.Figure:
+    """Gross sensitivity and positive predictivity of each detector, with and without refining.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        From :func:`ecgutils.detect.summarize_detectors`.
+    target : float
+        A reference line, in %.
+    """
+    table = summary.reset_index()
+    detectors = list(dict.fromkeys(table["detector"]))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), layout="constrained", sharey=True)
+    x = np.arange(len(detectors))
+    for ax, col in zip(axes, ["Se (%)", "+P (%)"]):
+        for k, (refine, label) in enumerate([(False, "as published"), (True, "+ T-wave check")]):
+            part = table[table["refine"] == refine].set_index("detector").reindex(detectors)
+            bars = ax.bar(
+                x + (k - 0.5) * 0.38,
+                part[col],
+                width=0.38,
+                label=label,
+                color=["#9ecae1", "#3182bd"][k],
+                edgecolor="black",
+                linewidth=0.4,
+            )
+            ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
+        ax.axhline(target, color="#D55E00", ls="--", lw=1, label=f"target {target}%")
+        ax.set_xticks(x, detectors)
+        ax.set_ylabel(f"{col.split()[0]} over all beats (%)")
+        ax.set_title(f"{'Sensitivity' if col.startswith('Se') else 'Positive predictivity'}")
+        low = float(np.nanmin(table[["Se (%)", "+P (%)"]].to_numpy()))
+        ax.set_ylim(max(0.0, min(low, target) - 1.0), 100.2)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=8)
+    fig.suptitle("R-peak detectors against the reference beats (EC57, 150 ms window)")
+    return fig
+
+
+def plot_beat_windows(
+    record: Record,
+    tables: dict[str, pd.DataFrame],
+    index: int,
+    *,
+    context_beats: int = 1,
+    ax: Axes | None = None,
+) -> Axes:
+    """One beat and its neighbours, with the window each segmentation rule cuts for it.
+
+    Parameters
+    ----------
+    record : Record
+    tables : dict rule name -> beat table
+        From :func:`ecgutils.segment.segment_record`, one per rule; ``index`` is a row of the
+        first table, and the same beat (same R sample) is looked up in the others.
+    index : int
+        Row of the first table.
+    """
+    ax = _axes(ax, (11, 3.4))
+    first = next(iter(tables.values()))
+    row = first.iloc[index]
+    r = int(row["r"])
+    before = (row["rr_prev_s"] if np.isfinite(row["rr_prev_s"]) else 1.0) * record.fs
+    after = (row["rr_next_s"] if np.isfinite(row["rr_next_s"]) else 1.0) * record.fs
+    i0 = max(0, int(r - (context_beats + 0.3) * before))
+    i1 = min(len(record.signal), int(r + (context_beats + 0.3) * after))
+    t = np.arange(i0, i1) / record.fs
+    ax.plot(t, record.signal[i0:i1], color="#1f1f1f", lw=0.9)
+    colors = ["#0072B2", "#E69F00", "#009E73", "#CC79A7"]
+    lo, hi = float(record.signal[i0:i1].min()), float(record.signal[i0:i1].max())
+    band = (hi - lo) * 0.12
+    for k, (rule, table) in enumerate(tables.items()):
+        match = table[table["r"] == r]
+        if match.empty:
+            continue
+        s, e = int(match["start"].iloc[0]), int(match["end"].iloc[0])
+        y = lo - band * (k + 1)
+        ax.axvspan(s / record.fs, e / record.fs, color=colors[k % 4], alpha=0.12)
+        ax.plot(
+            [s / record.fs, (e - 1) / record.fs],
+            [y, y],
+            color=colors[k % 4],
+            lw=4,
+            solid_capstyle="butt",
+            label=f"{rule}: {s}-{e} ({(e - s) / record.fs:.2f} s)",
+        )
+    inside = (record.beats.sample >= i0) & (record.beats.sample < i1)
+    for s, sym in zip(record.beats.sample[inside], record.beats.symbol[inside]):
+        ax.text(
+            s / record.fs,
+            hi + band * 0.3,
+            sym,
+            ha="center",
+            fontsize=10,
+            fontweight="bold",
+            color=class_color(symbol_map("paper8").get(sym, "?")),
+        )
+    ax.axvline(r / record.fs, color="#D55E00", lw=0.8, ls=":")
+    ax.set_ylim(lo - band * (len(tables) + 1.5), hi + band * 1.5)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel(f"{record.lead} (mV)")
+    ax.set_title(f"Record {record.name}, beat at sample {r} ({row['symbol']}): windows by rule")
+    ax.legend(fontsize=8, loc="upper right")
+    return ax
+
+
+def plot_image_grid(
+    images: np.ndarray,
+    titles: Iterable[str] | None = None,
+    *,
+    ncols: int = 8,
+    colors: Iterable[str] | None = None,
+    suptitle: str | None = None,
+    size_in: float = 1.5,
+) -> plt.Figure:
+    """A grid of grayscale images (``(n, h, w)`` uint8, 0 = black), titled and coloured."""
+    images = np.asarray(images)
+    n = len(images)
+    ncols = max(1, min(ncols, n))
+    nrows = int(np.ceil(n / ncols)) if n else 1
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(size_in * ncols, size_in * nrows + 0.4),
+        squeeze=False,
+        layout="constrained",
+    )
+    titles = list(titles) if titles is not None else [""] * n
+    colors = list(colors) if colors is not None else ["black"] * n
+    for k, ax in enumerate(axes.ravel()):
+        ax.set_axis_off()
+        if k < n:
+            ax.imshow(images[k], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+            ax.set_title(titles[k], fontsize=8, color=colors[k])
+    if suptitle:
+        fig.suptitle(suptitle)
+    return fig
+
+
+def class_gallery(
+    images: np.ndarray, labels: np.ndarray, scheme: str, *, per_class: int = 6, seed: int = 0
+) -> plt.Figure:
+    """``per_class`` random images of every class of ``scheme``, one row per class."""
+    from .classes import scheme_classes
+
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(labels)
+    picks, titles, colors = [], [], []
+    table = scheme_table(scheme)
+    for k, cls in enumerate(scheme_classes(scheme)):
+        idx = np.flatnonzero(labels == k)
+        chosen = rng.choice(idx, size=min(per_class, len(idx)), replace=False) if len(idx) else []
+        for i in chosen:
+            picks.append(images[i])
+            titles.append(f"{cls} {table.loc[cls, 'name']}")
+            colors.append(class_color(cls))
+        for _ in range(per_class - len(chosen)):  # keep one row per class
+            picks.append(np.full(images.shape[1:], 255, dtype=np.uint8))
+            titles.append(f"{cls}: none" if not len(chosen) else "")
+            colors.append("#999999")
+    return plot_image_grid(
+        np.array(picks),
+        titles,
+        ncols=per_class,
+        colors=colors,
+        suptitle=f"Beat images of every {scheme} class",
+    )
+
+
+def plot_class_balance(balance: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Images per class before and after augmentation (:func:`ecgutils.augment.class_balance`)."""
+    ax = _axes(ax, (8, 3.6))
+    x = np.arange(len(balance))
+    colors = [class_color(c) for c in balance.index]
+    ax.bar(
+        x - 0.2,
+        balance["before"],
+        width=0.4,
+        color=colors,
+        alpha=0.45,
+        edgecolor="black",
+        linewidth=0.4,
+        label="before",
+    )
+    bars = ax.bar(
+        x + 0.2,
+        balance["after"],
+        width=0.4,
+        color=colors,
+        edgecolor="black",
+        linewidth=0.4,
+        label="after nine crops",
+    )
+    ax.bar_label(bars, labels=[f"{v:,}" for v in balance["after"]], fontsize=7, padding=1)
+    ax.set_xticks(x, [f"{c}\n{n}" for c, n in zip(balance.index, balance["name"])], fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylabel("images (log scale)")
+    ax.set_title("Class balance before and after the nine-crop augmentation")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_trace_readback(image: np.ndarray, beat: np.ndarray, *, ax: Axes | None = None) -> Axes:
+    """A beat image with the trace read back from it and the beat itself, rescaled to it."""
+    from .render import trace_from_image
+
+    ax = _axes(ax, (4, 4))
+    size = image.shape[1]
+    ax.imshow(image, cmap="gray", vmin=0, vmax=255, extent=(-0.5, size - 0.5, -0.5, size - 0.5))
+    trace = trace_from_image(image)
+    pos = (np.arange(size) + 0.5) / size * (len(beat) - 1)
+    resampled = np.interp(pos, np.arange(len(beat)), beat)
+    ok = ~np.isnan(trace)
+    slope, intercept = np.polyfit(resampled[ok], trace[ok], 1)
+    r = np.corrcoef(trace[ok], resampled[ok])[0, 1]
+    ax.plot(
+        np.arange(size),
+        slope * resampled + intercept,
+        color="#D55E00",
+        lw=1,
+        label="beat, resampled",
+    )
+    ax.plot(np.arange(size)[ok], trace[ok], color="#0072B2", lw=1, ls="--", label="read back")
+    ax.set_xlabel("column (pixel)")
+    ax.set_ylabel("row from bottom (pixel)")
+    ax.set_title(f"Read-back correlation r = {r:.4f}")
+    ax.legend(fontsize=7, loc="lower right")
+    return ax

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+import numpy as np
 from IPython.display import display
 
 from .config import MITDB_RECORDS
@@ -53,11 +54,7 @@ def record_browser(
     def redraw(*_):
         rec = get(w_record.value, w_lead.value)
         w_start.max = max(rec.duration_s - w_window.value, 0.0)
-        with out:
-            out.clear_output(wait=True)
-            ax = plot_record_strip(rec, w_start.value, w_window.value)
-            display(ax.figure)
-            plt.close(ax.figure)
+        _show(out, plot_record_strip(rec, w_start.value, w_window.value).figure)
 
     def record_changed(change):
         rec = get(change["new"], "MLII")
@@ -72,3 +69,162 @@ def record_browser(
     redraw()
     controls = widgets.HBox([w_record, w_lead, w_window])
     return widgets.VBox([controls, w_start, out])
+
+
+def _show(out: widgets.Output, fig) -> None:
+    with out:
+        out.clear_output(wait=True)
+        display(fig)
+        plt.close(fig)
+
+
+def beat_stepper(record: Record, rules=("seed", "paper"), *, scheme: str = "paper8"):
+    """Step through the beats of a record, showing the window each rule cuts.
+
+    Draws with :func:`ecgutils.plotting.plot_beat_windows`. A class filter jumps between
+    beats of one class.
+    """
+    from .classes import scheme_classes
+    from .plotting import plot_beat_windows
+    from .segment import segment_record
+
+    tables = {rule: segment_record(record, rule) for rule in rules}
+    first = tables[rules[0]]
+    w_class = widgets.Dropdown(
+        options=["all", *scheme_classes(scheme)], value="all", description="class"
+    )
+    w_beat = widgets.IntSlider(
+        value=0,
+        min=0,
+        max=len(first) - 1,
+        description="beat",
+        continuous_update=False,
+        layout=widgets.Layout(width="70%"),
+    )
+    w_prev, w_next = widgets.Button(description="◀ previous"), widgets.Button(description="next ▶")
+    out = widgets.Output()
+
+    def rows():
+        if w_class.value == "all":
+            return np.arange(len(first))
+        return np.flatnonzero(
+            first[scheme].to_numpy() == scheme_classes(scheme).index(w_class.value)
+        )
+
+    def redraw(*_):
+        ax = plot_beat_windows(record, tables, w_beat.value)
+        _show(out, ax.figure)
+
+    def step(delta):
+        candidates = rows()
+        if not len(candidates):
+            return
+        if delta > 0:
+            later = candidates[candidates > w_beat.value]
+            w_beat.value = int(later[0] if len(later) else candidates[0])
+        else:
+            earlier = candidates[candidates < w_beat.value]
+            w_beat.value = int(earlier[-1] if len(earlier) else candidates[-1])
+
+    w_prev.on_click(lambda _: step(-1))
+    w_next.on_click(lambda _: step(+1))
+    w_class.observe(lambda _: step(+1), names="value")
+    w_beat.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([widgets.HBox([w_class, w_prev, w_next]), w_beat, out])
+
+
+def render_explorer(record: Record, table, *, index: int = 0):
+    """Try the fast renderer's options on one beat, beside the original renderer's image."""
+    from .render import render_beat, render_beat_reference
+
+    w_beat = widgets.IntSlider(
+        value=index, min=0, max=len(table) - 1, description="beat", continuous_update=False
+    )
+    w_size = widgets.Dropdown(options=[32, 64, 96, 128, 192], value=128, description="size")
+    w_width = widgets.FloatSlider(
+        value=1.0, min=0.25, max=4.0, step=0.25, description="line width", continuous_update=False
+    )
+    w_scale = widgets.ToggleButtons(
+        options=["minmax", "fixed"], value="minmax", description="scale"
+    )
+    w_range = widgets.FloatRangeSlider(
+        value=(-2.0, 3.0),
+        min=-5.0,
+        max=5.0,
+        step=0.25,
+        description="mV range",
+        continuous_update=False,
+    )
+    out = widgets.Output()
+
+    def redraw(*_):
+        row = table.iloc[w_beat.value]
+        beat = record.signal[int(row["start"]) : int(row["end"])]
+        fast = render_beat(
+            beat,
+            size=w_size.value,
+            line_width=w_width.value,
+            scale=w_scale.value,
+            mv_range=tuple(w_range.value),
+        )
+        fig, axes = plt.subplots(1, 3, figsize=(11, 3.4), layout="constrained")
+        t = np.arange(len(beat)) / record.fs
+        axes[0].plot(t, beat, color="#1f1f1f", lw=1)
+        axes[0].set_xlabel("time in beat (s)")
+        axes[0].set_ylabel(f"{record.lead} (mV)")
+        axes[0].set_title(f"Record {record.name}, beat {row['symbol']} at sample {row['r']}")
+        axes[1].imshow(render_beat_reference(beat), cmap="gray", vmin=0, vmax=255)
+        axes[1].set_title("original renderer, 128x128")
+        axes[2].imshow(fast, cmap="gray", vmin=0, vmax=255)
+        axes[2].set_title(f"fast renderer, {w_size.value}x{w_size.value}")
+        for ax in axes[1:]:
+            ax.set_axis_off()
+        _show(out, fig)
+
+    for w in (w_beat, w_size, w_width, w_scale, w_range):
+        w.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox(
+        [widgets.HBox([w_beat, w_size]), widgets.HBox([w_width, w_scale]), w_range, out]
+    )
+
+
+def crop_explorer(images: np.ndarray, labels: np.ndarray, scheme: str):
+    """Choose a class and a beat; see the image and its nine crops."""
+    from .augment import CROP_NAMES, nine_crops
+    from .classes import scheme_classes
+    from .plotting import plot_image_grid
+
+    classes = scheme_classes(scheme)
+    present = [c for k, c in enumerate(classes) if (labels == k).any()]
+    w_class = widgets.Dropdown(
+        options=present, value=present[min(1, len(present) - 1)], description="class"
+    )
+    w_beat = widgets.IntSlider(value=0, min=0, max=0, description="beat", continuous_update=False)
+    out = widgets.Output()
+
+    def members():
+        return np.flatnonzero(labels == classes.index(w_class.value))
+
+    def redraw(*_):
+        i = members()[w_beat.value]
+        crops = nine_crops(images[i])
+        fig = plot_image_grid(
+            np.concatenate([images[i][None], crops]),
+            ["original", *CROP_NAMES],
+            ncols=5,
+            suptitle=f"{w_class.value}: image {i} and its nine crops",
+        )
+        _show(out, fig)
+
+    def class_changed(*_):
+        with w_beat.hold_trait_notifications():
+            w_beat.max = len(members()) - 1
+            w_beat.value = 0
+        redraw()
+
+    w_class.observe(class_changed, names="value")
+    w_beat.observe(redraw, names="value")
+    class_changed()
+    return widgets.VBox([widgets.HBox([w_class, w_beat]), out])
