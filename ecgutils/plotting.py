@@ -404,14 +404,13 @@ def plot_class_balance(balance: pd.DataFrame, *, ax: Axes | None = None) -> Axes
 
 def plot_trace_readback(image: np.ndarray, beat: np.ndarray, *, ax: Axes | None = None) -> Axes:
     """A beat image with the trace read back from it and the beat itself, rescaled to it."""
-    from .render import trace_from_image
+    from .render import resample_beat, trace_from_image
 
     ax = _axes(ax, (4, 4))
     size = image.shape[1]
     ax.imshow(image, cmap="gray", vmin=0, vmax=255, extent=(-0.5, size - 0.5, -0.5, size - 0.5))
     trace = trace_from_image(image)
-    pos = (np.arange(size) + 0.5) / size * (len(beat) - 1)
-    resampled = np.interp(pos, np.arange(len(beat)), beat)
+    resampled = resample_beat(beat, size)
     ok = ~np.isnan(trace)
     slope, intercept = np.polyfit(resampled[ok], trace[ok], 1)
     r = np.corrcoef(trace[ok], resampled[ok])[0, 1]

@@ -204,3 +204,49 @@ def trace_from_image(image: np.ndarray) -> np.ndarray:
     heights = (image.shape[0] - 1 - np.arange(image.shape[0]))[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, (ink * heights).sum(axis=0) / total, np.nan)
+
+
+def resample_beat(x: np.ndarray, width: int, oversample: int = 8) -> np.ndarray:
+    """A beat reduced to ``width`` points: the mean of the (linearly interpolated) beat over each
+    column's time slice, i.e. resampling with area averaging, so long beats do not alias.
+
+    Parameters
+    ----------
+    x : (n,) float array
+    width : int
+
+    Returns
+    -------
+    (width,) float array
+    """
+    x = np.asarray(x, dtype=float)
+    m = width * oversample
+    y = np.interp(np.linspace(0, len(x) - 1, m + 1), np.arange(len(x)), x)
+    return np.lib.stride_tricks.sliding_window_view(y, oversample + 1)[::oversample].mean(axis=1)
+
+
+def readback_correlation(
+    images: np.ndarray, signal: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> np.ndarray:
+    """Correlation of each image's read-back trace with its beat resampled to the image width.
+
+    Parameters
+    ----------
+    images : (n, size, size) uint8 array
+        From :func:`render_beats` on the same beats.
+    signal : (n_samples,) float array, mV
+    starts, ends : (n,) int arrays
+
+    Returns
+    -------
+    (n,) float array
+        Pearson correlation per beat (1 = the image holds the waveform exactly).
+    """
+    size = images.shape[2]
+    out = np.empty(len(images))
+    for i, (img, s, e) in enumerate(zip(images, starts, ends)):
+        trace = trace_from_image(img)
+        beat = resample_beat(signal[s:e], size)
+        ok = ~np.isnan(trace)
+        out[i] = np.corrcoef(trace[ok], beat[ok])[0, 1]
+    return out

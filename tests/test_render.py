@@ -54,6 +54,13 @@ def test_minmax_loses_amplitude_fixed_keeps_it():
     assert height(fb) > 1.8 * height(fa)
 
 
+def test_resample_beat_averages_each_column():
+    x = np.repeat([0.0, 1.0], 500)  # a step in the middle
+    y = render.resample_beat(x, 4)
+    assert y.shape == (4,) and y[0] == pytest.approx(0) and y[-1] == pytest.approx(1)
+    assert render.resample_beat(np.arange(9.0), 2).tolist() == pytest.approx([2.0, 6.0])
+
+
 def test_bad_inputs_are_refused():
     with pytest.raises(ValueError, match="Unknown scale"):
         render.render_beat(np.zeros(10), scale="log")
