@@ -164,22 +164,20 @@ def render_beat_reference(x: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
     (size, size) uint8 array
     """
     import cv2
-    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    fig = plt.figure(frameon=False)
-    try:
-        plt.plot(np.asarray(x, dtype=float))
-        plt.xticks([])
-        plt.yticks([])
-        for spine in plt.gca().spines.values():
-            spine.set_visible(False)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
-    finally:
-        plt.close(fig)
+    # plt.figure(frameon=False) + plt.plot(...), without pyplot's global state or backend
+    fig = Figure(frameon=False)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.plot(np.asarray(x, dtype=float))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
     png = np.frombuffer(buffer.getvalue(), dtype=np.uint8)
     gray = cv2.imdecode(png, cv2.IMREAD_GRAYSCALE)
     return cv2.resize(gray, (size, size), interpolation=cv2.INTER_LANCZOS4)

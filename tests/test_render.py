@@ -111,3 +111,24 @@ def test_reference_renderer_matches_the_original_recipe(mitdb_ready):
         inked = np.flatnonzero(~np.isnan(tr))
         r = np.corrcoef(tr[inked], resampled(rec.signal[s:e], len(inked)))[0, 1]
         assert r > 0.8  # faint, thin line after Lanczos: a rougher read-back than the fast one
+
+
+def test_reference_renderer_is_pixel_identical_to_the_pyplot_recipe():
+    import io
+
+    import cv2
+    import matplotlib.pyplot as plt
+
+    x = np.sin(np.linspace(0, 6, 300)) + 0.1 * np.random.default_rng(0).normal(size=300)
+    fig = plt.figure(frameon=False)
+    plt.plot(x)
+    plt.xticks([])
+    plt.yticks([])
+    for spine in plt.gca().spines.values():
+        spine.set_visible(False)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    gray = cv2.imdecode(np.frombuffer(buffer.getvalue(), np.uint8), cv2.IMREAD_GRAYSCALE)
+    expected = cv2.resize(gray, (128, 128), interpolation=cv2.INTER_LANCZOS4)
+    np.testing.assert_array_equal(render.render_beat_reference(x), expected)
