@@ -10,6 +10,7 @@ from IPython.display import display
 from .config import MITDB_RECORDS
 from .data import Record, load_record
 from .plotting import plot_record_strip
+from .segment import segment_record
 
 
 def record_browser(
@@ -86,7 +87,6 @@ def beat_stepper(record: Record, rules=("seed", "paper"), *, scheme: str = "pape
     """
     from .classes import scheme_classes
     from .plotting import plot_beat_windows
-    from .segment import segment_record
 
     tables = {rule: segment_record(record, rule) for rule in rules}
     first = tables[rules[0]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -75,3 +76,64 @@ def test_class_presence_heatmap_shape_and_labels():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["100", "101", "102"]
     annotated = sorted(t.get_text() for t in ax.texts if t.get_text())
     assert annotated == ["10", "3", "4"]  # zero cells are blank
+
+
+def test_detector_summary_plot():
+    summary = pd.DataFrame(
+        {
+            "tp": [99, 100, 90, 95],
+            "fp": [1, 0, 5, 1],
+            "fn": [1, 0, 10, 5],
+            "Se (%)": [99.0, 100.0, 90.0, 95.0],
+            "+P (%)": [99.0, 100.0, 94.7, 99.0],
+            "records": [2, 2, 2, 2],
+        },
+        index=pd.MultiIndex.from_product(
+            [["gqrs", "hamilton"], [False, True]], names=["detector", "refine"]
+        ),
+    )
+    fig = plotting.plot_detector_summary(summary)
+    se, ppv = fig.axes[:2]
+    assert [t.get_text() for t in se.get_xticklabels()] == ["gqrs", "hamilton"]
+    assert sorted(round(b.get_height(), 1) for b in se.patches) == [90.0, 95.0, 99.0, 100.0]
+    assert se.get_ylim()[0] <= 89.0 and "Se" in se.get_ylabel() and "+P" in ppv.get_ylabel()
+
+
+def test_beat_windows_plot_shows_each_rule(synthetic_record):
+    from ecgutils.segment import segment_record
+
+    rec = read_record(synthetic_record)
+    tables = {rule: segment_record(rec, rule) for rule in ("seed", "paper")}
+    ax = plotting.plot_beat_windows(rec, tables, 1)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    row = tables["seed"].iloc[1]
+    assert labels[0].startswith(f"seed: {row['start']}-{row['end']}")
+    assert labels[1].startswith("paper: ") and ax.get_xlabel() == "time (s)"
+
+
+def test_image_grid_and_gallery():
+    images = np.full((5, 8, 8), 255, dtype=np.uint8)
+    fig = plotting.plot_image_grid(images, list("abcde"), ncols=3)
+    assert len(fig.axes) == 6 and [a.get_title() for a in fig.axes[:5]] == list("abcde")
+    labels = np.array([0, 0, 4, 4, -1])
+    fig = plotting.class_gallery(images, labels, "paper8", per_class=2)
+    titles = [a.get_title() for a in fig.axes]
+    assert len(fig.axes) == 16  # 8 classes x 2
+    assert titles[0] == "N Normal" and titles[2] == "L: none" and titles[8] == "V PVC"
+
+
+def test_class_balance_plot():
+    from ecgutils.augment import class_balance
+
+    ax = plotting.plot_class_balance(class_balance(np.array([0, 0, 0, 4]), "paper8"))
+    heights = [b.get_height() for b in ax.patches]
+    assert heights[:8] == [3, 0, 0, 0, 1, 0, 0, 0] and heights[8:] == [3, 0, 0, 0, 10, 0, 0, 0]
+
+
+def test_trace_readback_plot():
+    from ecgutils.render import render_beat
+
+    beat = np.sin(np.linspace(0, 3, 200))
+    ax = plotting.plot_trace_readback(render_beat(beat), beat)
+    r = float(ax.get_title().split("=")[1])
+    assert 0.99 <= r <= 1.0 and len(ax.get_lines()) == 2

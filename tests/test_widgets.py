@@ -29,3 +29,41 @@ def test_record_browser_updates_leads_and_limits(mitdb_ready, monkeypatch):
     w_start.value = 100.0
     assert drawn[-1] == ("207", "V1", 100.0, 20.0)
     assert plt.get_fignums() == []  # every figure drawn was closed
+
+
+def test_beat_stepper_steps_through_a_class(mitdb_ready):
+    from ecgutils.data import load_record
+
+    rec = load_record(100)
+    box = widgets.beat_stepper(rec)
+    (w_class, w_prev, w_next), w_beat = box.children[0].children, box.children[1]
+    w_class.value = "V"  # jumps to the only PVC of record 100
+    v_row = int((widgets.segment_record(rec, "seed")["symbol"] == "V").to_numpy().argmax())
+    assert w_beat.value == v_row
+    w_next.click()  # only one PVC: wraps around to it
+    assert w_beat.value == v_row
+    w_class.value = "all"
+    w_beat.value = 10
+    w_prev.click()
+    assert w_beat.value == 9
+    assert plt.get_fignums() == []
+
+
+def test_render_and_crop_explorers(mitdb_ready):
+    import numpy as np
+
+    from ecgutils.data import load_record
+
+    rec = load_record(207)
+    table = widgets.segment_record(rec, "seed")
+    box = widgets.render_explorer(rec, table.iloc[:20])
+    w_beat, w_size = box.children[0].children
+    w_size.value = 32
+    w_beat.value = 5
+    images = np.full((6, 16, 16), 255, dtype=np.uint8)
+    box = widgets.crop_explorer(images, np.array([0, 4, 4, 7, -1, 0]), "paper8")
+    w_class, w_beat = box.children[0].children
+    assert list(w_class.options) == ["N", "V", "!"] and w_beat.max == 1
+    w_class.value = "!"
+    assert w_beat.max == 0
+    assert plt.get_fignums() == []
