@@ -44,10 +44,12 @@ def _cmd_course(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import bench_render
+    from .bench import bench_readback, bench_render
 
     if args.what == "render":
         print(bench_render(n_beats=args.beats, size=args.size))
+    elif args.what == "readback":
+        print(bench_readback(args.records, size=args.size))
     return 0
 
 
@@ -83,8 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="build folder (default: build/)")
     p.set_defaults(func=_cmd_course)
 
-    p = sub.add_parser("bench", help="measure speed (render: original vs fast beat images)")
-    p.add_argument("what", choices=["render"])
+    p = sub.add_parser(
+        "bench",
+        help="render: original vs fast beat images; readback: waveform kept in the images",
+    )
+    p.add_argument("what", choices=["render", "readback"])
+    p.add_argument("--records", nargs="+", metavar="REC", help="readback: records (default all)")
     p.add_argument("--beats", type=int, default=200, help="beats rendered by both paths")
     p.add_argument("--size", type=int, default=128, help="image side in pixels")
     p.set_defaults(func=_cmd_bench)

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import get_profile
-from .data import load_record
+from .data import check_record_names, load_record
 from .dataset import build_dataset
-from .render import render_beat_reference, render_beats
+from .render import readback_correlation, render_beat_reference, render_beats
 from .segment import segment_record
 
 
@@ -87,3 +87,28 @@ def bench_render(
         ds = build_dataset(database_profile, size=size, cache=False, progress=False)
         database_s = time.perf_counter() - t0
     return RenderBench(n, size, reference_ms, fast_ms, len(ds), database_s, ds.timings)
+
+
+def bench_readback(records=None, size: int = 128) -> str:
+    """How well every beat's image keeps its waveform: read-back correlation over records.
+
+    Renders the ``seed``-rule beats of the records (default: all 48) with the fast renderer
+    and reports the distribution of :func:`ecgutils.render.readback_correlation`.
+    """
+    corr, worst = [], []
+    for name in check_record_names(records):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            rec = load_record(name)
+        t = segment_record(rec, "seed")
+        s, e = t["start"].to_numpy(), t["end"].to_numpy()
+        c = readback_correlation(render_beats(rec.signal, s, e, size=size), rec.signal, s, e)
+        corr.append(c)
+        worst.append((float(c.min()), name, int((c < 0.98).sum())))
+    c = np.concatenate(corr)
+    below = ", ".join(f"{n} ({k})" for _, n, k in sorted(worst) if k)
+    return (
+        f"Read-back correlation of {len(c):,} beats at {size}x{size}: min {c.min():.4f}, "
+        f"1st percentile {np.percentile(c, 1):.4f}, median {np.median(c):.4f}\n"
+        f"  beats below 0.98: {int((c < 0.98).sum())} (by record: {below or 'none'})"
+    )

@@ -14,3 +14,12 @@ def test_bench_render_small(mitdb_ready):
     assert b.database_beats > 5000 and b.database_s > 0
     text = str(b)
     assert "ms/beat" in text and "speed-up" in text and f"{b.database_beats:,} beats" in text
+
+
+@pytest.mark.integration
+def test_bench_readback_reports_the_distribution(mitdb_ready):
+    from ecgutils.bench import bench_readback
+
+    text = bench_readback(["100"], size=64)
+    assert text.startswith("Read-back correlation of 2,271 beats at 64x64: min 0.")
+    assert "beats below 0.98:" in text
