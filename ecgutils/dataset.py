@@ -31,7 +31,7 @@ from .render import FIXED_RANGE_MV, render_beats
 from .segment import FIXED_WINDOW_S, segment_record
 
 #: Bump when the arrays a given set of parameters produces change.
-DATASET_VERSION = 1
+DATASET_VERSION = 2
 
 
 @dataclass
@@ -65,8 +65,9 @@ class BeatDataset:
 
     @property
     def rr(self) -> np.ndarray:
-        """(n, 2) float32: RR interval before and after each beat, in seconds."""
-        return self.beats[["rr_prev_s", "rr_next_s"]].to_numpy(dtype=np.float32)
+        """(n, 4) float32: RR before, after, local mean and record mean of each beat, seconds."""
+        cols = ["rr_prev_s", "rr_next_s", "rr_local_s", "rr_mean_s"]
+        return self.beats[cols].to_numpy(dtype=np.float32)
 
     def class_counts(self, scheme: str) -> pd.Series:
         """Images per class of ``scheme``."""
@@ -181,7 +182,7 @@ def _load(folder: Path) -> BeatDataset:
         folder / "beats.csv",
         dtype={"record": str, "symbol": str},
         keep_default_na=False,
-        na_values={"rr_prev_s": [""], "rr_next_s": [""]},
+        na_values={c: [""] for c in ("rr_prev_s", "rr_next_s", "rr_local_s", "rr_mean_s")},
     )
     for scheme in SCHEMES:
         beats[scheme] = beats[scheme].astype(np.int8)

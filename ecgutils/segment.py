@@ -34,7 +34,14 @@ PAPER_MARGIN_360 = 20
 MATCH_WINDOW_S = 0.150
 
 #: Columns of a beat table, in order.
-BEAT_COLUMNS = ["record", "beat", "r", "start", "end", "symbol", "rr_prev_s", "rr_next_s", *SCHEMES]
+#: Beats on each side whose RR intervals make the local average RR (``rr_local_s``).
+LOCAL_RR_BEATS = 5
+
+#: Columns of a beat table, in order.
+BEAT_COLUMNS = [
+    "record", "beat", "r", "start", "end", "symbol",
+    "rr_prev_s", "rr_next_s", "rr_local_s", "rr_mean_s", *SCHEMES,
+]  # fmt: skip
 
 
 def segment_beats(
@@ -68,7 +75,9 @@ def segment_beats(
     DataFrame
         One row per beat that can be cut, with columns ``beat`` (index into ``r``), ``r``,
         ``start``, ``end`` (exclusive), ``rr_prev_s`` and ``rr_next_s`` (seconds to the
-        previous and next R peak of ``r``; NaN where there is none).
+        previous and next R peak of ``r``; NaN where there is none), ``rr_local_s`` (mean of
+        the RR intervals within :data:`LOCAL_RR_BEATS` beats on either side) and ``rr_mean_s``
+        (mean RR interval of the whole signal: the patient's own pace).
     """
     if rule not in RULES:
         raise ValueError(f"Unknown segmentation rule {rule!r}; choose one of {', '.join(RULES)}.")
@@ -104,6 +113,7 @@ def segment_beats(
     ok &= (start >= 0) & (end <= n_samples) & (end - start >= 2)
     rr_prev = np.where(has_prev, (r - prev_r) / fs, np.nan)
     rr_next = np.where(has_next, (next_r - r) / fs, np.nan)
+    rr_local, rr_mean = _local_rr(r, fs)
     return pd.DataFrame(
         {
             "beat": np.flatnonzero(ok),
@@ -112,8 +122,24 @@ def segment_beats(
             "end": end[ok],
             "rr_prev_s": rr_prev[ok],
             "rr_next_s": rr_next[ok],
+            "rr_local_s": rr_local[ok],
+            "rr_mean_s": np.full(int(ok.sum()), rr_mean),
         }
     )
+
+
+def _local_rr(r: np.ndarray, fs: float) -> tuple[np.ndarray, float]:
+    """Mean RR (s) of the intervals within LOCAL_RR_BEATS beats of each beat, and overall."""
+    rr = np.diff(r) / fs
+    if len(rr) == 0:
+        return np.full(len(r), np.nan), float("nan")
+    # interval j lies between beats j and j + 1; beat i uses intervals i - k .. i + k - 1
+    k = LOCAL_RR_BEATS
+    csum = np.concatenate([[0.0], np.cumsum(rr)])
+    i = np.arange(len(r))
+    lo, hi = np.clip(i - k, 0, len(rr)), np.clip(i + k, 0, len(rr))
+    local = (csum[hi] - csum[lo]) / np.maximum(hi - lo, 1)
+    return local, float(rr.mean())
 
 
 def match_to_reference(

@@ -32,7 +32,7 @@ def test_build_then_load_from_cache(mitdb_ready, cache):
         "E": 0,
         "!": 0,
     }
-    assert ds.rr.shape == (2271, 2) and (ds.rr > 0.2).all()
+    assert ds.rr.shape == (2271, 4) and (ds.rr > 0.2).all()
     folders = list(cache.glob("beats-*"))
     assert len(folders) == 1 and (folders[0] / "images.npy").is_file()
     again = dataset.build_dataset("quick", records=["100"], size=32, progress=False)

@@ -18,6 +18,17 @@ def test_seed_rule_halfway_to_neighbours_and_edges_dropped():
     assert t["start"].tolist() == [200, 450] and t["end"].tolist() == [450, 800]
     assert t["rr_prev_s"].tolist() == pytest.approx([200 / 360, 300 / 360])
     assert t["rr_next_s"].tolist() == pytest.approx([300 / 360, 400 / 360])
+    # RR intervals 200, 300, 400 samples: each beat's local mean covers all three (5 each side)
+    assert t["rr_local_s"].tolist() == pytest.approx([300 / 360] * 2)
+    assert t["rr_mean_s"].tolist() == pytest.approx([300 / 360] * 2)
+
+
+def test_local_rr_uses_nearby_intervals_only():
+    r = np.cumsum(np.r_[100, [360] * 20, [180] * 20])  # a slow stretch, then a fast one
+    t = segment_beats(r, int(r[-1]) + 100, 360.0, rule="seed")
+    first, last = t.iloc[0], t.iloc[-1]
+    assert first["rr_local_s"] == pytest.approx(1.0) and last["rr_local_s"] == pytest.approx(0.5)
+    assert first["rr_mean_s"] == pytest.approx(np.diff(r).mean() / 360)
 
 
 def test_seed_rule_with_other_neighbours():
