@@ -44,9 +44,11 @@ def _cmd_course(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import bench_readback, bench_render
+    from .bench import bench_readback, bench_render, bench_train
 
-    if args.what == "render":
+    if args.what == "train":
+        print(bench_train(args.profile or "standard"))
+    elif args.what == "render":
         print(bench_render(n_beats=args.beats, size=args.size))
     elif args.what == "readback":
         print(bench_readback(args.records, size=args.size))
@@ -87,9 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "bench",
-        help="render: original vs fast beat images; readback: waveform kept in the images",
+        help="render: original vs fast beat images; readback: waveform kept in the images; "
+        "train: train and evaluate a profile's model",
     )
-    p.add_argument("what", choices=["render", "readback"])
+    p.add_argument("what", choices=["render", "readback", "train"])
+    p.add_argument("--profile", help="train: profile to train and evaluate (default standard)")
     p.add_argument("--records", nargs="+", metavar="REC", help="readback: records (default all)")
     p.add_argument("--beats", type=int, default=200, help="beats rendered by both paths")
     p.add_argument("--size", type=int, default=128, help="image side in pixels")

@@ -80,6 +80,18 @@ class Profile:
         Amplitude scaling of beat images (:mod:`ecgutils.render`): ``minmax`` or ``fixed``.
     line_width : float
         Line width of beat images, in pixels.
+    model : str
+        ``compact`` (:func:`ecgutils.models.compact_cnn`) or ``paper``
+        (:func:`ecgutils.models.paper_cnn`).
+    rr : bool
+        Give the compact CNN the RR-interval features as a second input.
+    epochs, batch_size : int
+        Training length and batch size.
+    balance : str
+        ``class_weight``, ``oversample`` or ``none`` (:mod:`ecgutils.train`).
+    augment : str
+        ``none``, ``random`` (each arrhythmia image drawn as itself or one of its nine crops)
+        or ``enlarge`` (the original: every arrhythmia image plus its nine crops, every epoch).
     seed : int
         Seed for every random choice made under this profile.
     """
@@ -92,6 +104,12 @@ class Profile:
     rule: str = "seed"
     scale: str = "minmax"
     line_width: float = 1.0
+    model: str = "compact"
+    rr: bool = True
+    epochs: int = 6
+    batch_size: int = 128
+    balance: str = "class_weight"
+    augment: str = "none"
     seed: int = 2018
     extra: dict = field(default_factory=dict, compare=False)
 
@@ -102,19 +120,26 @@ PROFILES: dict[str, Profile] = {
         description="Tests and CI: three records that together hold every paper8 class; minutes.",
         # 100: N, A, V; 107: paced (/), V; 207: L, R, A, V, E and ventricular flutter (!).
         records=("100", "107", "207"),
-        image_size=64,
+        image_size=32,
+        epochs=3,
     ),
     "standard": Profile(
         name="standard",
         description="Default: all 48 records, sized for a 2-core laptop.",
         records=MITDB_RECORDS,
-        image_size=64,
+        image_size=32,
     ),
     "paper": Profile(
         name="paper",
         description="Full-size reproduction of Jun et al. 2018 (128x128 images); GPU recommended.",
         records=MITDB_RECORDS,
         image_size=128,
+        model="paper",
+        rr=False,
+        epochs=10,
+        batch_size=64,
+        balance="none",
+        augment="enlarge",
     ),
 }
 

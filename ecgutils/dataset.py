@@ -227,3 +227,24 @@ def build_dataset(
     if cache:
         _save(ds, folder)
     return ds
+
+
+def rr_features(beats: pd.DataFrame) -> np.ndarray:
+    """RR-interval features of each beat, the compact CNN's second input.
+
+    Columns: RR before, RR after, local mean RR (s); RR before and after relative to the local
+    mean; RR before and local mean relative to the record's mean RR. A premature beat has a
+    short RR before and a long one after; an escape beat the reverse. Missing values (first or
+    last beat of a record) become the neutral value 1.
+
+    Returns
+    -------
+    (n, 7) float32 array
+    """
+    prev, nxt = beats["rr_prev_s"].to_numpy(float), beats["rr_next_s"].to_numpy(float)
+    local, mean = beats["rr_local_s"].to_numpy(float), beats["rr_mean_s"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        feats = np.column_stack(
+            [prev, nxt, local, prev / local, nxt / local, prev / mean, local / mean]
+        )
+    return np.nan_to_num(feats, nan=1.0, posinf=1.0, neginf=1.0).astype(np.float32)

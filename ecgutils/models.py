@@ -1,0 +1,205 @@
+"""The CNNs: the paper's network, and a compact one for CPUs.
+
+Both follow the same recipe (3x3 convolutions in pairs, each followed by ELU and batch
+normalisation, 2x2 max-pooling, Xavier/Glorot initialisation, dropout before the softmax):
+
+* :func:`paper_cnn`: Jun et al. 2018 exactly: 64-64, pool, 128-128, pool, 256-256, pool
+  (valid convolutions), flatten, dense 2048, ELU, batch norm, dropout 0.5, softmax, on 128x128
+  grayscale images: 76.7 M parameters, a GPU model.
+* :func:`compact_cnn`: the same family for a laptop: small images (32x32 by default), 16-32-64
+  filters, global average pooling instead of the huge dense layer, and optionally a second
+  input with RR-interval features (:func:`ecgutils.dataset.rr_features`), which give back the
+  beat's timing that the image stretched away.
+
+Images enter as uint8 (255 = background) and are rescaled inside the model, so the same arrays
+feed training, evaluation and deployment.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+#: Number of RR features the compact CNN's second input takes (see dataset.rr_features).
+N_RR_FEATURES = 7
+
+
+def _keras():
+    import keras
+
+    return keras
+
+
+def _conv_block(x, filters: int, padding: str, momentum: float = 0.99):
+    keras = _keras()
+    for _ in range(2):
+        x = keras.layers.Conv2D(
+            filters, 3, strides=1, padding=padding, kernel_initializer="glorot_uniform"
+        )(x)
+        x = keras.layers.ELU()(x)
+        x = keras.layers.BatchNormalization(momentum=momentum)(x)
+    return keras.layers.MaxPooling2D(pool_size=2, strides=2)(x)
+
+
+def _image_input(size: int, channels: int):
+    keras = _keras()
+    inp = keras.Input((size, size, channels), name="image")
+    # uint8 ink-on-white -> float in [0, 1] with 1 = ink
+    return inp, keras.layers.Rescaling(-1.0 / 255.0, offset=1.0)(inp)
+
+
+def paper_cnn(size: int = 128, n_classes: int = 8, *, channels: int = 1):
+    """Jun et al. 2018's CNN (Keras), with their layer sizes.
+
+    Parameters
+    ----------
+    size : int
+        Image side (128 in the paper).
+    n_classes : int
+        Output classes (8 for ``paper8``).
+    channels : int
+        1 for grayscale; 3 to feed three identical channels, as the original's RGB loading did.
+
+    Returns
+    -------
+    keras.Model
+        Input ``(size, size, channels)`` uint8-valued images; output class probabilities.
+    """
+    keras = _keras()
+    inp, x = _image_input(size, channels)
+    for filters in (64, 128, 256):
+        x = _conv_block(x, filters, padding="valid")
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dense(2048, kernel_initializer="glorot_uniform")(x)
+    x = keras.layers.ELU()(x)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.Dropout(0.5)(x)
+    out = keras.layers.Dense(n_classes, activation="softmax", kernel_initializer="glorot_uniform")(
+        x
+    )
+    return keras.Model(inp, out, name="paper_cnn")
+
+
+def compact_cnn(
+    size: int = 32, n_classes: int = 8, *, width: int = 16, rr: bool = True, dropout: float = 0.3
+):
+    """A compact CNN of the same family for CPUs, optionally with an RR-interval input.
+
+    Parameters
+    ----------
+    size : int
+        Image side (32 by default).
+    n_classes : int
+    width : int
+        Filters of the first block; the next two have 2x and 4x as many.
+    rr : bool
+        Add a second input of :data:`N_RR_FEATURES` RR features.
+    dropout : float
+
+    Returns
+    -------
+    keras.Model
+        Inputs ``image`` ``(size, size, 1)`` (and ``rr`` ``(7,)``); output class probabilities.
+    """
+    keras = _keras()
+    inp, x = _image_input(size, 1)
+    # batch-norm statistics that follow training within a few hundred steps (Keras' default
+    # momentum 0.99 needs thousands; short CPU runs would be judged with stale statistics)
+    for k in range(3):
+        x = _conv_block(x, width * 2**k, padding="same", momentum=0.9)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    inputs = [inp]
+    if rr:
+        rr_in = keras.Input((N_RR_FEATURES,), name="rr")
+        r = keras.layers.BatchNormalization(momentum=0.9)(rr_in)
+        r = keras.layers.Dense(32, activation="elu", kernel_initializer="glorot_uniform")(r)
+        x = keras.layers.Concatenate()([x, r])
+        inputs.append(rr_in)
+    x = keras.layers.Dense(128, kernel_initializer="glorot_uniform")(x)
+    x = keras.layers.ELU()(x)
+    x = keras.layers.BatchNormalization(momentum=0.9)(x)
+    x = keras.layers.Dropout(dropout)(x)
+    out = keras.layers.Dense(n_classes, activation="softmax", kernel_initializer="glorot_uniform")(
+        x
+    )
+    return keras.Model(inputs, out, name="compact_cnn_rr" if rr else "compact_cnn")
+
+
+def build_model(kind: str, size: int, n_classes: int, *, rr: bool = True, channels: int = 1):
+    """``paper`` -> :func:`paper_cnn`, ``compact`` -> :func:`compact_cnn`."""
+    if kind == "paper":
+        return paper_cnn(size, n_classes, channels=channels)
+    if kind == "compact":
+        return compact_cnn(size, n_classes, rr=rr)
+    raise ValueError(f"Unknown model {kind!r}; choose 'paper' or 'compact'.")
+
+
+def count_flops(model) -> int:
+    """Multiply-adds of one forward pass of one image, over Conv2D and Dense layers."""
+    keras = _keras()
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            _, h, w, c_out = layer.output.shape
+            kh, kw = layer.kernel_size
+            total += h * w * kh * kw * layer.input.shape[-1] * c_out
+        elif isinstance(layer, keras.layers.Dense):
+            total += layer.input.shape[-1] * layer.units
+    return int(total)
+
+
+def layer_table(model) -> pd.DataFrame:
+    """One row per layer: name, type, output shape, parameters."""
+    return pd.DataFrame(
+        [
+            (layer.name, type(layer).__name__, tuple(layer.output.shape[1:]), layer.count_params())
+            for layer in model.layers
+        ],
+        columns=["layer", "type", "output shape", "parameters"],
+    )
+
+
+def _dummy_inputs(model, n: int):
+    rng = np.random.default_rng(0)
+    out = []
+    for inp in model.inputs:
+        shape = (n, *inp.shape[1:])
+        out.append(
+            rng.integers(0, 256, size=shape).astype(np.float32)
+            if len(shape) == 4
+            else rng.normal(size=shape).astype(np.float32)
+        )
+    return out if len(out) > 1 else out[0]
+
+
+def time_per_image(model, *, batch: int = 32, train: bool = True, repeats: int = 3) -> float:
+    """Milliseconds per image of one training step (or one prediction) on this machine."""
+    import tensorflow as tf
+
+    x = _dummy_inputs(model, batch)
+    y = np.zeros(batch, dtype=np.int64)
+    if train:
+        opt = _keras().optimizers.Adam()
+        loss_fn = _keras().losses.SparseCategoricalCrossentropy()
+
+        @tf.function
+        def step(x, y):
+            with tf.GradientTape() as tape:
+                loss = loss_fn(y, model(x, training=True))
+            opt.apply_gradients(
+                zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables)
+            )
+
+        run = lambda: step(x, y)  # noqa: E731
+    else:
+        predict = tf.function(lambda x: model(x, training=False))
+        run = lambda: predict(x)  # noqa: E731
+    run()  # trace and warm up
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - t0)
+    return 1000 * best / batch

@@ -1,0 +1,362 @@
+"""Training: from the cached beat arrays to a saved model, with its metadata.
+
+:func:`load_or_train` is what the notebooks call: it builds (or reads) the profile's data set,
+splits it (stratified beat-level hold-out, 20% test; 10% of the rest for early stopping),
+trains the profile's model, evaluates it on the test beats and saves everything under
+``data/models/<name>-<key>/``: ``model.keras``, ``metadata.json`` (class scheme, image size,
+profile, data fingerprint, configuration, metrics, timings), ``history.csv`` and
+``split.npz``. The key hashes every setting, so asking again returns the saved model and a
+changed setting trains a new one.
+
+The input pipeline is ``tf.data``: batches of (beat, crop) pairs are gathered from the arrays,
+cropped on the fly (:func:`ecgutils.augment.apply_crops`, arrhythmia classes only), shuffled
+every epoch with a fixed seed. Class balance is handled by class weights or by oversampling.
+A ``tf.distribute`` strategy can be passed to use one or several GPUs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .augment import N_VARIANTS, apply_crops, augmentation_index, augmented_classes
+from .classes import scheme_classes
+from .config import Profile, data_dir, get_profile
+from .dataset import BeatDataset, build_dataset, cache_key, rr_features
+from .evaluate import classification_metrics, holdout_split
+
+#: Bump when training changes what a given configuration produces.
+TRAIN_VERSION = 1
+BALANCES = ("class_weight", "oversample", "none")
+AUGMENTS = ("none", "random", "enlarge")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a trained model (see :class:`ecgutils.config.Profile`)."""
+
+    model: str = "compact"
+    size: int = 32
+    rr: bool = True
+    epochs: int = 6
+    batch_size: int = 128
+    balance: str = "class_weight"
+    augment: str = "none"
+    scheme: str = "paper8"
+    learning_rate: float = 2e-3
+    test_fraction: float = 0.2
+    val_fraction: float = 0.1
+    patience: int = 3
+    seed: int = 2018
+
+    def __post_init__(self):
+        if self.balance not in BALANCES:
+            raise ValueError(f"balance must be one of {BALANCES}, got {self.balance!r}.")
+        if self.augment not in AUGMENTS:
+            raise ValueError(f"augment must be one of {AUGMENTS}, got {self.augment!r}.")
+        if self.model not in ("compact", "paper"):
+            raise ValueError(f"model must be 'compact' or 'paper', got {self.model!r}.")
+        if self.model == "paper" and self.rr:
+            raise ValueError("The paper's CNN takes images only: use rr=False with model='paper'.")
+
+
+def config_from_profile(profile: Profile | str | None = None, **overrides) -> TrainConfig:
+    """The training configuration a profile implies, with keyword overrides."""
+    p = profile if isinstance(profile, Profile) else get_profile(profile)
+    base = {
+        "model": p.model,
+        "size": p.image_size,
+        "rr": p.rr,
+        "epochs": p.epochs,
+        "batch_size": p.batch_size,
+        "balance": p.balance,
+        "augment": p.augment,
+        "scheme": p.scheme,
+        "seed": p.seed,
+    }
+    base.update(overrides)
+    return TrainConfig(**base)
+
+
+def class_weights(labels: np.ndarray, n_classes: int, *, power: float = 0.5, cap: float = 50.0):
+    """Keras class weights ``(max count / count) ** power``, capped; 1 for the largest class.
+
+    ``power=1`` fully balances the loss; the default square root softens it, which keeps the
+    majority class's accuracy while lifting rare classes.
+    """
+    counts = np.bincount(np.asarray(labels), minlength=n_classes).astype(float)
+    with np.errstate(divide="ignore"):
+        w = np.where(counts > 0, (counts.max() / counts) ** power, 1.0)
+    return {k: float(min(w[k], cap)) for k in range(n_classes)}
+
+
+def oversample(index: np.ndarray, labels: np.ndarray, seed: int, *, power: float = 0.5):
+    """Resample ``index`` (same length) so class k is drawn in proportion to count_k ** power."""
+    rng = np.random.default_rng(seed)
+    lab = labels[index]
+    classes, counts = np.unique(lab, return_counts=True)
+    target = counts.astype(float) ** power
+    target = target / target.sum()
+    per_beat = dict(zip(classes, target / counts))
+    p = np.array([per_beat[c] for c in lab])
+    return rng.choice(index, size=len(index), replace=True, p=p / p.sum())
+
+
+def epoch_pairs(index: np.ndarray, labels: np.ndarray, cfg: TrainConfig, seed: int):
+    """(beat, crop) pairs of one training epoch, after balancing and augmentation.
+
+    ``augment="none"``: crop 0 only. ``"random"``: each arrhythmia beat appears once with a
+    random variant 0-9. ``"enlarge"``: each arrhythmia beat appears with all ten variants.
+    """
+    rng = np.random.default_rng(seed)
+    if cfg.balance == "oversample":
+        index = oversample(index, labels, seed)
+    if cfg.augment == "enlarge":
+        sub = np.full(len(labels), -1)
+        sub[index] = labels[index]
+        beat, crop = augmentation_index(sub, cfg.scheme)
+        # keep duplicates from oversampling: map back through the (possibly repeated) index
+        counts = np.bincount(index, minlength=len(labels))
+        reps = counts[beat]
+        return np.repeat(beat, reps), np.repeat(crop, reps)
+    crop = np.zeros(len(index), dtype=np.int64)
+    if cfg.augment == "random":
+        grow = np.isin(labels[index], augmented_classes(cfg.scheme))
+        crop[grow] = rng.integers(0, N_VARIANTS, size=int(grow.sum()))
+    return index, crop
+
+
+def make_dataset(ds: BeatDataset, index: np.ndarray, cfg: TrainConfig, *, training: bool):
+    """A ``tf.data.Dataset`` of ((image, rr), label) batches over ``index``.
+
+    Training: pairs from :func:`epoch_pairs`, shuffled every epoch, crops made on the fly.
+    Otherwise: the beats in order, uncropped.
+    """
+    import tensorflow as tf
+
+    labels = ds.labels(cfg.scheme)
+    rr = rr_features(ds.beats)
+    if training:
+        beat, crop = epoch_pairs(index, labels, cfg, cfg.seed)
+    else:
+        beat, crop = np.asarray(index), np.zeros(len(index), dtype=np.int64)
+    size = ds.images.shape[1]
+
+    def gather(b, c):
+        images = apply_crops(ds.images[b], c) if c.any() else ds.images[b]
+        return images[..., None].astype(np.float32), rr[b], labels[b].astype(np.int64)
+
+    def load(b, c):
+        x, r, y = tf.numpy_function(gather, [b, c], [tf.float32, tf.float32, tf.int64])
+        x.set_shape([None, size, size, 1])
+        r.set_shape([None, rr.shape[1]])
+        y.set_shape([None])
+        return ({"image": x, "rr": r} if cfg.rr else x), y
+
+    data = tf.data.Dataset.from_tensor_slices((beat, crop))
+    if training:
+        data = data.shuffle(len(beat), seed=cfg.seed, reshuffle_each_iteration=True)
+    data = data.batch(cfg.batch_size).map(load, num_parallel_calls=tf.data.AUTOTUNE)
+    return data.prefetch(tf.data.AUTOTUNE)
+
+
+def predict(model, ds: BeatDataset, index: np.ndarray, cfg: TrainConfig) -> np.ndarray:
+    """(n, n_classes) class probabilities for the beats ``index`` of ``ds``."""
+    data = make_dataset(ds, index, dataclasses.replace(cfg, batch_size=512), training=False)
+    return model.predict(data.map(lambda x, y: x), verbose=0)
+
+
+@dataclass
+class TrainedModel:
+    """A trained model with everything needed to use and judge it."""
+
+    model: object
+    config: TrainConfig
+    metadata: dict
+    history: pd.DataFrame
+    dataset: BeatDataset
+    split: dict = field(default_factory=dict)  # train / val / test beat indices
+
+    def predict(self, index: np.ndarray) -> np.ndarray:
+        """Class probabilities of the data set's beats ``index``."""
+        return predict(self.model, self.dataset, index, self.config)
+
+    @property
+    def metrics(self) -> dict:
+        """Test-set metrics (:func:`ecgutils.evaluate.classification_metrics`)."""
+        return self.metadata["metrics"]
+
+
+def model_dir(name: str, key: str) -> Path:
+    return data_dir() / "models" / f"{name}-{key}"
+
+
+def train_model(
+    cfg: TrainConfig,
+    ds: BeatDataset,
+    train_idx: np.ndarray,
+    val_idx: np.ndarray,
+    *,
+    strategy=None,
+    out_dir: str | os.PathLike | None = None,
+    verbose: int = 1,
+):
+    """Train one model. Returns (keras model with the best weights, history frame, seconds).
+
+    ``out_dir``: where the best checkpoint and ``history.csv`` go (a temporary folder if None).
+    """
+    import keras
+    import tensorflow as tf
+
+    from .models import build_model
+
+    keras.utils.set_random_seed(cfg.seed)
+    strategy = strategy or tf.distribute.get_strategy()
+    n_classes = len(scheme_classes(cfg.scheme))
+    labels = ds.labels(cfg.scheme)
+    train_data = make_dataset(ds, train_idx, cfg, training=True)
+    val_data = make_dataset(ds, val_idx, cfg, training=False)
+    steps = int(train_data.cardinality().numpy())
+    with strategy.scope():
+        model = build_model(cfg.model, cfg.size, n_classes, rr=cfg.rr)
+        schedule = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, cfg.epochs * steps)
+        model.compile(
+            optimizer=keras.optimizers.Adam(schedule),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+    work = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="ecg-train-"))
+    work.mkdir(parents=True, exist_ok=True)
+    callbacks = [
+        keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=cfg.patience, restore_best_weights=True
+        ),
+        keras.callbacks.ModelCheckpoint(
+            str(work / "best.keras"), monitor="val_loss", save_best_only=True
+        ),
+        keras.callbacks.CSVLogger(str(work / "history.csv")),
+    ]
+    weights = class_weights(labels[train_idx], n_classes) if cfg.balance == "class_weight" else None
+    t0 = time.perf_counter()
+    model.fit(
+        train_data,
+        validation_data=val_data,
+        epochs=cfg.epochs,
+        class_weight=weights,
+        callbacks=callbacks,
+        verbose=verbose,
+    )
+    seconds = time.perf_counter() - t0
+    history = pd.read_csv(work / "history.csv")
+    if out_dir is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return model, history, seconds
+
+
+def _split(labels: np.ndarray, cfg: TrainConfig) -> dict:
+    from sklearn.model_selection import train_test_split
+
+    train_all, test = holdout_split(labels, cfg.test_fraction, cfg.seed)
+    train, val = train_test_split(
+        train_all, test_size=cfg.val_fraction, stratify=labels[train_all], random_state=cfg.seed
+    )
+    return {"train": np.sort(train), "val": np.sort(val), "test": test}
+
+
+def load_or_train(
+    profile: Profile | str | None = None,
+    *,
+    retrain: bool = False,
+    strategy=None,
+    verbose: int = 1,
+    **overrides,
+) -> TrainedModel:
+    """The profile's trained model: read from ``data/models`` if there, else trained and saved.
+
+    Parameters
+    ----------
+    profile : Profile or str, optional
+        Default: ``$ECG_PROFILE``.
+    retrain : bool
+        Train even if a saved model exists (it is replaced).
+    strategy : tf.distribute.Strategy, optional
+        E.g. ``tf.distribute.MirroredStrategy()`` for several GPUs.
+    verbose : int
+        Keras progress: 1 = progress bars, 2 = a line per epoch, 0 = silent.
+    **overrides
+        Any :class:`TrainConfig` field (``epochs=2``, ``balance="oversample"``, ...).
+    """
+    import keras
+
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    cfg = config_from_profile(prof, **overrides)
+    ds = build_dataset(prof, size=cfg.size, progress=verbose > 0)
+    key_src = {
+        "config": dataclasses.asdict(cfg),
+        "data": cache_key(ds.params),
+        "version": TRAIN_VERSION,
+    }
+    key = hashlib.sha256(json.dumps(key_src, sort_keys=True).encode()).hexdigest()[:12]
+    name = f"{prof.name}-{cfg.model}"
+    folder = model_dir(name, key)
+    labels = ds.labels(cfg.scheme)
+    if not retrain and (folder / "metadata.json").is_file():
+        split = dict(np.load(folder / "split.npz"))
+        return TrainedModel(
+            keras.saving.load_model(folder / "model.keras"),
+            cfg,
+            json.loads((folder / "metadata.json").read_text()),
+            pd.read_csv(folder / "history.csv"),
+            ds,
+            split,
+        )
+
+    split = _split(labels, cfg)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        model, history, seconds = train_model(
+            cfg, ds, split["train"], split["val"], strategy=strategy, out_dir=tmp, verbose=verbose
+        )
+        probs = predict(model, ds, split["test"], cfg)
+        metrics = classification_metrics(labels[split["test"]], probs.argmax(axis=1), cfg.scheme)
+        metadata = {
+            "name": name,
+            "key": key,
+            "profile": prof.name,
+            "scheme": cfg.scheme,
+            "classes": scheme_classes(cfg.scheme),
+            "image_size": cfg.size,
+            "config": dataclasses.asdict(cfg),
+            "dataset": ds.params,
+            "data_fingerprint": ds.params["data_fingerprint"],
+            "split": {k: len(v) for k, v in split.items()},
+            "split_kind": "beat-level hold-out",
+            "train_seconds": round(seconds, 1),
+            "epochs_run": len(history),
+            "parameters": int(model.count_params()),
+            "metrics": metrics,
+            "trained": datetime.now(UTC).isoformat(timespec="seconds"),
+            "versions": {"keras": keras.__version__, "train": TRAIN_VERSION},
+        }
+        model.save(tmp / "model.keras")
+        (tmp / "best.keras").unlink(missing_ok=True)
+        np.savez(tmp / "split.npz", **split)
+        (tmp / "metadata.json").write_text(json.dumps(metadata, indent=1))
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return TrainedModel(model, cfg, metadata, history, ds, split)
