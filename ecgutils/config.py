@@ -128,6 +128,7 @@ PROFILES: dict[str, Profile] = {
         description="Default: all 48 records, sized for a 2-core laptop.",
         records=MITDB_RECORDS,
         image_size=32,
+        epochs=10,
     ),
     "paper": Profile(
         name="paper",

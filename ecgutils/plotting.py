@@ -427,3 +427,87 @@ def plot_trace_readback(image: np.ndarray, beat: np.ndarray, *, ax: Axes | None 
     ax.set_title(f"Read-back correlation r = {r:.4f}")
     ax.legend(fontsize=7, loc="lower right")
     return ax
+
+
+def plot_confusion(metrics: dict, *, normalize: bool = True, ax: Axes | None = None) -> Axes:
+    """Confusion matrix heat map (rows: true class; normalised rows sum to 100%)."""
+    from .evaluate import confusion_frame
+
+    counts = confusion_frame(metrics)
+    shown = confusion_frame(metrics, normalize=True) * 100 if normalize else counts
+    ax = _axes(ax, (6.2, 5.2))
+    annot = shown.map(lambda v: f"{v:.1f}" if normalize else f"{v:.0f}")
+    sns.heatmap(
+        shown,
+        ax=ax,
+        annot=annot,
+        fmt="",
+        cmap="Blues",
+        vmin=0,
+        vmax=100 if normalize else None,
+        linewidths=0.3,
+        linecolor="white",
+        cbar_kws={"label": "% of the true class" if normalize else "beats"},
+    )
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    kind = "normalised by true class (%)" if normalize else "counts"
+    ax.set_title(f"Confusion matrix, {kind}: {metrics['n']:,} test beats")
+    return ax
+
+
+def plot_learning_curves(history: pd.DataFrame) -> plt.Figure:
+    """Loss and accuracy per epoch, training and validation (a Keras CSV history)."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), layout="constrained")
+    epochs = np.arange(1, len(history) + 1)
+    for ax, metric in zip(axes, ["loss", "accuracy"]):
+        ax.plot(epochs, history[metric], "o-", label="training")
+        if f"val_{metric}" in history:
+            ax.plot(epochs, history[f"val_{metric}"], "s--", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric if metric == "loss" else "accuracy (fraction)")
+        ax.set_title(f"{metric.capitalize()} per epoch")
+        ax.legend()
+    if "val_loss" in history:
+        best = int(history["val_loss"].to_numpy().argmin()) + 1
+        axes[0].axvline(best, color="#D55E00", lw=0.8, ls=":", label="best")
+    return fig
+
+
+def error_gallery(
+    images: np.ndarray,
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    scheme: str,
+    *,
+    n: int = 16,
+    true_class: str | None = None,
+    pred_class: str | None = None,
+    seed: int = 0,
+) -> plt.Figure:
+    """Misclassified beats, titled "true -> predicted", optionally of one true/predicted class."""
+    from .classes import scheme_classes
+
+    classes = scheme_classes(scheme)
+    wrong = np.asarray(y_true) != np.asarray(y_pred)
+    if true_class is not None:
+        wrong &= np.asarray(y_true) == classes.index(true_class)
+    if pred_class is not None:
+        wrong &= np.asarray(y_pred) == classes.index(pred_class)
+    idx = np.flatnonzero(wrong)
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.choice(idx, size=min(n, len(idx)), replace=False)) if len(idx) else idx
+    if not len(idx):
+        fig, ax = plt.subplots(figsize=(4, 1), layout="constrained")
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, "no misclassified beats here", ha="center", va="center")
+        return fig
+    titles = [f"{classes[y_true[i]]} -> {classes[y_pred[i]]}" for i in idx]
+    colors = [class_color(classes[y_true[i]]) for i in idx]
+    return plot_image_grid(
+        images[idx],
+        titles,
+        ncols=8,
+        colors=colors,
+        suptitle=f"{int(wrong.sum())} misclassified beats (true -> predicted)",
+    )

@@ -228,3 +228,35 @@ def crop_explorer(images: np.ndarray, labels: np.ndarray, scheme: str):
     w_beat.observe(redraw, names="value")
     class_changed()
     return widgets.VBox([widgets.HBox([w_class, w_beat]), out])
+
+
+def error_browser(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, scheme: str):
+    """Browse misclassified beats by true and predicted class."""
+    from .classes import scheme_classes
+    from .plotting import error_gallery
+
+    classes = ["any", *scheme_classes(scheme)]
+    w_true = widgets.Dropdown(options=classes, value="any", description="true")
+    w_pred = widgets.Dropdown(options=classes, value="any", description="predicted")
+    w_seed = widgets.IntSlider(
+        value=0, min=0, max=20, description="sample", continuous_update=False
+    )
+    out = widgets.Output()
+
+    def redraw(*_):
+        fig = error_gallery(
+            images,
+            y_true,
+            y_pred,
+            scheme,
+            n=16,
+            true_class=None if w_true.value == "any" else w_true.value,
+            pred_class=None if w_pred.value == "any" else w_pred.value,
+            seed=w_seed.value,
+        )
+        _show(out, fig)
+
+    for w in (w_true, w_pred, w_seed):
+        w.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([widgets.HBox([w_true, w_pred, w_seed]), out])

@@ -1,0 +1,72 @@
+"""ecgutils.evaluate: metrics against scikit-learn and a case checked by hand."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
+
+from ecgutils import evaluate
+
+
+def test_hand_checked_small_case():
+    # aami5 has 5 classes; only N (0), S (1), V (2) occur
+    y_true = np.array([0, 0, 0, 1, 1, 2])
+    y_pred = np.array([0, 0, 1, 1, 1, 0])
+    m = evaluate.classification_metrics(y_true, y_pred, "aami5")
+    assert m["accuracy"] == pytest.approx(4 / 6)
+    n, s, v = m["per_class"]["N"], m["per_class"]["S"], m["per_class"]["V"]
+    # N: TP 2, FN 1, FP 1, TN 2;  S: TP 2, FN 0, FP 1, TN 3;  V: TP 0, FN 1, FP 0, TN 5
+    assert (n["se"], n["sp"], n["ppv"]) == pytest.approx((2 / 3, 2 / 3, 2 / 3))
+    assert (s["se"], s["sp"], s["ppv"]) == pytest.approx((1.0, 3 / 4, 2 / 3))
+    assert (v["se"], v["sp"], v["ppv"], v["f1"]) == pytest.approx((0.0, 1.0, 0.0, 0.0))
+    assert s["f1"] == pytest.approx(0.8)
+    assert m["macro"]["se"] == pytest.approx((2 / 3 + 1 + 0) / 3)  # F and Q are absent
+    assert m["per_class"]["F"]["support"] == 0
+    assert m["confusion"][0] == [2, 1, 0, 0, 0]
+
+
+def test_agrees_with_scikit_learn_on_random_predictions():
+    rng = np.random.default_rng(1)
+    y_true = rng.integers(0, 8, 500)
+    y_pred = np.where(rng.random(500) < 0.7, y_true, rng.integers(0, 8, 500))
+    m = evaluate.classification_metrics(y_true, y_pred, "paper8")
+    labels = list(range(8))
+    assert m["accuracy"] == pytest.approx(accuracy_score(y_true, y_pred))
+    se = [m["per_class"][c]["se"] for c in m["classes"]]
+    ppv = [m["per_class"][c]["ppv"] for c in m["classes"]]
+    f1 = [m["per_class"][c]["f1"] for c in m["classes"]]
+    np.testing.assert_allclose(se, recall_score(y_true, y_pred, labels=labels, average=None))
+    np.testing.assert_allclose(ppv, precision_score(y_true, y_pred, labels=labels, average=None))
+    np.testing.assert_allclose(f1, f1_score(y_true, y_pred, labels=labels, average=None))
+    assert m["macro"]["se"] == pytest.approx(recall_score(y_true, y_pred, average="macro"))
+    # specificity of class k = recall of "not k"
+    for k, c in enumerate(m["classes"]):
+        assert m["per_class"][c]["sp"] == pytest.approx(recall_score(y_true != k, y_pred != k))
+
+
+def test_tables_and_json(tmp_path):
+    m = evaluate.classification_metrics(np.array([0, 1, 1, 4]), np.array([0, 1, 4, 4]), "paper8")
+    table = evaluate.metrics_table(m)
+    assert list(table.columns) == ["beats", "Se (%)", "Sp (%)", "+P (%)", "F1 (%)"]
+    assert table.loc["L", "Se (%)"] == pytest.approx(50.0) and "macro" in table.index
+    norm = evaluate.confusion_frame(m, normalize=True)
+    assert norm.loc["L"].sum() == pytest.approx(1.0) and norm.loc["R"].sum() == 0
+    path = evaluate.save_metrics(m, tmp_path / "m" / "metrics.json")
+    assert json.loads(path.read_text())["accuracy"] == pytest.approx(0.75)
+    assert [p.name for p in path.parent.iterdir()] == ["metrics.json"]
+
+
+def test_splits_are_stratified_disjoint_and_skip_unlabelled():
+    labels = np.array([0] * 80 + [1] * 15 + [2] * 5 + [-1] * 7)
+    train, test = evaluate.holdout_split(labels, 0.2, seed=3)
+    assert not set(train) & set(test) and len(train) + len(test) == 100
+    assert np.bincount(labels[test]).tolist() == [16, 3, 1]
+    again = evaluate.holdout_split(labels, 0.2, seed=3)
+    np.testing.assert_array_equal(again[1], test)
+    folds = evaluate.kfold_splits(labels, k=5)
+    tests = np.concatenate([t for _, t in folds])
+    assert len(folds) == 5 and sorted(tests) == list(range(100))
+    assert all(np.bincount(labels[t]).tolist() == [16, 3, 1] for _, t in folds)

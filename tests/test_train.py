@@ -1,0 +1,117 @@
+"""ecgutils.train: balancing, the tf.data pipeline, and load_or_train on the quick profile."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecgutils import train
+from ecgutils.dataset import BeatDataset
+from ecgutils.train import TrainConfig
+
+
+def _dataset(n_per_class=(30, 0, 0, 0, 10)):
+    labels = np.concatenate([[k] * n for k, n in enumerate(n_per_class)] + [[-1] * 3])
+    n = len(labels)
+    rng = np.random.default_rng(0)
+    beats = pd.DataFrame(
+        {
+            "rr_prev_s": rng.uniform(0.5, 1, n),
+            "rr_next_s": rng.uniform(0.5, 1, n),
+            "rr_local_s": np.full(n, 0.8),
+            "rr_mean_s": np.full(n, 0.8),
+            "seed7": labels,
+            "paper8": labels,
+            "aami5": labels,
+        }
+    )
+    images = rng.integers(0, 256, (n, 32, 32), dtype=np.uint8)
+    return BeatDataset(images, beats, {})
+
+
+def test_config_checks():
+    with pytest.raises(ValueError, match="balance must be"):
+        TrainConfig(balance="smote")
+    with pytest.raises(ValueError, match="images only"):
+        TrainConfig(model="paper", rr=True)
+    cfg = train.config_from_profile("quick", epochs=1)
+    assert cfg.epochs == 1 and cfg.size == 32 and cfg.model == "compact"
+    paper = train.config_from_profile("paper")
+    assert (paper.model, paper.size, paper.augment, paper.rr) == ("paper", 128, "enlarge", False)
+
+
+def test_class_weights_and_oversampling():
+    labels = np.array([0] * 400 + [1] * 100 + [2] * 4)
+    w = train.class_weights(labels, 4)
+    assert w[0] == 1.0 and w[1] == pytest.approx(2.0) and w[2] == pytest.approx(10.0)
+    assert w[3] == 1.0  # absent class
+    assert train.class_weights(labels, 3, power=1.0, cap=50)[2] == 50.0
+    idx = np.arange(len(labels))
+    drawn = labels[train.oversample(idx, labels, seed=0)]
+    share = np.bincount(drawn, minlength=3) / len(drawn)
+    expect = np.sqrt([400, 100, 4]) / np.sqrt([400, 100, 4]).sum()
+    np.testing.assert_allclose(share, expect, atol=0.05)
+
+
+def test_epoch_pairs_augment_arrhythmia_only():
+    labels = np.array([0, 0, 4, 4, 0])
+    idx = np.arange(5)
+    b, c = train.epoch_pairs(idx, labels, TrainConfig(augment="none"), 0)
+    assert b.tolist() == [0, 1, 2, 3, 4] and not c.any()
+    b, c = train.epoch_pairs(idx, labels, TrainConfig(augment="random"), 0)
+    assert len(b) == 5 and not c[labels[b] == 0].any()
+    b, c = train.epoch_pairs(idx, labels, TrainConfig(augment="enlarge"), 0)
+    assert len(b) == 3 + 2 * 10 and not c[labels[b] == 0].any()
+    assert sorted(c[b == 2].tolist()) == list(range(10))
+
+
+def test_pipeline_shapes_inputs_and_crops():
+    ds = _dataset()
+    labelled = np.flatnonzero(ds.labels("paper8") >= 0)
+    cfg = TrainConfig(batch_size=8, augment="random", seed=1)
+    batches = list(train.make_dataset(ds, labelled, cfg, training=True).as_numpy_iterator())
+    assert sum(len(y) for _, y in batches) == len(labelled)
+    x, y = batches[0]
+    assert set(x) == {"image", "rr"} and x["image"].shape == (8, 32, 32, 1)
+    assert x["rr"].shape == (8, 7) and x["image"].dtype == np.float32
+    changed = 0
+    for xb, yb in batches:  # normal beats (class 0) are never cropped
+        for img, lab in zip(xb["image"][..., 0], yb):
+            same = any(
+                (img == ds.images[i]).all() for i in np.flatnonzero(ds.labels("paper8") == lab)
+            )
+            if lab == 0:
+                assert same
+            changed += not same
+    assert changed > 0  # some PVCs were cropped
+    plain = train.make_dataset(ds, labelled, TrainConfig(rr=False, batch_size=64), training=False)
+    x, y = next(plain.as_numpy_iterator())
+    assert x.shape == (40, 32, 32, 1) and y.tolist() == ds.labels("paper8")[labelled].tolist()
+
+
+@pytest.mark.integration
+def test_load_or_train_quick_saves_and_reloads(mitdb_ready, tmp_path, monkeypatch):
+    import tensorflow as tf
+
+    monkeypatch.setattr(train, "data_dir", lambda: tmp_path)
+    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+    tm = train.load_or_train("quick", epochs=2, verbose=0, strategy=strategy)
+    meta = tm.metadata
+    assert meta["profile"] == "quick" and meta["scheme"] == "paper8" and meta["epochs_run"] == 2
+    assert meta["split"]["test"] == len(tm.split["test"]) and meta["image_size"] == 32
+    assert 0.5 < tm.metrics["accuracy"] <= 1 and len(tm.history) == 2
+    saved = list((tmp_path / "models").iterdir())
+    assert len(saved) == 1 and (saved[0] / "model.keras").is_file()
+    again = train.load_or_train("quick", epochs=2, verbose=0)
+    assert again.metadata["trained"] == meta["trained"]  # read back, not retrained
+    np.testing.assert_allclose(
+        again.predict(again.split["test"][:50]), tm.predict(tm.split["test"][:50]), atol=1e-5
+    )
+
+
+@pytest.mark.integration
+def test_cross_validation_two_folds(mitdb_ready):
+    folds = train.cross_validate("quick", k=2)
+    assert list(folds.index) == [1, 2] and folds["test beats"].sum() == 6736
+    assert (folds["accuracy"] > 0.9).all()
