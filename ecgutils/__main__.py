@@ -47,7 +47,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from .bench import bench_readback, bench_render, bench_train
 
     if args.what == "train":
-        print(bench_train(args.profile or "standard"))
+        overrides = {} if args.epochs is None else {"epochs": args.epochs}
+        if args.balance_power is not None:
+            overrides["balance_power"] = args.balance_power
+        print(bench_train(args.profile or "standard", **overrides))
     elif args.what == "render":
         print(bench_render(n_beats=args.beats, size=args.size))
     elif args.what == "readback":
@@ -94,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("what", choices=["render", "readback", "train"])
     p.add_argument("--profile", help="train: profile to train and evaluate (default standard)")
+    p.add_argument("--epochs", type=int, help="train: override the profile's epochs")
+    p.add_argument("--balance-power", type=float, help="train: class-weight exponent")
     p.add_argument("--records", nargs="+", metavar="REC", help="readback: records (default all)")
     p.add_argument("--beats", type=int, default=200, help="beats rendered by both paths")
     p.add_argument("--size", type=int, default=128, help="image side in pixels")

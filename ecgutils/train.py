@@ -52,6 +52,7 @@ class TrainConfig:
     epochs: int = 6
     batch_size: int = 128
     balance: str = "class_weight"
+    balance_power: float = 0.5
     augment: str = "none"
     scheme: str = "paper8"
     learning_rate: float = 2e-3
@@ -121,7 +122,7 @@ def epoch_pairs(index: np.ndarray, labels: np.ndarray, cfg: TrainConfig, seed: i
     """
     rng = np.random.default_rng(seed)
     if cfg.balance == "oversample":
-        index = oversample(index, labels, seed)
+        index = oversample(index, labels, seed, power=cfg.balance_power)
     if cfg.augment == "enlarge":
         sub = np.full(len(labels), -1)
         sub[index] = labels[index]
@@ -247,7 +248,11 @@ def train_model(
         ),
         keras.callbacks.CSVLogger(str(work / "history.csv")),
     ]
-    weights = class_weights(labels[train_idx], n_classes) if cfg.balance == "class_weight" else None
+    weights = (
+        class_weights(labels[train_idx], n_classes, power=cfg.balance_power)
+        if cfg.balance == "class_weight"
+        else None
+    )
     t0 = time.perf_counter()
     model.fit(
         train_data,
