@@ -50,11 +50,13 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         overrides = {} if args.epochs is None else {"epochs": args.epochs}
         if args.balance_power is not None:
             overrides["balance_power"] = args.balance_power
+        if args.size is not None:
+            overrides["size"] = args.size
         print(bench_train(args.profile or "standard", **overrides))
     elif args.what == "render":
-        print(bench_render(n_beats=args.beats, size=args.size))
+        print(bench_render(n_beats=args.beats, size=args.size or 128))
     elif args.what == "readback":
-        print(bench_readback(args.records, size=args.size))
+        print(bench_readback(args.records, size=args.size or 128))
     return 0
 
 
@@ -101,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--balance-power", type=float, help="train: class-weight exponent")
     p.add_argument("--records", nargs="+", metavar="REC", help="readback: records (default all)")
     p.add_argument("--beats", type=int, default=200, help="beats rendered by both paths")
-    p.add_argument("--size", type=int, default=128, help="image side in pixels")
+    p.add_argument("--size", type=int, help="image side in pixels (render: default 128)")
     p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("profile", help="show a profile (default: the one $ECG_PROFILE selects)")

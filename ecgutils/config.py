@@ -127,8 +127,8 @@ PROFILES: dict[str, Profile] = {
         name="standard",
         description="Default: all 48 records, sized for a 2-core laptop.",
         records=MITDB_RECORDS,
-        image_size=32,
-        epochs=10,
+        image_size=48,
+        epochs=8,
     ),
     "paper": Profile(
         name="paper",
