@@ -381,14 +381,28 @@ def cross_validate(
     DataFrame
         One row per fold: accuracy, macro Se, +P and F1 (fractions), test beats, seconds.
     """
-    from sklearn.model_selection import train_test_split
-
-    from .evaluate import kfold_splits
+    import logging
 
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     cfg = config_from_profile(prof, **overrides)
     ds = build_dataset(prof, size=cfg.size, progress=verbose > 0)
     labels = ds.labels(cfg.scheme)
+    # k models predicting on k test sets make TensorFlow warn about retracing: expected here
+    tf_log = logging.getLogger("tensorflow")
+    level = tf_log.level
+    tf_log.setLevel(logging.ERROR)
+    try:
+        rows = _run_folds(cfg, ds, labels, k, verbose)
+    finally:
+        tf_log.setLevel(level)
+    return pd.DataFrame(rows).set_index("fold")
+
+
+def _run_folds(cfg: TrainConfig, ds: BeatDataset, labels: np.ndarray, k: int, verbose: int):
+    from sklearn.model_selection import train_test_split
+
+    from .evaluate import kfold_splits
+
     rows = []
     for fold, (train_all, test) in enumerate(kfold_splits(labels, k, cfg.seed)):
         tr, val = train_test_split(
@@ -409,4 +423,4 @@ def cross_validate(
                 "seconds": round(seconds, 1),
             }
         )
-    return pd.DataFrame(rows).set_index("fold")
+    return rows
