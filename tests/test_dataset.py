@@ -47,7 +47,7 @@ def test_options_change_the_key_and_no_cache_writes_nothing(mitdb_ready, cache):
     c = dataset.dataset_params("quick", records=["107"], size=32)
     assert len({dataset.cache_key(p) for p in (a, b, c)}) == 3
     assert a["data_fingerprint"] != c["data_fingerprint"]
-    assert dataset.dataset_params("quick")["size"] == 64  # the profile's own image size
+    assert dataset.dataset_params("quick")["size"] == 32  # the profile's own image size
     dataset.build_dataset("quick", records=["100"], size=16, cache=False, progress=False)
     assert list(cache.iterdir()) == []
 
@@ -55,4 +55,4 @@ def test_options_change_the_key_and_no_cache_writes_nothing(mitdb_ready, cache):
 def test_quick_profile_holds_every_class_as_images(mitdb_ready, cache):
     ds = dataset.build_dataset("quick", progress=False)
     assert (ds.class_counts("paper8") > 0).all()
-    assert ds.images.shape[1:] == (64, 64)
+    assert ds.images.shape[1:] == (32, 32)
