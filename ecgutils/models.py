@@ -203,3 +203,29 @@ def time_per_image(model, *, batch: int = 32, train: bool = True, repeats: int =
         run()
         best = min(best, time.perf_counter() - t0)
     return 1000 * best / batch
+
+
+def cost_table(named_models: dict, *, batch: dict | None = None, repeats: int = 2) -> pd.DataFrame:
+    """Parameters, multiply-adds and measured ms per image of several models, side by side.
+
+    Parameters
+    ----------
+    named_models : dict name -> keras.Model
+    batch : dict name -> int, optional
+        Batch size used for timing each model (default 32).
+    """
+    rows = []
+    for name, m in named_models.items():
+        b = (batch or {}).get(name, 32)
+        rows.append(
+            {
+                "model": name,
+                "parameters": m.count_params(),
+                "multiply-adds per image": count_flops(m),
+                "ms per image, training step": time_per_image(m, batch=b, repeats=repeats),
+                "ms per image, prediction": time_per_image(
+                    m, batch=b, train=False, repeats=repeats
+                ),
+            }
+        )
+    return pd.DataFrame(rows).set_index("model")

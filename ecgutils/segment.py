@@ -231,3 +231,25 @@ def segment_records(
         for name in check_record_names(records)
     ]
     return pd.concat(frames, ignore_index=True)
+
+
+def compare_neighbours(records: str | int | Iterable[str | int] | None = None) -> dict:
+    """How the ``seed`` rule changes when every annotation mark counts as a neighbour.
+
+    Returns
+    -------
+    dict
+        ``beats`` and ``paper8`` counts for ``ours`` (beats as neighbours) and ``original``
+        (every annotation as neighbour, as the re-implementation did), and ``moved`` /
+        ``moved_paper8``: beats cut by both whose window differs.
+    """
+    ours = segment_records(records, "seed")
+    original = segment_records(records, "seed", neighbours="annotations")
+    both = ours.merge(original, on=["record", "beat"], suffixes=("", "_original"))
+    moved = (both["start"] != both["start_original"]) | (both["end"] != both["end_original"])
+    return {
+        "ours": {"beats": len(ours), "paper8": int((ours["paper8"] >= 0).sum())},
+        "original": {"beats": len(original), "paper8": int((original["paper8"] >= 0).sum())},
+        "moved": int(moved.sum()),
+        "moved_paper8": int((moved & (both["paper8"] >= 0)).sum()),
+    }

@@ -424,3 +424,44 @@ def _run_folds(cfg: TrainConfig, ds: BeatDataset, labels: np.ndarray, k: int, ve
             }
         )
     return rows
+
+
+def compare_variants(
+    profile: Profile | str | None = None, variants: dict | None = None, **common
+) -> pd.DataFrame:
+    """Train several variants of the profile's model on the same split and compare them.
+
+    Parameters
+    ----------
+    variants : dict name -> dict of TrainConfig overrides
+        Default: no balancing, class weights, oversampling, class weights + crops, and class
+        weights without RR features.
+    **common
+        Overrides shared by all variants (e.g. ``epochs=3``).
+
+    Returns
+    -------
+    DataFrame
+        One row per variant: accuracy, macro Se and +P, Se of A, V, E and ! (all in %), and
+        training minutes. Each model is cached like any :func:`load_or_train` model.
+    """
+    variants = variants or {
+        "no balancing": {"balance": "none"},
+        "class weights": {"balance": "class_weight"},
+        "oversampling": {"balance": "oversample"},
+        "class weights + crops": {"balance": "class_weight", "augment": "random"},
+        "class weights, no RR features": {"balance": "class_weight", "rr": False},
+    }
+    rows = {}
+    for name, overrides in variants.items():
+        run = load_or_train(profile, verbose=0, **{**common, **overrides})
+        m = run.metrics
+        per = m["per_class"]
+        rows[name] = {
+            "accuracy (%)": 100 * m["accuracy"],
+            "macro Se (%)": 100 * m["macro"]["se"],
+            "macro +P (%)": 100 * m["macro"]["ppv"],
+            **{f"Se {c} (%)": 100 * per[c]["se"] for c in ("A", "V", "E", "!") if c in per},
+            "minutes": run.metadata["train_seconds"] / 60,
+        }
+    return pd.DataFrame(rows).T

@@ -61,3 +61,12 @@ def test_time_per_image_is_measured():
     m = models.compact_cnn(size=16, rr=False)
     assert models.time_per_image(m, batch=4, repeats=1) > 0
     assert models.time_per_image(m, batch=4, train=False, repeats=1) > 0
+
+
+def test_cost_table_side_by_side():
+    a, b = models.compact_cnn(size=16, rr=False), models.compact_cnn(size=16)
+    table = models.cost_table({"a": a, "b": b}, batch={"a": 4, "b": 4}, repeats=1)
+    assert list(table.index) == ["a", "b"]
+    assert table.loc["b", "parameters"] == b.count_params() > table.loc["a", "parameters"]
+    assert table.loc["a", "multiply-adds per image"] == models.count_flops(a)
+    assert (table["ms per image, training step"] > 0).all()

@@ -111,3 +111,13 @@ def test_segment_from_detected_peaks_takes_reference_labels(mitdb_ready):
     assert matched.mean() > 0.97
     assert (t.loc[matched, "symbol"].to_numpy() == rec.beats.symbol[t.loc[matched, "beat"]]).all()
     assert (t.loc[~matched, "paper8"] == -1).all()
+
+
+@pytest.mark.integration
+def test_compare_neighbours_on_record_100(mitdb_ready):
+    from ecgutils.segment import compare_neighbours
+
+    change = compare_neighbours(["100"])
+    assert change["ours"] == {"beats": 2271, "paper8": 2271}
+    assert change["original"] == {"beats": 2272, "paper8": 2272}
+    assert 0 <= change["moved_paper8"] <= change["moved"] <= 2271

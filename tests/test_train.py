@@ -115,3 +115,14 @@ def test_cross_validation_two_folds(mitdb_ready):
     folds = train.cross_validate("quick", k=2)
     assert list(folds.index) == [1, 2] and folds["test beats"].sum() == 6736
     assert (folds["accuracy"] > 0.9).all()
+
+
+@pytest.mark.integration
+def test_compare_variants_trains_each_once(mitdb_ready, tmp_path, monkeypatch):
+    monkeypatch.setattr(train, "data_dir", lambda: tmp_path)
+    variants = {"weights": {"balance": "class_weight"}, "no RR": {"rr": False}}
+    table = train.compare_variants("quick", variants, epochs=2)
+    assert list(table.index) == ["weights", "no RR"]
+    assert {"accuracy (%)", "macro Se (%)", "Se A (%)", "minutes"} <= set(table.columns)
+    assert (table["accuracy (%)"] > 50).all()
+    assert len(list((tmp_path / "models").iterdir())) == 2
