@@ -24,6 +24,19 @@ MITDB_RECORDS: tuple[str, ...] = (
     "222", "223", "228", "230", "231", "232", "233", "234",
 )  # fmt: skip
 
+#: Inter-patient protocol of de Chazal et al. 2004: training records (DS1) ...
+DS1: tuple[str, ...] = (
+    "101", "106", "108", "109", "112", "114", "115", "116", "118", "119", "122",
+    "124", "201", "203", "205", "207", "208", "209", "215", "220", "223", "230",
+)  # fmt: skip
+#: ... and test records (DS2), from other patients.
+DS2: tuple[str, ...] = (
+    "100", "103", "105", "111", "113", "117", "121", "123", "200", "202", "210",
+    "212", "213", "214", "219", "221", "222", "228", "231", "232", "233", "234",
+)  # fmt: skip
+#: Records with paced beats, excluded from the inter-patient protocol (ANSI/AAMI EC57).
+PACED_RECORDS: tuple[str, ...] = ("102", "104", "107", "217")
+
 #: Environment variable that selects the profile.
 PROFILE_ENV = "ECG_PROFILE"
 #: Environment variable that moves the data folder (default: ``data/`` of the checkout).

@@ -137,3 +137,48 @@ def save_metrics(metrics: dict, path: str | os.PathLike) -> Path:
     tmp.write_text(json.dumps(metrics, indent=1))
     os.replace(tmp, path)
     return path
+
+
+#: Classes scored by ANSI/AAMI EC57 (Q is reported but not scored).
+EC57_SCORED: tuple[str, ...] = ("N", "S", "V", "F")
+
+
+def ec57_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
+    """ANSI/AAMI EC57 beat-classification statistics on ``aami5`` labels.
+
+    Beats whose true class is Q are left out (reported as ``q_beats``). For each scored class
+    (N, S, V, F), counting its beats as positives among the scored beats: Se = TP / (TP + FN),
+    +P = TP / (TP + FP), FPR = FP / (FP + TN). A scored beat predicted as Q counts as a miss of
+    its class. Accuracy is the share of scored beats classified correctly.
+
+    Parameters
+    ----------
+    y_true, y_pred : (n,) int arrays of aami5 class indices (N=0, S=1, V=2, F=3, Q=4)
+    """
+    classes = scheme_classes("aami5")
+    q = classes.index("Q")
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    scored = (y_true >= 0) & (y_true != q)
+    t, p = y_true[scored], y_pred[scored]
+    out = {
+        "n": int(scored.sum()),
+        "q_beats": int((y_true == q).sum()),
+        "accuracy": float((t == p).mean()) if len(t) else float("nan"),
+        "per_class": {},
+    }
+    for c in EC57_SCORED:
+        k = classes.index(c)
+        tp = int(((t == k) & (p == k)).sum())
+        fn = int(((t == k) & (p != k)).sum())
+        fp = int(((t != k) & (p == k)).sum())
+        tn = int(((t != k) & (p != k)).sum())
+        out["per_class"][c] = {
+            "tp": tp,
+            "fn": fn,
+            "fp": fp,
+            "tn": tn,
+            "se": tp / (tp + fn) if tp + fn else float("nan"),
+            "ppv": tp / (tp + fp) if tp + fp else float("nan"),
+            "fpr": fp / (fp + tn) if fp + tn else float("nan"),
+        }
+    return out

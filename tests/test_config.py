@@ -42,3 +42,12 @@ def test_data_dir_override(monkeypatch, tmp_path):
     assert config.mitdb_dir() == tmp_path / "mitdb"
     monkeypatch.delenv("ECG_DATA_DIR")
     assert config.data_dir() == config.project_root() / "data"
+
+
+def test_inter_patient_protocol_records():
+    ds1, ds2, paced = set(config.DS1), set(config.DS2), set(config.PACED_RECORDS)
+    assert len(config.DS1) == len(ds1) == 22 and len(config.DS2) == len(ds2) == 22
+    assert not ds1 & ds2 and not (ds1 | ds2) & paced
+    assert ds1 | ds2 | paced == set(config.MITDB_RECORDS)
+    # records 201 and 202 come from one patient: de Chazal keeps them apart (DS1 / DS2)
+    assert "201" in ds1 and "202" in ds2

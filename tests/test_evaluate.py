@@ -70,3 +70,19 @@ def test_splits_are_stratified_disjoint_and_skip_unlabelled():
     tests = np.concatenate([t for _, t in folds])
     assert len(folds) == 5 and sorted(tests) == list(range(100))
     assert all(np.bincount(labels[t]).tolist() == [16, 3, 1] for _, t in folds)
+
+
+def test_ec57_metrics_by_hand():
+    # aami5: N=0, S=1, V=2, F=3, Q=4
+    y_true = np.array([0, 0, 0, 0, 1, 1, 2, 2, 3, 4, 4])
+    y_pred = np.array([0, 0, 1, 4, 1, 0, 2, 0, 2, 0, 4])
+    m = evaluate.ec57_metrics(y_true, y_pred)
+    assert m["n"] == 9 and m["q_beats"] == 2  # Q beats are reported, not scored
+    assert m["accuracy"] == pytest.approx(4 / 9)
+    n, s, v, f = (m["per_class"][c] for c in "NSVF")
+    # N: TP 2, FN 2 (one called S, one called Q), FP 2 (an S and a V called N), TN 3
+    assert (n["tp"], n["fn"], n["fp"], n["tn"]) == (2, 2, 2, 3)
+    assert (n["se"], n["ppv"], n["fpr"]) == pytest.approx((0.5, 0.5, 0.4))
+    assert (s["se"], s["ppv"]) == pytest.approx((0.5, 0.5))
+    assert (v["se"], v["ppv"], v["fpr"]) == pytest.approx((0.5, 0.5, 1 / 7))
+    assert f["se"] == 0.0 and np.isnan(f["ppv"])
