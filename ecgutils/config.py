@@ -34,6 +34,9 @@ DS2: tuple[str, ...] = (
     "100", "103", "105", "111", "113", "117", "121", "123", "200", "202", "210",
     "212", "213", "214", "219", "221", "222", "228", "231", "232", "233", "234",
 )  # fmt: skip
+#: DS1 patients held out of training in the inter-patient protocol, for early stopping only
+#: (they hold S, V and F beats: 167 S, 917 V): DS2 is never looked at before the test.
+DS1_VALIDATION: tuple[str, ...] = ("119", "220", "223")
 #: Records with paced beats, excluded from the inter-patient protocol (ANSI/AAMI EC57).
 PACED_RECORDS: tuple[str, ...] = ("102", "104", "107", "217")
 

@@ -27,11 +27,16 @@ import pandas as pd
 from .classes import SCHEMES, scheme_classes
 from .config import Profile, cache_dir, get_profile
 from .data import check_record_names, expected_checksums, fetch, load_record
-from .render import FIXED_RANGE_MV, render_beats
+from .render import FIXED_RANGE_MV, PATIENT_RANGE, patient_normalize, render_beats
 from .segment import FIXED_WINDOW_S, segment_record
 
 #: Bump when the arrays a given set of parameters produces change.
 DATASET_VERSION = 2
+#: Scales a data set can be drawn with: the renderer's, and ``patient`` (see
+#: :func:`ecgutils.render.patient_normalize`): baseline removed, heights in units of the record's
+#: typical beat, drawn over :data:`ecgutils.render.PATIENT_RANGE`, plus one template image per
+#: record.
+DATASET_SCALES: tuple[str, ...] = ("minmax", "fixed", "patient")
 
 
 @dataclass
@@ -49,12 +54,21 @@ class BeatDataset:
         The parameters the arrays were built with (and the cache key).
     timings : dict
         Seconds spent loading, segmenting, rendering (empty when read from the cache).
+    templates : (n_records, size, size) uint8 array or None
+        With ``scale="patient"``: each record's median beat, drawn like its beats, in the
+        order of ``params["records"]``.
     """
 
     images: np.ndarray
     beats: pd.DataFrame
     params: dict
     timings: dict = field(default_factory=dict)
+    templates: np.ndarray | None = None
+
+    def template_index(self) -> np.ndarray:
+        """(n,) int64: row of :attr:`templates` (the beat's record) for every image."""
+        order = {name: k for k, name in enumerate(self.params["records"])}
+        return self.beats["record"].astype(str).map(order).to_numpy(dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -88,6 +102,9 @@ def dataset_params(
     """The parameters of a data set: the profile's, with any given option overriding them."""
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     names = check_record_names(prof.records if records is None else records)
+    scale = scale or prof.scale
+    if scale not in DATASET_SCALES:
+        raise ValueError(f"Unknown scale {scale!r}; choose one of {', '.join(DATASET_SCALES)}.")
     sums = expected_checksums()
     fingerprint = hashlib.sha256(
         "".join(sums[f"{r}.{e}"] for r in names for e in ("hea", "dat", "atr")).encode()
@@ -98,8 +115,8 @@ def dataset_params(
         "neighbours": "beats",
         "window_s": list(FIXED_WINDOW_S),
         "size": int(size or prof.image_size),
-        "scale": scale or prof.scale,
-        "mv_range": list(FIXED_RANGE_MV),
+        "scale": scale,
+        "mv_range": list(PATIENT_RANGE if scale == "patient" else FIXED_RANGE_MV),
         "line_width": float(line_width or prof.line_width),
         "data_fingerprint": fingerprint,
         "version": DATASET_VERSION,
@@ -137,22 +154,26 @@ def _build(params: dict, progress: bool) -> BeatDataset:
         timings["segment"] = sum(p[3] for p in prepared)
         offsets = np.cumsum([0] + [len(t) for t in tables])
         images = np.empty((offsets[-1], size, size), dtype=np.uint8)
+        patient = params["scale"] == "patient"
+        templates = np.empty((len(names), size, size), dtype=np.uint8) if patient else None
         bar = tqdm(
             total=int(offsets[-1]), desc="Rendering beats", unit="beat", disable=not progress
         )
 
         def render(i):
             rec, table = prepared[i][0], tables[i]
-            render_beats(
-                rec.signal,
-                table["start"].to_numpy(),
-                table["end"].to_numpy(),
-                size=size,
-                line_width=params["line_width"],
-                scale=params["scale"],
-                mv_range=tuple(params["mv_range"]),
-                out=images[offsets[i] : offsets[i + 1]],
-            )
+            starts, ends = table["start"].to_numpy(), table["end"].to_numpy()
+            signal, scale = rec.signal, params["scale"]
+            options = {"size": size, "line_width": params["line_width"]}
+            options["mv_range"] = tuple(params["mv_range"])
+            if patient:
+                signal, template, _ = patient_normalize(signal, starts, ends, rec.fs)
+                scale = "fixed"
+                render_beats(
+                    template, [0], [len(template)], scale=scale, out=templates[i : i + 1], **options
+                )
+            out = images[offsets[i] : offsets[i + 1]]
+            render_beats(signal, starts, ends, scale=scale, out=out, **options)
             bar.update(len(table))
 
         t0 = time.perf_counter()
@@ -160,7 +181,7 @@ def _build(params: dict, progress: bool) -> BeatDataset:
         timings["render"] = time.perf_counter() - t0
         bar.close()
     beats = pd.concat(tables, ignore_index=True)
-    return BeatDataset(images, beats, params, timings)
+    return BeatDataset(images, beats, params, timings, templates)
 
 
 def _save(ds: BeatDataset, folder: Path) -> None:
@@ -168,6 +189,8 @@ def _save(ds: BeatDataset, folder: Path) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
         np.save(tmp / "images.npy", ds.images)
+        if ds.templates is not None:
+            np.save(tmp / "templates.npy", ds.templates)
         ds.beats.to_csv(tmp / "beats.csv", index=False)
         (tmp / "params.json").write_text(json.dumps(ds.params, indent=1))
         if folder.exists():
@@ -188,7 +211,8 @@ def _load(folder: Path) -> BeatDataset:
         beats[scheme] = beats[scheme].astype(np.int8)
     images = np.load(folder / "images.npy")
     params = json.loads((folder / "params.json").read_text())
-    return BeatDataset(images, beats, params)
+    templates = np.load(folder / "templates.npy") if (folder / "templates.npy").is_file() else None
+    return BeatDataset(images, beats, params, templates=templates)
 
 
 def build_dataset(
@@ -248,3 +272,44 @@ def rr_features(beats: pd.DataFrame) -> np.ndarray:
             [prev, nxt, local, prev / local, nxt / local, prev / mean, local / mean]
         )
     return np.nan_to_num(feats, nan=1.0, posinf=1.0, neginf=1.0).astype(np.float32)
+
+
+#: Beats on each side of the window that measures how irregular the rhythm around a beat is.
+RHYTHM_BEATS = 10
+
+
+def rhythm_features(beats: pd.DataFrame, fs: float = 360.0) -> np.ndarray:
+    """How irregular the rhythm around each beat is: what tells a premature beat in a regular
+    rhythm (likely S) from a normal beat in atrial fibrillation (irregular everywhere).
+
+    Over the RR intervals within :data:`RHYTHM_BEATS` beats on either side of a beat (same
+    record, beat table order): their standard deviation relative to the record's mean RR, the
+    median absolute difference of successive intervals relative to the record's mean RR, and
+    the standard deviation relative to the local mean RR. 0 where fewer than 5 intervals exist.
+
+    Parameters
+    ----------
+    beats : DataFrame
+        A beat table (``record``, ``r`` in samples).
+    fs : float
+        Sampling rate of ``r``, Hz.
+
+    Returns
+    -------
+    (n, 3) float32 array
+    """
+    out = np.zeros((len(beats), 3), dtype=np.float32)
+    if len(beats) == 0:
+        return out
+    r = beats["r"].to_numpy(dtype=float) / fs
+    window = 2 * RHYTHM_BEATS + 1
+    for _, ix in beats.groupby(beats["record"].astype(str), sort=False).indices.items():
+        rr = pd.Series(np.r_[np.nan, np.diff(r[ix])])
+        mean = rr.mean()
+        roll = rr.rolling(window, center=True, min_periods=5)
+        jumps = rr.diff().abs().rolling(window, center=True, min_periods=5).median()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[ix] = np.column_stack(
+                [roll.std() / mean, jumps / mean, roll.std() / roll.mean()]
+            ).astype(np.float32)
+    return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .classes import scheme_classes
+from .config import DS1, DS1_VALIDATION, DS2
 
 
 def holdout_split(
@@ -47,6 +48,83 @@ def kfold_splits(
     idx = np.flatnonzero(labels >= 0)
     folds = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     return [(idx[a], idx[b]) for a, b in folds.split(idx, labels[idx])]
+
+
+def interpatient_split(
+    beats: pd.DataFrame,
+    labels: np.ndarray,
+    *,
+    val_records: tuple[str, ...] = DS1_VALIDATION,
+    seed: int = 2018,
+    val_fraction: float = 0.1,
+) -> dict:
+    """de Chazal et al. 2004: train on DS1 patients, test on DS2 patients.
+
+    Parameters
+    ----------
+    beats : DataFrame
+        A beat table (its ``record`` column).
+    labels : (n,) int array
+        Class per beat (-1: not scored, left out everywhere).
+    val_records : tuple of str
+        DS1 records held out of training for early stopping. When none of them is in ``beats``
+        (a small profile), a stratified ``val_fraction`` of the DS1 beats is held out instead.
+
+    Returns
+    -------
+    dict
+        ``train``, ``val``, ``test``: sorted beat indices. Records outside DS1 and DS2 (the
+        paced 102, 104, 107, 217) are in none.
+    """
+    from sklearn.model_selection import train_test_split
+
+    records = beats["record"].astype(str).to_numpy()
+    labels = np.asarray(labels)
+    ok = labels >= 0
+    ds1 = np.flatnonzero(np.isin(records, DS1) & ok)
+    test = np.flatnonzero(np.isin(records, DS2) & ok)
+    if len(ds1) == 0 or len(test) == 0:
+        raise ValueError(
+            "The inter-patient split needs beats of DS1 and DS2 records; these beats come from "
+            f"{sorted(set(records))}. Use a profile with records of both (e.g. 'standard')."
+        )
+    held = np.isin(records[ds1], val_records)
+    if held.any() and not held.all():
+        train, val = ds1[~held], ds1[held]
+    else:
+        counts = np.bincount(labels[ds1])
+        strat = labels[ds1] if counts[counts > 0].min() >= 2 else None
+        train, val = train_test_split(
+            ds1, test_size=val_fraction, stratify=strat, random_state=seed
+        )
+    return {"train": np.sort(train), "val": np.sort(val), "test": test}
+
+
+def patient_kfold_splits(
+    beats: pd.DataFrame, labels: np.ndarray, k: int = 5, seed: int = 2018
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Patient-grouped k-fold: every record's beats fall in one fold only.
+
+    scikit-learn's ``StratifiedGroupKFold`` with records as groups, over the labelled beats of
+    the records outside :data:`ecgutils.config.PACED_RECORDS` (as in the inter-patient
+    protocol), keeping the class mix of the folds as even as whole patients allow.
+
+    Returns
+    -------
+    list of (train, test) index arrays
+    """
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    from .config import PACED_RECORDS
+
+    records = beats["record"].astype(str).to_numpy()
+    labels = np.asarray(labels)
+    idx = np.flatnonzero((labels >= 0) & ~np.isin(records, PACED_RECORDS))
+    n_groups = len(set(records[idx]))
+    if n_groups < k:
+        raise ValueError(f"{k} patient folds need {k} or more records; the beats have {n_groups}.")
+    folds = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    return [(idx[a], idx[b]) for a, b in folds.split(idx, labels[idx], groups=records[idx])]
 
 
 def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, scheme: str) -> dict:
@@ -182,3 +260,54 @@ def ec57_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
             "fpr": fp / (fp + tn) if fp + tn else float("nan"),
         }
     return out
+
+
+def ec57_table(stats: dict) -> pd.DataFrame:
+    """:func:`ec57_metrics` as a table in %: one row per scored class (beats, Se, +P, FPR) and an
+    accuracy row."""
+    rows = {
+        c: {
+            "beats": v["tp"] + v["fn"],
+            "Se (%)": 100 * v["se"],
+            "+P (%)": 100 * v["ppv"],
+            "FPR (%)": 100 * v["fpr"],
+        }
+        for c, v in stats["per_class"].items()
+    }
+    table = pd.DataFrame(rows).T
+    table.loc["accuracy"] = [stats["n"], np.nan, np.nan, np.nan]
+    table["beats"] = table["beats"].astype(int)
+    table.index.name = "class"
+    table.attrs["accuracy"] = 100 * stats["accuracy"]
+    return table
+
+
+#: Published inter-patient results on DS2 (MIT-BIH, de Chazal's protocol), in %: S and V
+#: sensitivity and positive predictivity, overall accuracy where the paper reports it.
+LITERATURE: tuple[dict, ...] = (
+    {
+        "method": "de Chazal et al. 2004 (morphology + RR, linear discriminants)",
+        "reference": "IEEE Trans Biomed Eng 51(7):1196-1206, doi:10.1109/TBME.2004.827359",
+        "S Se": 76, "S +P": 38, "V Se": 77, "V +P": 82, "accuracy": None,
+    },
+    {
+        "method": "Llamedo & Martinez 2011 (feature selection, LDA)",
+        "reference": "IEEE Trans Biomed Eng 58(3):616-625",
+        "S Se": 77, "S +P": 39, "V Se": 81, "V +P": 87, "accuracy": None,
+    },
+    {
+        "method": "Mar et al. 2011 (feature selection, MLP)",
+        "reference": "IEEE Trans Biomed Eng 58(8):2168-2177",
+        "S Se": 83, "S +P": 33, "V Se": 86, "V +P": 75, "accuracy": None,
+    },
+    {
+        "method": "Garcia et al. 2017 (temporal VCG, PSO + SVM)",
+        "reference": "Sci Rep 7:10543, doi:10.1038/s41598-017-09837-3",
+        "S Se": 62, "S +P": 53, "V Se": 87.3, "V +P": 59.4, "accuracy": 92.4,
+    },
+)  # fmt: skip
+
+
+def literature_table() -> pd.DataFrame:
+    """:data:`LITERATURE` as a table indexed by method."""
+    return pd.DataFrame(LITERATURE).set_index("method")

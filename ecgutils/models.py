@@ -83,7 +83,14 @@ def paper_cnn(size: int = 128, n_classes: int = 8, *, channels: int = 1):
 
 
 def compact_cnn(
-    size: int = 32, n_classes: int = 8, *, width: int = 16, rr: bool = True, dropout: float = 0.3
+    size: int = 32,
+    n_classes: int = 8,
+    *,
+    width: int = 16,
+    rr: bool = True,
+    dropout: float = 0.3,
+    channels: int = 1,
+    n_features: int = N_RR_FEATURES,
 ):
     """A compact CNN of the same family for CPUs, optionally with an RR-interval input.
 
@@ -95,16 +102,23 @@ def compact_cnn(
     width : int
         Filters of the first block; the next two have 2x and 4x as many.
     rr : bool
-        Add a second input of :data:`N_RR_FEATURES` RR features.
+        Add a second input of ``n_features`` RR (and rhythm) features.
     dropout : float
+    channels : int
+        Image channels: 1, or 2 for a beat with its record's template beat
+        (:func:`ecgutils.render.patient_normalize`).
+    n_features : int
+        Length of the feature input: :data:`N_RR_FEATURES`, plus 3 with
+        :func:`ecgutils.dataset.rhythm_features`.
 
     Returns
     -------
     keras.Model
-        Inputs ``image`` ``(size, size, 1)`` (and ``rr`` ``(7,)``); output class probabilities.
+        Inputs ``image`` ``(size, size, channels)`` (and ``rr`` ``(n_features,)``); output class
+        probabilities.
     """
     keras = _keras()
-    inp, x = _image_input(size, 1)
+    inp, x = _image_input(size, channels)
     # batch-norm statistics that follow training within a few hundred steps (Keras' default
     # momentum 0.99 needs thousands; short CPU runs would be judged with stale statistics)
     for k in range(3):
@@ -112,7 +126,7 @@ def compact_cnn(
     x = keras.layers.GlobalAveragePooling2D()(x)
     inputs = [inp]
     if rr:
-        rr_in = keras.Input((N_RR_FEATURES,), name="rr")
+        rr_in = keras.Input((n_features,), name="rr")
         r = keras.layers.BatchNormalization(momentum=0.9)(rr_in)
         r = keras.layers.Dense(32, activation="elu", kernel_initializer="glorot_uniform")(r)
         x = keras.layers.Concatenate()([x, r])
@@ -127,12 +141,20 @@ def compact_cnn(
     return keras.Model(inputs, out, name="compact_cnn_rr" if rr else "compact_cnn")
 
 
-def build_model(kind: str, size: int, n_classes: int, *, rr: bool = True, channels: int = 1):
+def build_model(
+    kind: str,
+    size: int,
+    n_classes: int,
+    *,
+    rr: bool = True,
+    channels: int = 1,
+    n_features: int = N_RR_FEATURES,
+):
     """``paper`` -> :func:`paper_cnn`, ``compact`` -> :func:`compact_cnn`."""
     if kind == "paper":
         return paper_cnn(size, n_classes, channels=channels)
     if kind == "compact":
-        return compact_cnn(size, n_classes, rr=rr)
+        return compact_cnn(size, n_classes, rr=rr, channels=channels, n_features=n_features)
     raise ValueError(f"Unknown model {kind!r}; choose 'paper' or 'compact'.")
 
 

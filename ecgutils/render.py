@@ -26,6 +26,10 @@ LINE_WIDTH = 1.0
 #: Default mV range for ``scale="fixed"``: covers nearly every MLII beat of MIT-BIH.
 FIXED_RANGE_MV: tuple[float, float] = (-2.0, 3.0)
 SCALES: tuple[str, ...] = ("minmax", "fixed")
+#: Baseline filter of de Chazal et al. 2004: a 200 ms median filter, then a 600 ms one.
+BASELINE_WINDOWS_S: tuple[float, float] = (0.2, 0.6)
+#: Height range drawn by the ``patient`` scale, in units of the record's typical beat height.
+PATIENT_RANGE: tuple[float, float] = (-2.0, 2.0)
 
 
 def _sample_columns(
@@ -248,3 +252,67 @@ def readback_correlation(
         ok = ~np.isnan(trace)
         out[i] = np.corrcoef(trace[ok], beat[ok])[0, 1]
     return out
+
+
+def remove_baseline(signal: np.ndarray, fs: float) -> np.ndarray:
+    """The signal minus its baseline wander: two median filters (200 ms, then 600 ms).
+
+    Parameters
+    ----------
+    signal : (n_samples,) float array, mV
+    fs : float
+        Sampling rate, Hz (360 for MIT-BIH).
+
+    Returns
+    -------
+    (n_samples,) float32 array, mV, baseline near 0.
+    """
+    from scipy.ndimage import median_filter
+
+    x = np.asarray(signal, dtype=np.float32)
+    base = x
+    for w in BASELINE_WINDOWS_S:
+        k = int(round(w * fs)) | 1  # odd kernel
+        base = median_filter(base, size=k, mode="nearest")
+    return x - base
+
+
+def patient_normalize(
+    signal: np.ndarray, starts: np.ndarray, ends: np.ndarray, fs: float, *, points: int = 256
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Express a record in units of its own typical beat: what the ``patient`` scale draws.
+
+    The baseline is removed (:func:`remove_baseline`); every beat is resampled to ``points``
+    samples; the record's *template* is the sample-wise median of those beats (for most
+    records a normal beat, since normal beats are the majority), and the *unit* is the median
+    peak-to-peak height of the beats. Both come from the record's own beats, without labels,
+    as a monitor could compute them from the recording it is given.
+
+    Parameters
+    ----------
+    signal : (n_samples,) float array, mV
+    starts, ends : (n,) int arrays
+        Beat windows, samples.
+    fs : float
+        Sampling rate, Hz.
+    points : int
+        Length of the resampled beats and of the template.
+
+    Returns
+    -------
+    normalized : (n_samples,) float32 array
+        Baseline-free signal divided by the unit (1 = the typical beat's height).
+    template : (points,) float32 array
+        The median beat, in the same units.
+    unit_mv : float
+        The typical beat height, mV.
+    """
+    x = remove_baseline(signal, fs)
+    starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
+    if len(starts) == 0:
+        raise ValueError("patient_normalize needs at least one beat window.")
+    beats = _sample_columns(x, starts, ends, points - 1, 1)
+    unit = float(np.median(np.ptp(beats, axis=1)))
+    unit = unit if unit > 1e-6 else 1.0
+    template = np.median(beats, axis=0) / unit
+    return (x / unit).astype(np.float32), template.astype(np.float32), unit

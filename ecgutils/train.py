@@ -33,13 +33,19 @@ import pandas as pd
 from .augment import N_VARIANTS, apply_crops, augmentation_index, augmented_classes
 from .classes import scheme_classes
 from .config import Profile, data_dir, get_profile
-from .dataset import BeatDataset, build_dataset, cache_key, rr_features
-from .evaluate import classification_metrics, holdout_split
+from .dataset import BeatDataset, build_dataset, cache_key, rhythm_features, rr_features
+from .evaluate import classification_metrics, ec57_metrics, holdout_split, interpatient_split
 
 #: Bump when training changes what a given configuration produces.
 TRAIN_VERSION = 1
 BALANCES = ("class_weight", "oversample", "none")
 AUGMENTS = ("none", "random", "enlarge")
+#: ``beat``: stratified beat-level hold-out (the paper). ``interpatient``: de Chazal's DS1 ->
+#: DS2, early stopping on DS1 patients (:func:`ecgutils.evaluate.interpatient_split`).
+SPLITS = ("beat", "interpatient")
+#: Fields added after version 1: left out of a model's key while at their defaults, so models
+#: trained before they existed keep their keys.
+_LATER_FIELDS = {"rule": None, "scale": None, "template": False, "rhythm": False, "split": "beat"}
 
 
 @dataclass(frozen=True)
@@ -60,8 +66,19 @@ class TrainConfig:
     val_fraction: float = 0.1
     patience: int = 3
     seed: int = 2018
+    rule: str | None = None  # segmentation rule; None: the profile's
+    scale: str | None = None  # image scale; None: the profile's ("patient" for templates)
+    template: bool = False  # second image channel: the record's median beat
+    rhythm: bool = False  # add rhythm-irregularity features to the RR input
+    split: str = "beat"
 
     def __post_init__(self):
+        if self.split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {self.split!r}.")
+        if self.template and self.scale != "patient":
+            raise ValueError("template=True needs scale='patient' (templates come with it).")
+        if self.rhythm and not self.rr:
+            raise ValueError("rhythm=True adds to the RR input: it needs rr=True.")
         if self.balance not in BALANCES:
             raise ValueError(f"balance must be one of {BALANCES}, got {self.balance!r}.")
         if self.augment not in AUGMENTS:
@@ -138,6 +155,12 @@ def epoch_pairs(index: np.ndarray, labels: np.ndarray, cfg: TrainConfig, seed: i
     return index, crop
 
 
+def model_features(ds: BeatDataset, cfg: TrainConfig) -> np.ndarray:
+    """(n, 7) RR features of every beat, or (n, 10) with the rhythm features."""
+    feats = rr_features(ds.beats)
+    return np.column_stack([feats, rhythm_features(ds.beats)]) if cfg.rhythm else feats
+
+
 def make_dataset(ds: BeatDataset, index: np.ndarray, cfg: TrainConfig, *, training: bool):
     """A ``tf.data.Dataset`` of ((image, rr), label) batches over ``index``.
 
@@ -147,20 +170,29 @@ def make_dataset(ds: BeatDataset, index: np.ndarray, cfg: TrainConfig, *, traini
     import tensorflow as tf
 
     labels = ds.labels(cfg.scheme)
-    rr = rr_features(ds.beats)
+    rr = model_features(ds, cfg)
+    tmpl = ds.template_index() if cfg.template else None
     if training:
         beat, crop = epoch_pairs(index, labels, cfg, cfg.seed)
     else:
         beat, crop = np.asarray(index), np.zeros(len(index), dtype=np.int64)
     size = ds.images.shape[1]
 
+    channels = 2 if cfg.template else 1
+
+    def cropped(images, c):
+        return apply_crops(images, c) if c.any() else images
+
     def gather(b, c):
-        images = apply_crops(ds.images[b], c) if c.any() else ds.images[b]
-        return images[..., None].astype(np.float32), rr[b], labels[b].astype(np.int64)
+        images = cropped(ds.images[b], c)[..., None]
+        if tmpl is not None:
+            extra = cropped(ds.templates[tmpl[b]], c)[..., None]
+            images = np.concatenate([images, extra], axis=-1)
+        return images.astype(np.float32), rr[b], labels[b].astype(np.int64)
 
     def load(b, c):
         x, r, y = tf.numpy_function(gather, [b, c], [tf.float32, tf.float32, tf.int64])
-        x.set_shape([None, size, size, 1])
+        x.set_shape([None, size, size, channels])
         r.set_shape([None, rr.shape[1]])
         y.set_shape([None])
         return ({"image": x, "rr": r} if cfg.rr else x), y
@@ -199,6 +231,12 @@ class TrainedModel:
         return self.metadata["metrics"]
 
 
+def config_key(cfg: TrainConfig) -> dict:
+    """The configuration as it enters a model's key (later fields only when not default)."""
+    conf = dataclasses.asdict(cfg)
+    return {k: v for k, v in conf.items() if k not in _LATER_FIELDS or v != _LATER_FIELDS[k]}
+
+
 def model_dir(name: str, key: str) -> Path:
     return data_dir() / "models" / f"{name}-{key}"
 
@@ -230,7 +268,14 @@ def train_model(
     val_data = make_dataset(ds, val_idx, cfg, training=False)
     steps = int(train_data.cardinality().numpy())
     with strategy.scope():
-        model = build_model(cfg.model, cfg.size, n_classes, rr=cfg.rr)
+        model = build_model(
+            cfg.model,
+            cfg.size,
+            n_classes,
+            rr=cfg.rr,
+            channels=2 if cfg.template else 1,
+            n_features=model_features(ds, cfg).shape[1],
+        )
         schedule = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, cfg.epochs * steps)
         model.compile(
             optimizer=keras.optimizers.Adam(schedule),
@@ -270,9 +315,11 @@ def train_model(
     return model, history, seconds
 
 
-def _split(labels: np.ndarray, cfg: TrainConfig) -> dict:
+def _split(labels: np.ndarray, cfg: TrainConfig, beats: pd.DataFrame | None = None) -> dict:
     from sklearn.model_selection import train_test_split
 
+    if cfg.split == "interpatient":
+        return interpatient_split(beats, labels, seed=cfg.seed, val_fraction=cfg.val_fraction)
     train_all, test = holdout_split(labels, cfg.test_fraction, cfg.seed)
     train, val = train_test_split(
         train_all, test_size=cfg.val_fraction, stratify=labels[train_all], random_state=cfg.seed
@@ -307,9 +354,9 @@ def load_or_train(
 
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     cfg = config_from_profile(prof, **overrides)
-    ds = build_dataset(prof, size=cfg.size, progress=verbose > 0)
+    ds = build_dataset(prof, size=cfg.size, rule=cfg.rule, scale=cfg.scale, progress=verbose > 0)
     key_src = {
-        "config": dataclasses.asdict(cfg),
+        "config": config_key(cfg),
         "data": cache_key(ds.params),
         "version": TRAIN_VERSION,
     }
@@ -328,7 +375,7 @@ def load_or_train(
             split,
         )
 
-    split = _split(labels, cfg)
+    split = _split(labels, cfg, ds.beats)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
@@ -337,6 +384,8 @@ def load_or_train(
         )
         probs = predict(model, ds, split["test"], cfg)
         metrics = classification_metrics(labels[split["test"]], probs.argmax(axis=1), cfg.scheme)
+        if cfg.scheme == "aami5":
+            metrics["ec57"] = ec57_metrics(labels[split["test"]], probs.argmax(axis=1))
         metadata = {
             "name": name,
             "key": key,
@@ -348,7 +397,10 @@ def load_or_train(
             "dataset": ds.params,
             "data_fingerprint": ds.params["data_fingerprint"],
             "split": {k: len(v) for k, v in split.items()},
-            "split_kind": "beat-level hold-out",
+            "split_kind": {
+                "beat": "beat-level hold-out",
+                "interpatient": "inter-patient DS1 -> DS2",
+            }[cfg.split],
             "train_seconds": round(seconds, 1),
             "epochs_run": len(history),
             "parameters": int(model.count_params()),
@@ -369,12 +421,20 @@ def load_or_train(
 
 
 def cross_validate(
-    profile: Profile | str | None = None, k: int = 10, *, verbose: int = 0, **overrides
+    profile: Profile | str | None = None,
+    k: int = 10,
+    *,
+    groups: str = "beat",
+    verbose: int = 0,
+    **overrides,
 ) -> pd.DataFrame:
-    """The paper's k-fold cross-validation: k models, each tested on its own fold.
+    """k-fold cross-validation: k models, each tested on its own fold.
 
-    Early stopping uses a validation part of each fold's training beats, never the fold's test
-    beats. Nothing is saved. With ``k=10`` on the standard profile this trains ten models.
+    ``groups="beat"``: the paper's stratified folds of beats. ``groups="patient"``: folds of
+    whole records (:func:`ecgutils.evaluate.patient_kfold_splits`), so every test beat comes
+    from a patient the model never saw. Early stopping uses a validation part of each fold's
+    training beats, never the fold's test beats. Nothing is saved. With ``k=10`` on the
+    standard profile this trains ten models.
 
     Returns
     -------
@@ -385,44 +445,53 @@ def cross_validate(
 
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     cfg = config_from_profile(prof, **overrides)
-    ds = build_dataset(prof, size=cfg.size, progress=verbose > 0)
+    if groups not in ("beat", "patient"):
+        raise ValueError(f"groups must be 'beat' or 'patient', got {groups!r}.")
+    ds = build_dataset(prof, size=cfg.size, rule=cfg.rule, scale=cfg.scale, progress=verbose > 0)
     labels = ds.labels(cfg.scheme)
     # k models predicting on k test sets make TensorFlow warn about retracing: expected here
     tf_log = logging.getLogger("tensorflow")
     level = tf_log.level
     tf_log.setLevel(logging.ERROR)
     try:
-        rows = _run_folds(cfg, ds, labels, k, verbose)
+        rows = _run_folds(cfg, ds, labels, k, groups, verbose)
     finally:
         tf_log.setLevel(level)
     return pd.DataFrame(rows).set_index("fold")
 
 
-def _run_folds(cfg: TrainConfig, ds: BeatDataset, labels: np.ndarray, k: int, verbose: int):
+def _run_folds(cfg, ds: BeatDataset, labels: np.ndarray, k: int, groups: str, verbose: int):
     from sklearn.model_selection import train_test_split
 
-    from .evaluate import kfold_splits
+    from .evaluate import kfold_splits, patient_kfold_splits
 
+    if groups == "patient":
+        splits = patient_kfold_splits(ds.beats, labels, k, cfg.seed)
+    else:
+        splits = kfold_splits(labels, k, cfg.seed)
     rows = []
-    for fold, (train_all, test) in enumerate(kfold_splits(labels, k, cfg.seed)):
+    for fold, (train_all, test) in enumerate(splits):
         tr, val = train_test_split(
             train_all, test_size=cfg.val_fraction, stratify=labels[train_all], random_state=cfg.seed
         )
         model, _, seconds = train_model(cfg, ds, np.sort(tr), np.sort(val), verbose=verbose)
-        m = classification_metrics(
-            labels[test], predict(model, ds, test, cfg).argmax(1), cfg.scheme
-        )
-        rows.append(
-            {
-                "fold": fold + 1,
-                "accuracy": m["accuracy"],
-                "macro Se": m["macro"]["se"],
-                "macro +P": m["macro"]["ppv"],
-                "macro F1": m["macro"]["f1"],
-                "test beats": m["n"],
-                "seconds": round(seconds, 1),
-            }
-        )
+        pred = predict(model, ds, test, cfg).argmax(1)
+        m = classification_metrics(labels[test], pred, cfg.scheme)
+        row = {
+            "fold": fold + 1,
+            "accuracy": m["accuracy"],
+            "macro Se": m["macro"]["se"],
+            "macro +P": m["macro"]["ppv"],
+            "macro F1": m["macro"]["f1"],
+            "test beats": m["n"],
+            "seconds": round(seconds, 1),
+        }
+        if cfg.scheme == "aami5":
+            ec = ec57_metrics(labels[test], pred)
+            row.update({f"{c} {q}": ec["per_class"][c][q] for c in "SV" for q in ("se", "ppv")})
+            row["EC57 accuracy"] = ec["accuracy"]
+            row["test records"] = ",".join(sorted(set(ds.beats["record"].astype(str)[test])))
+        rows.append(row)
     return rows
 
 

@@ -56,3 +56,40 @@ def test_quick_profile_holds_every_class_as_images(mitdb_ready, cache):
     ds = dataset.build_dataset("quick", progress=False)
     assert (ds.class_counts("paper8") > 0).all()
     assert ds.images.shape[1:] == (32, 32)
+
+
+def test_patient_scale_draws_beats_in_their_record_units_with_a_template(mitdb_ready, cache):
+    ds = dataset.build_dataset(
+        "quick", records=["100", "207"], rule="fixed", scale="patient", size=32, progress=False
+    )
+    assert ds.params["mv_range"] == [-2.0, 2.0]
+    assert ds.templates.shape == (2, 32, 32) and ds.templates.dtype == np.uint8
+    idx = ds.template_index()
+    assert set(idx[ds.beats["record"] == "207"]) == {1}
+    # the template of record 100 looks like its typical (normal) beat
+    normal = ds.images[(ds.beats["record"] == "100") & (ds.beats["aami5"] == 0)]
+    mean = normal.astype(float).mean(axis=0)
+    corr = np.corrcoef(mean.ravel(), ds.templates[0].astype(float).ravel())[0, 1]
+    assert corr > 0.8
+    again = dataset.build_dataset(
+        "quick", records=["100", "207"], rule="fixed", scale="patient", size=32, progress=False
+    )
+    np.testing.assert_array_equal(again.templates, ds.templates)
+    with pytest.raises(ValueError, match="Unknown scale"):
+        dataset.dataset_params("quick", scale="loud")
+
+
+def test_rhythm_features_separate_regular_from_irregular():
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    regular = np.cumsum(np.full(60, 288))  # 0.8 s at 360 Hz
+    irregular = np.cumsum(rng.integers(150, 400, 60))
+    beats = pd.DataFrame(
+        {"record": ["a"] * 60 + ["b"] * 60, "r": np.concatenate([regular, irregular])}
+    )
+    f = dataset.rhythm_features(beats)
+    assert f.shape == (120, 3) and f.dtype == np.float32
+    assert np.allclose(f[:60], 0.0, atol=1e-6)  # constant RR: no spread at all
+    assert (f[70:110, 0] > 0.1).all() and (f[70:110, 2] > 0.1).all()
+    assert len(dataset.rhythm_features(beats.iloc[:0])) == 0

@@ -86,3 +86,69 @@ def test_ec57_metrics_by_hand():
     assert (s["se"], s["ppv"]) == pytest.approx((0.5, 0.5))
     assert (v["se"], v["ppv"], v["fpr"]) == pytest.approx((0.5, 0.5, 1 / 7))
     assert f["se"] == 0.0 and np.isnan(f["ppv"])
+
+
+def _table(records):
+    import pandas as pd
+
+    return pd.DataFrame({"record": [r for r, n in records for _ in range(n)]})
+
+
+def test_interpatient_split_is_ds1_to_ds2_with_validation_patients():
+    from ecgutils.config import DS1, DS1_VALIDATION, DS2, PACED_RECORDS
+
+    assert len(DS1) == len(DS2) == 22 and not set(DS1) & set(DS2)
+    assert set(DS1_VALIDATION) <= set(DS1)
+    assert len(set(DS1 + DS2 + PACED_RECORDS)) == 48
+    beats = _table([("101", 4), ("119", 3), ("100", 5), ("102", 2)])
+    labels = np.array([0, 0, 1, -1, 0, 2, 2, 0, 0, 1, 0, 0, 0, 0])
+    split = evaluate.interpatient_split(beats, labels)
+    assert split["train"].tolist() == [0, 1, 2]  # 101 minus its unlabelled beat
+    assert split["val"].tolist() == [4, 5, 6]  # 119: a validation patient of DS1
+    assert split["test"].tolist() == [7, 8, 9, 10, 11]  # 100 (DS2); paced 102 nowhere
+    # without any validation patient, validation beats still come from DS1 only
+    beats = _table([("101", 20), ("100", 5)])
+    split = evaluate.interpatient_split(beats, np.zeros(25, dtype=int))
+    assert set(split["val"]) | set(split["train"]) == set(range(20))
+    assert len(split["val"]) == 2 and split["test"].tolist() == list(range(20, 25))
+    with pytest.raises(ValueError, match="DS1 and DS2"):
+        evaluate.interpatient_split(_table([("101", 3)]), np.zeros(3, dtype=int))
+
+
+def test_patient_folds_never_share_a_record():
+    records = [("100", 30), ("101", 30), ("103", 20), ("105", 25), ("106", 10), ("107", 9)]
+    beats = _table(records)
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, len(beats))
+    folds = evaluate.patient_kfold_splits(beats, labels, k=3)
+    rec = beats["record"].to_numpy()
+    seen = []
+    for train, test in folds:
+        assert not set(rec[train]) & set(rec[test])
+        seen += list(test)
+    assert sorted(seen) == list(np.flatnonzero(rec != "107"))  # paced 107 left out, rest once
+    with pytest.raises(ValueError, match="records"):
+        evaluate.patient_kfold_splits(beats, labels, k=6)
+
+
+def test_ec57_by_hand_q_not_scored_and_table():
+    # N=0, S=1, V=2, F=3, Q=4
+    y_true = np.array([0, 0, 0, 0, 1, 1, 2, 2, 3, 4])
+    y_pred = np.array([0, 0, 1, 2, 1, 0, 2, 4, 2, 0])
+    ec = evaluate.ec57_metrics(y_true, y_pred)
+    assert ec["n"] == 9 and ec["q_beats"] == 1
+    assert ec["accuracy"] == pytest.approx(4 / 9)
+    s, v = ec["per_class"]["S"], ec["per_class"]["V"]
+    assert (s["tp"], s["fn"], s["fp"], s["tn"]) == (1, 1, 1, 6)
+    assert (v["se"], v["ppv"], v["fpr"]) == pytest.approx((1 / 2, 1 / 3, 2 / 7))
+    table = evaluate.ec57_table(ec)
+    assert list(table.index) == ["N", "S", "V", "F", "accuracy"]
+    assert table.loc["S", "+P (%)"] == pytest.approx(50.0) and table.loc["F", "beats"] == 1
+    assert table.attrs["accuracy"] == pytest.approx(400 / 9)
+
+
+def test_literature_table_holds_the_cited_results():
+    lit = evaluate.literature_table()
+    assert len(lit) == 4 and lit["reference"].str.len().min() > 10
+    garcia = lit.loc[[m for m in lit.index if m.startswith("Garcia")][0]]
+    assert (garcia["S +P"], garcia["V Se"], garcia["accuracy"]) == (53, 87.3, 92.4)

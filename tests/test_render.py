@@ -132,3 +132,23 @@ def test_reference_renderer_is_pixel_identical_to_the_pyplot_recipe():
     gray = cv2.imdecode(np.frombuffer(buffer.getvalue(), np.uint8), cv2.IMREAD_GRAYSCALE)
     expected = cv2.resize(gray, (128, 128), interpolation=cv2.INTER_LANCZOS4)
     np.testing.assert_array_equal(render.render_beat_reference(x), expected)
+
+
+def test_remove_baseline_and_patient_units():
+    fs = 360.0
+    t = np.arange(7200) / fs
+    beat_at = np.arange(180, 7000, 300)
+    spikes = np.zeros_like(t)
+    for s in beat_at:
+        spikes += 2.0 * np.exp(-0.5 * ((np.arange(len(t)) - s) / 4.0) ** 2)  # 2 mV beats
+    wander = 0.8 * np.sin(2 * np.pi * 0.2 * t) + 0.5  # mV
+    clean = render.remove_baseline(spikes + wander, fs)
+    assert clean.dtype == np.float32
+    assert np.abs(np.median(clean)) < 0.02  # wander gone
+    assert clean[beat_at].min() > 1.8  # beats kept
+    norm, template, unit = render.patient_normalize(spikes + wander, beat_at - 90, beat_at + 162, fs)
+    assert unit == pytest.approx(2.0, rel=0.05)
+    assert template.shape == (256,) and template.max() == pytest.approx(1.0, abs=0.05)
+    assert np.abs(norm * unit - clean).max() < 1e-4
+    with pytest.raises(ValueError, match="at least one"):
+        render.patient_normalize(spikes, np.array([], int), np.array([], int), fs)

@@ -126,3 +126,33 @@ def test_compare_variants_trains_each_once(mitdb_ready, tmp_path, monkeypatch):
     assert {"accuracy (%)", "macro Se (%)", "Se A (%)", "minutes"} <= set(table.columns)
     assert (table["accuracy (%)"] > 50).all()
     assert len(list((tmp_path / "models").iterdir())) == 2
+
+
+def test_later_fields_keep_old_keys_and_are_checked():
+    cfg = TrainConfig()
+    key = train.config_key(cfg)
+    assert not {"rule", "scale", "template", "rhythm", "split"} & set(key)
+    new = TrainConfig(scale="patient", template=True, rhythm=True, split="interpatient")
+    assert train.config_key(new)["split"] == "interpatient" and train.config_key(new)["template"]
+    with pytest.raises(ValueError, match="scale='patient'"):
+        TrainConfig(template=True)
+    with pytest.raises(ValueError, match="rr=True"):
+        TrainConfig(rr=False, rhythm=True)
+    with pytest.raises(ValueError, match="split must be"):
+        TrainConfig(split="random")
+
+
+def test_pipeline_with_template_channel_and_rhythm_features():
+    ds = _dataset()
+    n = len(ds)
+    ds.beats["record"] = ["a"] * 20 + ["b"] * (n - 20)
+    ds.beats["r"] = np.arange(n) * 300
+    ds.params["records"] = ["a", "b"]
+    ds.templates = np.stack([np.full((32, 32), 10, np.uint8), np.full((32, 32), 20, np.uint8)])
+    cfg = TrainConfig(scheme="aami5", scale="patient", template=True, rhythm=True, batch_size=8)
+    assert train.model_features(ds, cfg).shape == (n, 10)
+    data = train.make_dataset(ds, np.arange(16, 24), cfg, training=False)
+    x, y = next(iter(data))
+    assert x["image"].shape == (8, 32, 32, 2) and x["rr"].shape == (8, 10)
+    np.testing.assert_array_equal(x["image"][..., 1].numpy()[:, 0, 0], [10] * 4 + [20] * 4)
+    np.testing.assert_array_equal(x["image"][..., 0].numpy(), ds.images[16:24])
