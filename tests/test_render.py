@@ -146,7 +146,8 @@ def test_remove_baseline_and_patient_units():
     assert clean.dtype == np.float32
     assert np.abs(np.median(clean)) < 0.02  # wander gone
     assert clean[beat_at].min() > 1.8  # beats kept
-    norm, template, unit = render.patient_normalize(spikes + wander, beat_at - 90, beat_at + 162, fs)
+    ecg = spikes + wander
+    norm, template, unit = render.patient_normalize(ecg, beat_at - 90, beat_at + 162, fs)
     assert unit == pytest.approx(2.0, rel=0.05)
     assert template.shape == (256,) and template.max() == pytest.approx(1.0, abs=0.05)
     assert np.abs(norm * unit - clean).max() < 1e-4
