@@ -44,9 +44,16 @@ def _cmd_course(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import bench_readback, bench_render, bench_train
+    from .bench import bench_interpatient, bench_readback, bench_render, bench_train
 
-    if args.what == "train":
+    if args.what == "interpatient":
+        overrides = {} if args.epochs is None else {"epochs": args.epochs}
+        if args.balance_power is not None:
+            overrides["balance_power"] = args.balance_power
+        if args.size is not None:
+            overrides["size"] = args.size
+        print(bench_interpatient(args.profile or "standard", **overrides))
+    elif args.what == "train":
         overrides = {} if args.epochs is None else {"epochs": args.epochs}
         if args.balance_power is not None:
             overrides["balance_power"] = args.balance_power
@@ -95,9 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "bench",
         help="render: original vs fast beat images; readback: waveform kept in the images; "
-        "train: train and evaluate a profile's model",
+        "train: train and evaluate a profile's model; interpatient: train on DS1 patients, "
+        "score DS2 patients (EC57)",
     )
-    p.add_argument("what", choices=["render", "readback", "train"])
+    p.add_argument("what", choices=["render", "readback", "train", "interpatient"])
     p.add_argument("--profile", help="train: profile to train and evaluate (default standard)")
     p.add_argument("--epochs", type=int, help="train: override the profile's epochs")
     p.add_argument("--balance-power", type=float, help="train: class-weight exponent")

@@ -158,3 +158,64 @@ def bench_train(profile: str = "standard", **overrides) -> str:
         f"{TRAIN_TARGETS['train_minutes']:.0f} min: {'met' if ok else 'NOT met'})"
     )
     return "\n".join(lines)
+
+
+#: Targets of the inter-patient benchmark on DS2 (EC57), and its time limit on 2 cores.
+INTERPATIENT_TARGETS = {
+    "V se": 0.90,
+    "V ppv": 0.90,
+    "S se": 0.75,
+    "S ppv": 0.50,
+    "accuracy": 0.94,
+    "minutes": 30.0,
+}
+
+
+def bench_interpatient(profile: str = "standard", **overrides) -> str:
+    """Train the inter-patient recipe on DS1 from scratch, score DS2, report the EC57 table.
+
+    The model is saved like any :func:`ecgutils.train.load_or_train` model, so notebook 08
+    finds it. ``overrides`` change :data:`ecgutils.train.INTERPATIENT`.
+    """
+    from .evaluate import ec57_table
+    from .train import INTERPATIENT, load_or_train
+
+    t0 = time.perf_counter()
+    tm = load_or_train(profile, retrain=True, verbose=2, **{**INTERPATIENT, **overrides})
+    minutes = (time.perf_counter() - t0) / 60
+    meta, ec = tm.metadata, tm.metrics["ec57"]
+    cfg = meta["config"]
+    table = ec57_table(ec)
+    lines = [
+        f"Inter-patient DS1 -> DS2 (de Chazal 2004), profile {meta['profile']}: compact CNN, "
+        f"{cfg['size']}x{cfg['size']} images (rule {cfg['rule']}, scale {cfg['scale']}"
+        f"{', + template' if cfg['template'] else ''}), RR{' + rhythm' if cfg['rhythm'] else ''}"
+        f" features, {meta['parameters']:,} parameters",
+        f"Train {meta['split']['train']:,} beats (DS1), early stopping on "
+        f"{meta['split']['val']:,} beats of DS1 patients, test {meta['split']['test']:,} beats "
+        f"(DS2; {ec['q_beats']} Q beats not scored)",
+        f"Wall time {minutes:.1f} min (training {meta['train_seconds'] / 60:.1f} min, "
+        f"{meta['epochs_run']} epochs)",
+        table.round(2).to_string(na_rep=""),
+        f"Overall accuracy: {100 * ec['accuracy']:.2f}%",
+        "Targets (DS2):",
+    ]
+    pc = ec["per_class"]
+    checks = [
+        ("V sensitivity", pc["V"]["se"], INTERPATIENT_TARGETS["V se"]),
+        ("V positive predictivity", pc["V"]["ppv"], INTERPATIENT_TARGETS["V ppv"]),
+        ("S sensitivity", pc["S"]["se"], INTERPATIENT_TARGETS["S se"]),
+        ("S positive predictivity", pc["S"]["ppv"], INTERPATIENT_TARGETS["S ppv"]),
+        ("accuracy", ec["accuracy"], INTERPATIENT_TARGETS["accuracy"]),
+    ]
+    for name, value, target in checks:
+        lines.append(
+            f"  {name}: {100 * value:.2f}% (target >= {100 * target:.0f}%: "
+            f"{'met' if value >= target else 'NOT met'})"
+        )
+    ok = minutes <= INTERPATIENT_TARGETS["minutes"]
+    lines.append(
+        f"  wall time: {minutes:.1f} min (target <= {INTERPATIENT_TARGETS['minutes']:.0f} min: "
+        f"{'met' if ok else 'NOT met'})"
+    )
+    return "\n".join(lines)

@@ -276,6 +276,8 @@ def rr_features(beats: pd.DataFrame) -> np.ndarray:
 
 #: Beats on each side of the window that measures how irregular the rhythm around a beat is.
 RHYTHM_BEATS = 10
+#: Columns of :func:`rhythm_features`.
+N_RHYTHM_FEATURES = 7
 
 
 def rhythm_features(beats: pd.DataFrame, fs: float = 360.0) -> np.ndarray:
@@ -283,9 +285,17 @@ def rhythm_features(beats: pd.DataFrame, fs: float = 360.0) -> np.ndarray:
     rhythm (likely S) from a normal beat in atrial fibrillation (irregular everywhere).
 
     Over the RR intervals within :data:`RHYTHM_BEATS` beats on either side of a beat (same
-    record, beat table order): their standard deviation relative to the record's mean RR, the
-    median absolute difference of successive intervals relative to the record's mean RR, and
-    the standard deviation relative to the local mean RR. 0 where fewer than 5 intervals exist.
+    record, beat table order), with ``d`` the absolute differences of successive intervals:
+
+    0. std of RR / the record's mean RR
+    1. median ``d`` / the record's mean RR
+    2. std of RR / local mean RR
+    3. median ``d`` / local mean RR (robust: one premature beat barely moves it)
+    4. share of ``d`` above 50 ms (as pNN50)
+    5. share of ``d`` above 15% of the local mean RR
+    6. lower quartile of RR / local mean RR
+
+    Windows with fewer than 5 intervals (record edges) give 0.
 
     Parameters
     ----------
@@ -296,20 +306,29 @@ def rhythm_features(beats: pd.DataFrame, fs: float = 360.0) -> np.ndarray:
 
     Returns
     -------
-    (n, 3) float32 array
+    (n, 7) float32 array
     """
-    out = np.zeros((len(beats), 3), dtype=np.float32)
+    out = np.zeros((len(beats), N_RHYTHM_FEATURES), dtype=np.float32)
     if len(beats) == 0:
         return out
     r = beats["r"].to_numpy(dtype=float) / fs
-    window = 2 * RHYTHM_BEATS + 1
+    w = {"window": 2 * RHYTHM_BEATS + 1, "center": True, "min_periods": 5}
     for _, ix in beats.groupby(beats["record"].astype(str), sort=False).indices.items():
         rr = pd.Series(np.r_[np.nan, np.diff(r[ix])])
-        mean = rr.mean()
-        roll = rr.rolling(window, center=True, min_periods=5)
-        jumps = rr.diff().abs().rolling(window, center=True, min_periods=5).median()
+        d = rr.diff().abs()
+        mean, local = rr.mean(), rr.rolling(**w).mean()
+        std, jumps = rr.rolling(**w).std(), d.rolling(**w).median()
+        big = (d > 0.05).astype(float).where(d.notna()).rolling(**w).mean()
+        rel = (d > 0.15 * local).astype(float).where(d.notna()).rolling(**w).mean()
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[ix] = np.column_stack(
-                [roll.std() / mean, jumps / mean, roll.std() / roll.mean()]
-            ).astype(np.float32)
+            cols = [
+                std / mean,
+                jumps / mean,
+                std / local,
+                jumps / local,
+                big,
+                rel,
+                rr.rolling(**w).quantile(0.25) / local,
+            ]
+            out[ix] = np.column_stack([c.to_numpy() for c in cols]).astype(np.float32)
     return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)

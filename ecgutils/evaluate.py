@@ -311,3 +311,41 @@ LITERATURE: tuple[dict, ...] = (
 def literature_table() -> pd.DataFrame:
     """:data:`LITERATURE` as a table indexed by method."""
     return pd.DataFrame(LITERATURE).set_index("method")
+
+
+def per_record_table(records: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray) -> pd.DataFrame:
+    """EC57 figures of each record separately (aami5 labels), worst accuracy first.
+
+    Parameters
+    ----------
+    records : (n,) str array
+        Record of each beat.
+    y_true, y_pred : (n,) int arrays of aami5 class indices
+
+    Returns
+    -------
+    DataFrame indexed by record
+        ``beats`` (scored), ``accuracy (%)``, beats, Se (%) of S and V (NaN where the record
+        has none), and false S and false V detections (beats of other classes called S or V).
+    """
+    records, y_true, y_pred = (
+        np.asarray(records).astype(str),
+        np.asarray(y_true),
+        np.asarray(y_pred),
+    )
+    rows = {}
+    for name in sorted(set(records)):
+        m = records == name
+        ec = ec57_metrics(y_true[m], y_pred[m])
+        row = {"beats": ec["n"], "accuracy (%)": 100 * ec["accuracy"]}
+        for c in ("S", "V"):
+            v = ec["per_class"][c]
+            row[f"{c} beats"] = v["tp"] + v["fn"]
+            row[f"{c} Se (%)"] = 100 * v["se"]
+            row[f"false {c}"] = v["fp"]
+        rows[name] = row
+    table = pd.DataFrame(rows).T
+    for col in ("beats", "S beats", "V beats", "false S", "false V"):
+        table[col] = table[col].astype(int)
+    table.index.name = "record"
+    return table.sort_values("accuracy (%)")

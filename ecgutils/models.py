@@ -108,7 +108,7 @@ def compact_cnn(
         Image channels: 1, or 2 for a beat with its record's template beat
         (:func:`ecgutils.render.patient_normalize`).
     n_features : int
-        Length of the feature input: :data:`N_RR_FEATURES`, plus 3 with
+        Length of the feature input: :data:`N_RR_FEATURES`, plus 7 with
         :func:`ecgutils.dataset.rhythm_features`.
 
     Returns

@@ -511,3 +511,78 @@ def error_gallery(
         colors=colors,
         suptitle=f"{int(wrong.sum())} misclassified beats (true -> predicted)",
     )
+
+
+def plot_per_record(table: pd.DataFrame, *, target: float | None = None) -> plt.Figure:
+    """Accuracy of every test record (:func:`ecgutils.evaluate.per_record_table`), with its S
+    and V sensitivity beside it, worst record first."""
+    table = table.sort_values("accuracy (%)")
+    fig, (ax1, ax2) = plt.subplots(
+        2, 1, figsize=(10, 6), sharex=True, layout="constrained", height_ratios=(1, 1)
+    )
+    x = np.arange(len(table))
+    ax1.bar(x, table["accuracy (%)"], color=class_color("N"))
+    if target is not None:
+        ax1.axhline(target, color="black", linestyle="--", linewidth=1, label=f"{target:g}%")
+        ax1.legend(loc="lower right")
+    ax1.set_ylabel("accuracy (%)")
+    ax1.set_ylim(max(0, table["accuracy (%)"].min() - 5), 100)
+    ax1.set_title("Per test patient: overall accuracy (top), S and V sensitivity (bottom)")
+    for k, c in enumerate(("S", "V")):
+        has = table[f"{c} beats"] >= 10
+        ax2.bar(
+            x[has] + (k - 0.5) * 0.4, table.loc[has, f"{c} Se (%)"], width=0.4,
+            color=class_color(c), label=f"{c} Se (records with >= 10 {c} beats)",
+        )  # fmt: skip
+    ax2.set_ylabel("sensitivity (%)")
+    ax2.set_ylim(0, 100)
+    ax2.set_xticks(x, table.index, rotation=90)
+    ax2.set_xlabel("record (patient)")
+    ax2.legend(loc="lower right", fontsize="small")
+    return fig
+
+
+def plot_ablation(table: pd.DataFrame, targets: dict | None = None) -> plt.Figure:
+    """S and V sensitivity and positive predictivity, and accuracy, of each ablation step
+    (:func:`ecgutils.train.interpatient_ablation`), with dashed target lines."""
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), sharey=True, layout="constrained")
+    y = np.arange(len(table))[::-1]
+    panels = [
+        ("S", ["S Se (%)", "S +P (%)"]),
+        ("V", ["V Se (%)", "V +P (%)"]),
+        ("all", ["accuracy (%)"]),
+    ]
+    for ax, (cls, cols) in zip(axes, panels):
+        for k, col in enumerate(cols):
+            color = class_color(cls) if cls != "all" else class_color("N")
+            alpha = 1.0 if k == 0 else 0.5
+            ax.barh(y + (0.2 if len(cols) == 2 else 0) - 0.4 * k, table[col], height=0.4,
+                    color=color, alpha=alpha, label=col)  # fmt: skip
+            key = {"Se": "se", "+P": "ppv"}.get(col.split()[1]) if cls != "all" else "accuracy"
+            name = f"{cls} {key}" if cls != "all" else "accuracy"
+            if targets and name in targets:
+                ax.axvline(100 * targets[name], color=color, alpha=alpha, linestyle="--")
+        ax.set_xlim(0, 100)
+        ax.set_xlabel("%")
+        ax.legend(loc="lower right", fontsize="small")
+        ax.set_title({"S": "S (supraventricular)", "V": "V (ventricular)"}.get(cls, "overall"))
+    axes[0].set_yticks(y, table.index)
+    fig.suptitle("DS1 -> DS2, one step at a time (dashed: targets)")
+    return fig
+
+
+def plot_split_comparison(table: pd.DataFrame) -> plt.Figure:
+    """Accuracy, S and V sensitivity of one model under several evaluation protocols."""
+    cols = [c for c in ("accuracy (%)", "S Se (%)", "V Se (%)", "S +P (%)", "V +P (%)")
+            if c in table.columns]  # fmt: skip
+    fig, ax = plt.subplots(figsize=(9, 4), layout="constrained")
+    width = 0.8 / len(table)
+    x = np.arange(len(cols))
+    for k, (name, row) in enumerate(table[cols].iterrows()):
+        ax.bar(x + k * width - 0.4 + width / 2, row.to_numpy(float), width=width, label=name)
+    ax.set_xticks(x, cols)
+    ax.set_ylabel("%")
+    ax.set_ylim(0, 100)
+    ax.legend(loc="lower left", fontsize="small")
+    ax.set_title("The same model, graded three ways: seen patients vs new patients")
+    return fig

@@ -89,7 +89,8 @@ def test_rhythm_features_separate_regular_from_irregular():
         {"record": ["a"] * 60 + ["b"] * 60, "r": np.concatenate([regular, irregular])}
     )
     f = dataset.rhythm_features(beats)
-    assert f.shape == (120, 3) and f.dtype == np.float32
-    assert np.allclose(f[:60], 0.0, atol=1e-6)  # constant RR: no spread at all
-    assert (f[70:110, 0] > 0.1).all() and (f[70:110, 2] > 0.1).all()
+    assert f.shape == (120, 7) and f.dtype == np.float32
+    assert np.allclose(f[:60, :6], 0.0, atol=1e-6)  # constant RR: no spread at all
+    assert np.allclose(f[5:55, 6], 1.0, atol=1e-6)  # ... and its lower quartile is the mean
+    assert (f[70:110, :6] > 0.1).all()
     assert len(dataset.rhythm_features(beats.iloc[:0])) == 0

@@ -152,3 +152,14 @@ def test_literature_table_holds_the_cited_results():
     assert len(lit) == 4 and lit["reference"].str.len().min() > 10
     garcia = lit.loc[[m for m in lit.index if m.startswith("Garcia")][0]]
     assert (garcia["S +P"], garcia["V Se"], garcia["accuracy"]) == (53, 87.3, 92.4)
+
+
+def test_per_record_table_by_hand():
+    records = np.array(["100"] * 4 + ["232"] * 4)
+    y_true = np.array([0, 0, 1, 2, 1, 1, 1, 0])
+    y_pred = np.array([0, 1, 1, 2, 0, 0, 1, 0])
+    t = evaluate.per_record_table(records, y_true, y_pred)
+    assert list(t.index) == ["232", "100"]  # worst first
+    assert t.loc["100", "accuracy (%)"] == pytest.approx(75.0)
+    assert t.loc["100", "false S"] == 1 and t.loc["100", "V Se (%)"] == pytest.approx(100)
+    assert t.loc["232", "S Se (%)"] == pytest.approx(100 / 3) and np.isnan(t.loc["232", "V Se (%)"])

@@ -137,3 +137,28 @@ def test_trace_readback_plot():
     ax = plotting.plot_trace_readback(render_beat(beat), beat)
     r = float(ax.get_title().split("=")[1])
     assert 0.99 <= r <= 1.0 and len(ax.get_lines()) == 2
+
+
+def test_per_record_ablation_and_split_figures():
+    from ecgutils.evaluate import per_record_table
+
+    rng = np.random.default_rng(0)
+    records = np.repeat(["100", "200", "232"], 40)
+    y_true = rng.integers(0, 3, 120)
+    y_pred = np.where(rng.random(120) < 0.8, y_true, 0)
+    fig = plotting.plot_per_record(per_record_table(records, y_true, y_pred), target=94)
+    top, bottom = fig.axes[:2]
+    assert top.get_ylabel() == "accuracy (%)" and bottom.get_xlabel() == "record (patient)"
+    assert [t.get_text() for t in bottom.get_xticklabels()] == list(
+        per_record_table(records, y_true, y_pred).index
+    )
+    cols = ["accuracy (%)", "S Se (%)", "S +P (%)", "V Se (%)", "V +P (%)"]
+    table = pd.DataFrame(
+        [[90, 50, 40, 80, 85], [95, 80, 55, 92, 91]], index=["a", "b"], columns=cols
+    )
+    fig = plotting.plot_ablation(table, {"S se": 0.75, "V ppv": 0.9, "accuracy": 0.94})
+    ticks = {t.get_text(): t.get_position()[1] for t in fig.axes[0].get_yticklabels()}
+    assert ticks["a"] > ticks["b"]  # first step on top
+    assert len(fig.axes[0].lines) == 1 and len(fig.axes[1].lines) == 1  # the target lines
+    fig = plotting.plot_split_comparison(table)
+    assert len(fig.axes[0].patches) == 10 and fig.axes[0].get_ylabel() == "%"

@@ -150,9 +150,9 @@ def test_pipeline_with_template_channel_and_rhythm_features():
     ds.params["records"] = ["a", "b"]
     ds.templates = np.stack([np.full((32, 32), 10, np.uint8), np.full((32, 32), 20, np.uint8)])
     cfg = TrainConfig(scheme="aami5", scale="patient", template=True, rhythm=True, batch_size=8)
-    assert train.model_features(ds, cfg).shape == (n, 10)
+    assert train.model_features(ds, cfg).shape == (n, 14)
     data = train.make_dataset(ds, np.arange(16, 24), cfg, training=False)
     x, y = next(iter(data))
-    assert x["image"].shape == (8, 32, 32, 2) and x["rr"].shape == (8, 10)
+    assert x["image"].shape == (8, 32, 32, 2) and x["rr"].shape == (8, 14)
     np.testing.assert_array_equal(x["image"][..., 1].numpy()[:, 0, 0], [10] * 4 + [20] * 4)
     np.testing.assert_array_equal(x["image"][..., 0].numpy(), ds.images[16:24])
