@@ -156,3 +156,40 @@ def test_pipeline_with_template_channel_and_rhythm_features():
     assert x["image"].shape == (8, 32, 32, 2) and x["rr"].shape == (8, 14)
     np.testing.assert_array_equal(x["image"][..., 1].numpy()[:, 0, 0], [10] * 4 + [20] * 4)
     np.testing.assert_array_equal(x["image"][..., 0].numpy(), ds.images[16:24])
+
+
+@pytest.mark.integration
+def test_interpatient_recipe_trains_on_ds1_and_tests_on_ds2(mitdb_ready, tmp_path, monkeypatch):
+    from ecgutils.config import DS1, DS2
+
+    monkeypatch.setattr(train, "data_dir", lambda: tmp_path)
+    tm = train.load_or_train("quick", verbose=0, **{**train.INTERPATIENT, "epochs": 1})
+    records = tm.dataset.beats["record"].astype(str).to_numpy()
+    assert set(records[tm.split["train"]]) | set(records[tm.split["val"]]) == {"207"}
+    assert set(records[tm.split["test"]]) == {"100"} and set(records) >= {"107"}
+    assert set(records[tm.split["test"]]) <= set(DS2) and "207" in DS1
+    assert tm.metadata["split_kind"] == "inter-patient DS1 -> DS2"
+    ec = tm.metrics["ec57"]
+    assert ec["n"] == len(tm.split["test"]) and set(ec["per_class"]) == {"N", "S", "V", "F"}
+    image, feats = tm.model.inputs
+    assert tuple(image.shape[1:]) == (32, 32, 2) and feats.shape[1] == 14
+
+
+@pytest.mark.integration
+def test_protocol_comparison_and_ablation_on_quick(mitdb_ready, tmp_path, monkeypatch):
+    monkeypatch.setattr(train, "data_dir", lambda: tmp_path)
+    table = train.protocol_comparison("quick", k=2, epochs=1)
+    assert len(table) == 3 and list(table.columns)[0] == "accuracy (%)"
+    assert table.index[1] == "patient-grouped 2-fold"
+    assert ((table["accuracy (%)"] > 0) & (table["accuracy (%)"] <= 100)).all()
+
+    def no_retraining(*args, **kwargs):
+        raise AssertionError("the k-fold table should come from its cache")
+
+    monkeypatch.setattr(train, "cross_validate", no_retraining)
+    again = train.protocol_comparison("quick", k=2, epochs=1)
+    pd.testing.assert_frame_equal(again, table, check_dtype=False)
+    steps = {"images only": train.ABLATION_STEPS["as published: beat images only"], "all": {}}
+    ablation = train.interpatient_ablation("quick", steps, epochs=1)
+    assert list(ablation.index) == ["images only", "all"]
+    assert {"S Se (%)", "V +P (%)", "accuracy (%)", "minutes"} <= set(ablation.columns)
