@@ -120,6 +120,7 @@ def dataset_params(
         "line_width": float(line_width or prof.line_width),
         "data_fingerprint": fingerprint,
         "version": DATASET_VERSION,
+        **({"template": "median of reference beats"} if scale == "patient" else {}),
     }
 
 
@@ -167,7 +168,9 @@ def _build(params: dict, progress: bool) -> BeatDataset:
             options = {"size": size, "line_width": params["line_width"]}
             options["mv_range"] = tuple(params["mv_range"])
             if patient:
-                signal, template, _ = patient_normalize(signal, starts, ends, rec.fs)
+                signal, template, _ = patient_normalize(
+                    signal, starts, ends, rec.fs, reference=reference_beats(table)
+                )
                 scale = "fixed"
                 render_beats(
                     template, [0], [len(template)], scale=scale, out=templates[i : i + 1], **options
@@ -277,7 +280,7 @@ def rr_features(beats: pd.DataFrame) -> np.ndarray:
 #: Beats on each side of the window that measures how irregular the rhythm around a beat is.
 RHYTHM_BEATS = 10
 #: Columns of :func:`rhythm_features`.
-N_RHYTHM_FEATURES = 7
+N_RHYTHM_FEATURES = 4
 
 
 def rhythm_features(beats: pd.DataFrame, fs: float = 360.0) -> np.ndarray:
@@ -287,15 +290,15 @@ def rhythm_features(beats: pd.DataFrame, fs: float = 360.0) -> np.ndarray:
     Over the RR intervals within :data:`RHYTHM_BEATS` beats on either side of a beat (same
     record, beat table order), with ``d`` the absolute differences of successive intervals:
 
-    0. std of RR / the record's mean RR
-    1. median ``d`` / the record's mean RR
-    2. std of RR / local mean RR
-    3. median ``d`` / local mean RR (robust: one premature beat barely moves it)
-    4. share of ``d`` above 50 ms (as pNN50)
-    5. share of ``d`` above 15% of the local mean RR
-    6. lower quartile of RR / local mean RR
+    0. median ``d`` / the record's mean RR
+    1. median ``d`` / local mean RR
+    2. share of ``d`` above 50 ms (as pNN50)
+    3. share of ``d`` above 15% of the local mean RR
 
-    Windows with fewer than 5 intervals (record edges) give 0.
+    All four are robust: a premature beat, or a pause, moves one or two ``d`` only. (Standard
+    deviations of RR were tried and dropped: in record 232 long pauses make them larger than
+    anything in DS1, and the models extrapolated wildly.) Windows with fewer than 5 intervals
+    (record edges) give 0.
 
     Parameters
     ----------
@@ -306,7 +309,7 @@ def rhythm_features(beats: pd.DataFrame, fs: float = 360.0) -> np.ndarray:
 
     Returns
     -------
-    (n, 7) float32 array
+    (n, 4) float32 array
     """
     out = np.zeros((len(beats), N_RHYTHM_FEATURES), dtype=np.float32)
     if len(beats) == 0:
@@ -317,18 +320,56 @@ def rhythm_features(beats: pd.DataFrame, fs: float = 360.0) -> np.ndarray:
         rr = pd.Series(np.r_[np.nan, np.diff(r[ix])])
         d = rr.diff().abs()
         mean, local = rr.mean(), rr.rolling(**w).mean()
-        std, jumps = rr.rolling(**w).std(), d.rolling(**w).median()
+        jumps = d.rolling(**w).median()
         big = (d > 0.05).astype(float).where(d.notna()).rolling(**w).mean()
         rel = (d > 0.15 * local).astype(float).where(d.notna()).rolling(**w).mean()
         with np.errstate(invalid="ignore", divide="ignore"):
-            cols = [
-                std / mean,
-                jumps / mean,
-                std / local,
-                jumps / local,
-                big,
-                rel,
-                rr.rolling(**w).quantile(0.25) / local,
-            ]
+            cols = [jumps / mean, jumps / local, big, rel]
             out[ix] = np.column_stack([c.to_numpy() for c in cols]).astype(np.float32)
     return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def reference_beats(beats: pd.DataFrame) -> np.ndarray:
+    """(n,) bool: beats that follow an RR interval at least as long as their record's median.
+
+    Premature beats come early, so these are mostly the patient's own (sinus) beats even in a
+    record where ectopic beats are the majority (record 232): the reference for the template
+    beat and for :func:`relative_rr_features`. Needs no labels.
+    """
+    prev = beats["rr_prev_s"].to_numpy(dtype=float)
+    med = beats.groupby(beats["record"].astype(str), sort=False)["rr_prev_s"].transform("median")
+    with np.errstate(invalid="ignore"):
+        return np.nan_to_num(prev) >= med.to_numpy(dtype=float)
+
+
+def relative_rr_features(beats: pd.DataFrame) -> np.ndarray:
+    """RR intervals relative to the patient's own rhythm only (no seconds), for new patients.
+
+    Columns: RR before and after relative to the local mean; RR before and local mean relative
+    to the record's mean; RR before, after and local mean relative to the record's *reference*
+    RR, the mean RR before its :func:`reference_beats`. Absolute intervals in seconds tie a model
+    to the heart rates of its training patients; on new patients they hurt (notebook 08).
+    Missing values become the neutral value 1.
+
+    Returns
+    -------
+    (n, 7) float32 array
+    """
+    prev, nxt = beats["rr_prev_s"].to_numpy(float), beats["rr_next_s"].to_numpy(float)
+    local, mean = beats["rr_local_s"].to_numpy(float), beats["rr_mean_s"].to_numpy(float)
+    ref_prev = pd.Series(np.where(reference_beats(beats), prev, np.nan), index=beats.index)
+    ref = ref_prev.groupby(beats["record"].astype(str), sort=False).transform("mean")
+    ref = ref.to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        feats = np.column_stack(
+            [
+                prev / local,
+                nxt / local,
+                prev / mean,
+                local / mean,
+                prev / ref,
+                nxt / ref,
+                local / ref,
+            ]
+        )
+    return np.nan_to_num(feats, nan=1.0, posinf=1.0, neginf=1.0).astype(np.float32)

@@ -278,15 +278,22 @@ def remove_baseline(signal: np.ndarray, fs: float) -> np.ndarray:
 
 
 def patient_normalize(
-    signal: np.ndarray, starts: np.ndarray, ends: np.ndarray, fs: float, *, points: int = 256
+    signal: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    fs: float,
+    *,
+    points: int = 256,
+    reference: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Express a record in units of its own typical beat: what the ``patient`` scale draws.
 
     The baseline is removed (:func:`remove_baseline`); every beat is resampled to ``points``
-    samples; the record's *template* is the sample-wise median of those beats (for most
-    records a normal beat, since normal beats are the majority), and the *unit* is the median
-    peak-to-peak height of the beats. Both come from the record's own beats, without labels,
-    as a monitor could compute them from the recording it is given.
+    samples; the record's *template* is the sample-wise median of the ``reference`` beats (all
+    beats by default; :func:`ecgutils.dataset.reference_beats` picks those after a long RR, the
+    patient's own beats even where ectopic beats are the majority), and the *unit* is the median
+    peak-to-peak height of all beats. Both come from the record's own beats, without labels, as a
+    monitor could compute them from the recording it is given.
 
     Parameters
     ----------
@@ -297,6 +304,8 @@ def patient_normalize(
         Sampling rate, Hz.
     points : int
         Length of the resampled beats and of the template.
+    reference : (n,) bool array, optional
+        Beats the template is the median of (all if None, or if none is selected).
 
     Returns
     -------
@@ -314,5 +323,6 @@ def patient_normalize(
     beats = _sample_columns(x, starts, ends, points - 1, 1)
     unit = float(np.median(np.ptp(beats, axis=1)))
     unit = unit if unit > 1e-6 else 1.0
-    template = np.median(beats, axis=0) / unit
+    pick = np.ones(len(beats), bool) if reference is None else np.asarray(reference, bool)
+    template = np.median(beats[pick] if pick.any() else beats, axis=0) / unit
     return (x / unit).astype(np.float32), template.astype(np.float32), unit

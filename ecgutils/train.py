@@ -38,6 +38,7 @@ from .dataset import (
     build_dataset,
     cache_key,
     dataset_params,
+    relative_rr_features,
     rhythm_features,
     rr_features,
 )
@@ -52,7 +53,14 @@ AUGMENTS = ("none", "random", "enlarge")
 SPLITS = ("beat", "interpatient")
 #: Fields added after version 1: left out of a model's key while at their defaults, so models
 #: trained before they existed keep their keys.
-_LATER_FIELDS = {"rule": None, "scale": None, "template": False, "rhythm": False, "split": "beat"}
+_LATER_FIELDS = {
+    "rule": None,
+    "scale": None,
+    "template": False,
+    "rhythm": False,
+    "relative_rr": False,
+    "split": "beat",
+}
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,7 @@ class TrainConfig:
     scale: str | None = None  # image scale; None: the profile's ("patient" for templates)
     template: bool = False  # second image channel: the record's median beat
     rhythm: bool = False  # add rhythm-irregularity features to the RR input
+    relative_rr: bool = False  # RR input relative to the patient's rhythm only (no seconds)
     split: str = "beat"
 
     def __post_init__(self):
@@ -84,8 +93,8 @@ class TrainConfig:
             raise ValueError(f"split must be one of {SPLITS}, got {self.split!r}.")
         if self.template and self.scale != "patient":
             raise ValueError("template=True needs scale='patient' (templates come with it).")
-        if self.rhythm and not self.rr:
-            raise ValueError("rhythm=True adds to the RR input: it needs rr=True.")
+        if (self.rhythm or self.relative_rr) and not self.rr:
+            raise ValueError("rhythm and relative_rr change the RR input: they need rr=True.")
         if self.balance not in BALANCES:
             raise ValueError(f"balance must be one of {BALANCES}, got {self.balance!r}.")
         if self.augment not in AUGMENTS:
@@ -163,8 +172,9 @@ def epoch_pairs(index: np.ndarray, labels: np.ndarray, cfg: TrainConfig, seed: i
 
 
 def model_features(ds: BeatDataset, cfg: TrainConfig) -> np.ndarray:
-    """(n, 7) RR features of every beat, or (n, 14) with the rhythm features."""
-    feats = rr_features(ds.beats)
+    """(n, 7) RR features of every beat (relative ones with ``relative_rr``), plus 4 rhythm
+    features with ``rhythm``."""
+    feats = relative_rr_features(ds.beats) if cfg.relative_rr else rr_features(ds.beats)
     return np.column_stack([feats, rhythm_features(ds.beats)]) if cfg.rhythm else feats
 
 
@@ -558,6 +568,7 @@ INTERPATIENT: dict = {
     "template": True,
     "rhythm": True,
     "rr": True,
+    "relative_rr": True,
     "balance": "class_weight",
     "balance_power": 0.75,
 }
@@ -566,12 +577,18 @@ INTERPATIENT: dict = {
 ABLATION_STEPS: dict = {
     "as published: beat images only": {
         "rule": None, "scale": None, "template": False, "rhythm": False, "rr": False,
-        "balance": "none",
+        "relative_rr": False, "balance": "none",
     },
     "+ class weights": {
         "rule": None, "scale": None, "template": False, "rhythm": False, "rr": False,
+        "relative_rr": False,
     },
-    "+ RR intervals": {"rule": None, "scale": None, "template": False, "rhythm": False},
+    "+ RR intervals (chapter 06)": {
+        "rule": None, "scale": None, "template": False, "rhythm": False, "relative_rr": False,
+    },
+    "+ RR relative to the patient only": {
+        "rule": None, "scale": None, "template": False, "rhythm": False,
+    },
     "+ fixed window in patient units": {"template": False, "rhythm": False},
     "+ the patient's template beat": {"rhythm": False},
     "+ rhythm irregularity": {},

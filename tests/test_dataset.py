@@ -84,13 +84,55 @@ def test_rhythm_features_separate_regular_from_irregular():
 
     rng = np.random.default_rng(0)
     regular = np.cumsum(np.full(60, 288))  # 0.8 s at 360 Hz
+    regular[30] -= 100  # one premature beat
     irregular = np.cumsum(rng.integers(150, 400, 60))
     beats = pd.DataFrame(
         {"record": ["a"] * 60 + ["b"] * 60, "r": np.concatenate([regular, irregular])}
     )
     f = dataset.rhythm_features(beats)
-    assert f.shape == (120, 7) and f.dtype == np.float32
-    assert np.allclose(f[:60, :6], 0.0, atol=1e-6)  # constant RR: no spread at all
-    assert np.allclose(f[5:55, 6], 1.0, atol=1e-6)  # ... and its lower quartile is the mean
-    assert (f[70:110, :6] > 0.1).all()
+    assert f.shape == (120, 4) and f.dtype == np.float32
+    assert np.allclose(f[:60, :2], 0.0, atol=1e-6)  # medians ignore one premature beat ...
+    assert (f[:60, 2:] <= 0.15).all()  # ... and makes a few jumps only
+    assert (f[70:110] > 0.1).all()
     assert len(dataset.rhythm_features(beats.iloc[:0])) == 0
+
+
+def _rr_table(prev, record="a"):
+    import pandas as pd
+
+    prev = np.asarray(prev, dtype=float)
+    nxt = np.r_[prev[1:], np.nan]
+    return pd.DataFrame(
+        {
+            "record": record,
+            "rr_prev_s": prev,
+            "rr_next_s": nxt,
+            "rr_local_s": np.full(len(prev), np.nanmean(prev)),
+            "rr_mean_s": np.full(len(prev), np.nanmean(prev)),
+        }
+    )
+
+
+def test_reference_beats_and_relative_rr_follow_the_patients_own_rhythm():
+    # like record 232: premature beats (0.7 s) are the majority, sinus beats follow 1.8 s pauses
+    prev = [np.nan, 0.7, 0.7, 1.8, 0.7, 0.7, 0.7, 1.8, 0.7, 0.7]
+    beats = _rr_table(prev)
+    ref = dataset.reference_beats(beats)
+    assert ref.tolist() == [False, True, True, True, True, True, True, True, True, True]
+    # the median is 0.7 here, so every beat but the first qualifies; with a sinus majority:
+    sinus = _rr_table([np.nan, 1.0, 1.0, 0.6, 1.0, 1.0, 1.0, 0.6, 1.0, 1.0], record="b")
+    assert dataset.reference_beats(sinus).tolist() == [False] + [
+        p >= 1.0 for p in sinus.rr_prev_s[1:]
+    ]
+    f = dataset.relative_rr_features(sinus)
+    assert f.shape == (10, 7) and f.dtype == np.float32
+    assert f[3, 4] == pytest.approx(0.6)  # premature: 0.6 s against the reference 1.0 s
+    assert f[1, 4] == pytest.approx(1.0) and f[0, 4] == 1.0  # first beat: neutral
+    both = dataset.relative_rr_features(pd_concat(beats, sinus))
+    np.testing.assert_allclose(both[10:], f)  # records do not mix
+
+
+def pd_concat(*frames):
+    import pandas as pd
+
+    return pd.concat(frames, ignore_index=True)

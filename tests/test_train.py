@@ -131,13 +131,15 @@ def test_compare_variants_trains_each_once(mitdb_ready, tmp_path, monkeypatch):
 def test_later_fields_keep_old_keys_and_are_checked():
     cfg = TrainConfig()
     key = train.config_key(cfg)
-    assert not {"rule", "scale", "template", "rhythm", "split"} & set(key)
+    assert not {"rule", "scale", "template", "rhythm", "relative_rr", "split"} & set(key)
     new = TrainConfig(scale="patient", template=True, rhythm=True, split="interpatient")
     assert train.config_key(new)["split"] == "interpatient" and train.config_key(new)["template"]
     with pytest.raises(ValueError, match="scale='patient'"):
         TrainConfig(template=True)
     with pytest.raises(ValueError, match="rr=True"):
         TrainConfig(rr=False, rhythm=True)
+    with pytest.raises(ValueError, match="rr=True"):
+        TrainConfig(rr=False, relative_rr=True)
     with pytest.raises(ValueError, match="split must be"):
         TrainConfig(split="random")
 
@@ -149,11 +151,14 @@ def test_pipeline_with_template_channel_and_rhythm_features():
     ds.beats["r"] = np.arange(n) * 300
     ds.params["records"] = ["a", "b"]
     ds.templates = np.stack([np.full((32, 32), 10, np.uint8), np.full((32, 32), 20, np.uint8)])
-    cfg = TrainConfig(scheme="aami5", scale="patient", template=True, rhythm=True, batch_size=8)
-    assert train.model_features(ds, cfg).shape == (n, 14)
+    ds.beats["rr_prev_s"] = ds.beats["rr_prev_s"].where(np.arange(n) % 20 != 0)  # record starts
+    cfg = TrainConfig(
+        scheme="aami5", scale="patient", template=True, rhythm=True, relative_rr=True, batch_size=8
+    )
+    assert train.model_features(ds, cfg).shape == (n, 11)
     data = train.make_dataset(ds, np.arange(16, 24), cfg, training=False)
     x, y = next(iter(data))
-    assert x["image"].shape == (8, 32, 32, 2) and x["rr"].shape == (8, 14)
+    assert x["image"].shape == (8, 32, 32, 2) and x["rr"].shape == (8, 11)
     np.testing.assert_array_equal(x["image"][..., 1].numpy()[:, 0, 0], [10] * 4 + [20] * 4)
     np.testing.assert_array_equal(x["image"][..., 0].numpy(), ds.images[16:24])
 
@@ -172,7 +177,7 @@ def test_interpatient_recipe_trains_on_ds1_and_tests_on_ds2(mitdb_ready, tmp_pat
     ec = tm.metrics["ec57"]
     assert ec["n"] == len(tm.split["test"]) and set(ec["per_class"]) == {"N", "S", "V", "F"}
     image, feats = tm.model.inputs
-    assert tuple(image.shape[1:]) == (32, 32, 2) and feats.shape[1] == 14
+    assert tuple(image.shape[1:]) == (32, 32, 2) and feats.shape[1] == 11
 
 
 @pytest.mark.integration
