@@ -46,20 +46,14 @@ def _cmd_course(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from .bench import bench_interpatient, bench_readback, bench_render, bench_train
 
-    if args.what == "interpatient":
+    if args.what in ("train", "interpatient"):
         overrides = {} if args.epochs is None else {"epochs": args.epochs}
         if args.balance_power is not None:
             overrides["balance_power"] = args.balance_power
         if args.size is not None:
             overrides["size"] = args.size
-        print(bench_interpatient(args.profile or "standard", **overrides))
-    elif args.what == "train":
-        overrides = {} if args.epochs is None else {"epochs": args.epochs}
-        if args.balance_power is not None:
-            overrides["balance_power"] = args.balance_power
-        if args.size is not None:
-            overrides["size"] = args.size
-        print(bench_train(args.profile or "standard", **overrides))
+        bench = bench_train if args.what == "train" else bench_interpatient
+        print(bench(args.profile or "standard", **overrides))
     elif args.what == "render":
         print(bench_render(n_beats=args.beats, size=args.size or 128))
     elif args.what == "readback":

@@ -23,3 +23,18 @@ def test_bench_readback_reports_the_distribution(mitdb_ready):
     text = bench_readback(["100"], size=64)
     assert text.startswith("Read-back correlation of 2,271 beats at 64x64: min 0.")
     assert "beats below 0.98:" in text
+
+
+@pytest.mark.integration
+def test_bench_interpatient_quick_reports_ec57_against_the_targets(
+    mitdb_ready, tmp_path, monkeypatch
+):
+    from ecgutils import train
+    from ecgutils.bench import INTERPATIENT_TARGETS, bench_interpatient
+
+    monkeypatch.setattr(train, "data_dir", lambda: tmp_path)
+    text = bench_interpatient("quick", epochs=1)
+    assert text.startswith("Inter-patient DS1 -> DS2 (de Chazal 2004), profile quick")
+    assert "test 2,271 beats (DS2" in text and "Overall accuracy:" in text
+    assert text.count("(target >= ") == 5 and "(target <= 30 min" in text
+    assert INTERPATIENT_TARGETS["V ppv"] == 0.90 and INTERPATIENT_TARGETS["minutes"] == 30.0
