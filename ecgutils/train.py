@@ -59,6 +59,7 @@ _LATER_FIELDS = {
     "template": False,
     "rhythm": False,
     "relative_rr": False,
+    "ensemble": 1,
     "split": "beat",
 }
 
@@ -86,9 +87,12 @@ class TrainConfig:
     template: bool = False  # second image channel: the record's median beat
     rhythm: bool = False  # add rhythm-irregularity features to the RR input
     relative_rr: bool = False  # RR input relative to the patient's rhythm only (no seconds)
+    ensemble: int = 1  # networks trained with seeds seed, seed + 1, ...; probabilities averaged
     split: str = "beat"
 
     def __post_init__(self):
+        if self.ensemble < 1:
+            raise ValueError(f"ensemble must be 1 or more networks, got {self.ensemble}.")
         if self.split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {self.split!r}.")
         if self.template and self.scale != "patient":
@@ -271,7 +275,38 @@ def train_model(
     """Train one model. Returns (keras model with the best weights, history frame, seconds).
 
     ``out_dir``: where the best checkpoint and ``history.csv`` go (a temporary folder if None).
+    With ``cfg.ensemble = k > 1``, k networks are trained with seeds ``seed, seed + 1, ...``
+    (each early-stopped on its own) and returned as one Keras model that averages their class
+    probabilities; the history has a ``member`` column.
     """
+    if cfg.ensemble == 1:
+        return _train_one(cfg, ds, train_idx, val_idx, strategy, out_dir, verbose)
+    import keras
+
+    members, histories, seconds = [], [], 0.0
+    for k in range(cfg.ensemble):
+        member_cfg = dataclasses.replace(cfg, seed=cfg.seed + k, ensemble=1)
+        sub = None if out_dir is None else Path(out_dir) / f"member-{k}"
+        model, history, secs = _train_one(
+            member_cfg, ds, train_idx, val_idx, strategy, sub, verbose
+        )
+        model.name = f"{model.name}_seed{member_cfg.seed}"  # names must be unique in the ensemble
+        members.append(model)
+        histories.append(history.assign(member=k))
+        seconds += secs
+    inputs = [keras.Input(tuple(x.shape[1:]), name=x.name.split(":")[0]) for x in members[0].inputs]
+    call = inputs if len(inputs) > 1 else inputs[0]
+    mean = keras.layers.Average(name="ensemble_mean")([m(call) for m in members])
+    ensemble = keras.Model(inputs, mean, name=f"ensemble_of_{cfg.ensemble}")
+    history = pd.concat(histories, ignore_index=True)
+    if out_dir is not None:
+        for k in range(cfg.ensemble):
+            shutil.rmtree(Path(out_dir) / f"member-{k}", ignore_errors=True)
+        history.to_csv(Path(out_dir) / "history.csv", index=False)
+    return ensemble, history, seconds
+
+
+def _train_one(cfg, ds, train_idx, val_idx, strategy, out_dir, verbose):
     import keras
     import tensorflow as tf
 
@@ -419,7 +454,11 @@ def load_or_train(
                 "interpatient": "inter-patient DS1 -> DS2",
             }[cfg.split],
             "train_seconds": round(seconds, 1),
-            "epochs_run": len(history),
+            "epochs_run": (
+                len(history)
+                if "member" not in history
+                else history.groupby("member").size().tolist()
+            ),
             "parameters": int(model.count_params()),
             "metrics": metrics,
             "trained": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -198,3 +198,26 @@ def test_protocol_comparison_and_ablation_on_quick(mitdb_ready, tmp_path, monkey
     ablation = train.interpatient_ablation("quick", steps, epochs=1)
     assert list(ablation.index) == ["images only", "all"]
     assert {"S Se (%)", "V +P (%)", "accuracy (%)", "minutes"} <= set(ablation.columns)
+
+
+@pytest.mark.integration
+def test_ensemble_is_one_saved_model_averaging_its_members(mitdb_ready, tmp_path, monkeypatch):
+    monkeypatch.setattr(train, "data_dir", lambda: tmp_path)
+    overrides = {**train.INTERPATIENT, "epochs": 1, "ensemble": 2}
+    tm = train.load_or_train("quick", verbose=0, **overrides)
+    assert tm.metadata["epochs_run"] == [1, 1] and set(tm.history["member"]) == {0, 1}
+    members = [layer for layer in tm.model.layers if hasattr(layer, "layers")]
+    assert len(members) == 2
+    x = next(
+        iter(train.make_dataset(tm.dataset, tm.split["test"][:16], tm.config, training=False))
+    )[0]
+    probs = [m([x["image"], x["rr"]]).numpy() for m in members]
+    np.testing.assert_allclose(
+        tm.model([x["image"], x["rr"]]).numpy(), np.mean(probs, 0), atol=1e-5
+    )
+    again = train.load_or_train("quick", verbose=0, **overrides)  # read back from disk
+    np.testing.assert_allclose(
+        again.predict(again.split["test"][:50]), tm.predict(tm.split["test"][:50]), atol=1e-5
+    )
+    with pytest.raises(ValueError, match="ensemble"):
+        TrainConfig(ensemble=0)
