@@ -178,6 +178,8 @@ def test_interpatient_recipe_trains_on_ds1_and_tests_on_ds2(mitdb_ready, tmp_pat
     assert ec["n"] == len(tm.split["test"]) and set(ec["per_class"]) == {"N", "S", "V", "F"}
     image, feats = tm.model.inputs
     assert tuple(image.shape[1:]) == (32, 32, 2) and feats.shape[1] == 11
+    with pytest.raises(ValueError, match="not classes of aami5"):
+        train.load_or_train("quick", verbose=0, **{**train.INTERPATIENT, "ignore_classes": ("X",)})
 
 
 @pytest.mark.integration
@@ -221,3 +223,12 @@ def test_ensemble_is_one_saved_model_averaging_its_members(mitdb_ready, tmp_path
     )
     with pytest.raises(ValueError, match="ensemble"):
         TrainConfig(ensemble=0)
+
+
+@pytest.mark.integration
+def test_ignored_classes_stay_out_of_training_only(mitdb_ready, tmp_path, monkeypatch):
+    monkeypatch.setattr(train, "data_dir", lambda: tmp_path)
+    tm = train.load_or_train("quick", verbose=0, scheme="aami5", epochs=1, ignore_classes=("Q",))
+    labels = tm.dataset.labels("aami5")  # record 107 is paced: Q in aami5
+    assert not (labels[np.concatenate([tm.split["train"], tm.split["val"]])] == 4).any()
+    assert (labels[tm.split["test"]] == 4).sum() > 300
