@@ -673,14 +673,16 @@ def interpatient_ablation(
     Returns
     -------
     DataFrame
-        One row per step: overall accuracy and Se / +P of N, S, V, F (all in %), epochs run and
-        training minutes. Models are cached like any :func:`load_or_train` model.
+        One row per step: overall accuracy and Se / +P of N, S, V, F (all in %), epochs run (over
+        all networks of an ensemble) and training minutes. Models are cached like any
+        :func:`load_or_train` model.
     """
     rows = {}
     for name, overrides in (steps or ABLATION_STEPS).items():
         run = load_or_train(profile, verbose=verbose, **{**INTERPATIENT, **common, **overrides})
         rows[name] = ec57_row(run.metrics["ec57"])
-        rows[name]["epochs"] = run.metadata["epochs_run"]
+        epochs = run.metadata["epochs_run"]  # a list for an ensemble: one count per network
+        rows[name]["epochs"] = sum(epochs) if isinstance(epochs, list) else epochs
         rows[name]["minutes"] = run.metadata["train_seconds"] / 60
     return pd.DataFrame(rows).T
 
