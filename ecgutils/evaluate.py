@@ -310,7 +310,10 @@ LITERATURE: tuple[dict, ...] = (
 
 def literature_table() -> pd.DataFrame:
     """:data:`LITERATURE` as a table indexed by method."""
-    return pd.DataFrame(LITERATURE).set_index("method")
+    table = pd.DataFrame(LITERATURE).set_index("method")
+    numbers = ["S Se", "S +P", "V Se", "V +P", "accuracy"]
+    table[numbers] = table[numbers].astype(float)  # rows added later may hold fractions
+    return table
 
 
 def per_record_table(records: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray) -> pd.DataFrame:

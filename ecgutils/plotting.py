@@ -564,7 +564,7 @@ def plot_ablation(table: pd.DataFrame, targets: dict | None = None) -> plt.Figur
                 ax.axvline(100 * targets[name], color=color, alpha=alpha, linestyle="--")
         ax.set_xlim(0, 100)
         ax.set_xlabel("%")
-        ax.legend(loc="lower right", fontsize="small")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2, fontsize="small")
         ax.set_title({"S": "S (supraventricular)", "V": "V (ventricular)"}.get(cls, "overall"))
     axes[0].set_yticks(y, table.index)
     fig.suptitle("DS1 -> DS2, one step at a time (dashed: targets)")
