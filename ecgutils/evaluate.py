@@ -76,8 +76,6 @@ def interpatient_split(
         ``train``, ``val``, ``test``: sorted beat indices. Records outside DS1 and DS2 (the
         paced 102, 104, 107, 217) are in none.
     """
-    from sklearn.model_selection import train_test_split
-
     records = beats["record"].astype(str).to_numpy()
     labels = np.asarray(labels)
     ok = labels >= 0
@@ -92,12 +90,26 @@ def interpatient_split(
     if held.any() and not held.all():
         train, val = ds1[~held], ds1[held]
     else:
-        counts = np.bincount(labels[ds1])
-        strat = labels[ds1] if counts[counts > 0].min() >= 2 else None
-        train, val = train_test_split(
-            ds1, test_size=val_fraction, stratify=strat, random_state=seed
-        )
+        train, val = validation_split(ds1, labels, val_fraction, seed)
     return {"train": np.sort(train), "val": np.sort(val), "test": test}
+
+
+def validation_split(
+    index: np.ndarray, labels: np.ndarray, fraction: float = 0.1, seed: int = 2018
+) -> tuple[np.ndarray, np.ndarray]:
+    """Hold a random ``fraction`` of the beats ``index`` out for early stopping.
+
+    Stratified by ``labels[index]`` when every class present has two beats or more (otherwise
+    scikit-learn cannot stratify, e.g. one patient's beats in a small profile), plain random
+    otherwise. Returns sorted (train, validation) indices.
+    """
+    from sklearn.model_selection import train_test_split
+
+    index = np.asarray(index)
+    counts = np.bincount(np.asarray(labels)[index])
+    strat = labels[index] if counts[counts > 0].min() >= 2 else None
+    train, val = train_test_split(index, test_size=fraction, stratify=strat, random_state=seed)
+    return np.sort(train), np.sort(val)
 
 
 def patient_kfold_splits(

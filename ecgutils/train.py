@@ -531,9 +531,8 @@ def cross_validate(
 
 
 def _run_folds(cfg, ds: BeatDataset, labels: np.ndarray, k: int, groups: str, verbose: int):
-    from sklearn.model_selection import train_test_split
 
-    from .evaluate import kfold_splits, patient_kfold_splits
+    from .evaluate import kfold_splits, patient_kfold_splits, validation_split
 
     if groups == "patient":
         splits = patient_kfold_splits(ds.beats, labels, k, cfg.seed)
@@ -541,12 +540,8 @@ def _run_folds(cfg, ds: BeatDataset, labels: np.ndarray, k: int, groups: str, ve
         splits = kfold_splits(labels, k, cfg.seed)
     rows = []
     for fold, (train_all, test) in enumerate(splits):
-        counts = np.bincount(labels[train_all])
-        strat = labels[train_all] if counts[counts > 0].min() >= 2 else None
-        tr, val = train_test_split(
-            train_all, test_size=cfg.val_fraction, stratify=strat, random_state=cfg.seed
-        )
-        model, _, seconds = train_model(cfg, ds, np.sort(tr), np.sort(val), verbose=verbose)
+        tr, val = validation_split(train_all, labels, cfg.val_fraction, cfg.seed)
+        model, _, seconds = train_model(cfg, ds, tr, val, verbose=verbose)
         pred = predict(model, ds, test, cfg).argmax(1)
         m = classification_metrics(labels[test], pred, cfg.scheme)
         row = {

@@ -163,3 +163,13 @@ def test_per_record_table_by_hand():
     assert t.loc["100", "accuracy (%)"] == pytest.approx(75.0)
     assert t.loc["100", "false S"] == 1 and t.loc["100", "V Se (%)"] == pytest.approx(100)
     assert t.loc["232", "S Se (%)"] == pytest.approx(100 / 3) and np.isnan(t.loc["232", "V Se (%)"])
+
+
+def test_validation_split_stratifies_when_it_can():
+    labels = np.array([0] * 40 + [1] * 10 + [2] * 1)
+    idx = np.arange(50)  # classes 0 and 1 only: stratified
+    train, val = evaluate.validation_split(idx, labels, 0.2, seed=0)
+    assert len(val) == 10 and (labels[val] == 1).sum() == 2
+    assert np.all(np.diff(train) > 0) and not set(train) & set(val)
+    train, val = evaluate.validation_split(np.arange(51), labels, 0.2, seed=0)  # one beat of 2
+    assert len(train) + len(val) == 51
