@@ -192,20 +192,21 @@ def trace_from_image(image: np.ndarray) -> np.ndarray:
 
     Parameters
     ----------
-    image : (size, size) uint8 array
+    image : (size, size) or (n, size, size) uint8 array
         255 = background.
 
     Returns
     -------
-    (size,) float array
+    (size,) or (n, size) float array
         Height of the trace in each column, in pixels from the bottom (NaN where no ink).
     """
     ink = 255.0 - np.asarray(image, dtype=np.float64)
     ink[ink < 8] = 0.0  # ignore faint resampling ripples of the reference renderer
-    total = ink.sum(axis=0)
-    heights = (image.shape[0] - 1 - np.arange(image.shape[0]))[:, None]
+    total = ink.sum(axis=-2)
+    size = ink.shape[-2]
+    heights = (size - 1 - np.arange(size))[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, (ink * heights).sum(axis=0) / total, np.nan)
+        return np.where(total > 0, (ink * heights).sum(axis=-2) / total, np.nan)
 
 
 def resample_beat(x: np.ndarray, width: int, oversample: int = 8) -> np.ndarray:

@@ -1,0 +1,301 @@
+"""Gradient-boosted trees on what a beat image carries, made explicit (notebook 08).
+
+On new patients the CNN's weak point is the comparison it has to learn by itself: is this beat
+shaped like *this patient's* usual beat, and did it come early for *this patient's* rhythm? The
+trees here are given that comparison directly, from the same inputs the inter-patient CNN sees:
+
+- the trace read back from each beat image (:func:`ecgutils.render.trace_from_image`) minus the
+  trace of its record's template image, one value per image column, in pixels;
+- the RR intervals relative to the patient's own rhythm
+  (:func:`ecgutils.dataset.relative_rr_features`) and the rhythm irregularity around the beat
+  (:func:`ecgutils.dataset.rhythm_features`).
+
+:func:`load_or_train_trees` trains a few scikit-learn ``HistGradientBoostingClassifier`` (one per
+seed, probabilities averaged) on the training beats of a split and caches them under
+``data/models/trees-<profile>-<key>/`` like the CNNs. Training takes seconds to a minute on 2
+cores, so notebook 08 and ``bench interpatient`` train them from scratch when missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .classes import scheme_classes
+from .config import Profile, data_dir, get_profile
+from .dataset import BeatDataset, build_dataset, cache_key, relative_rr_features, rhythm_features
+from .render import trace_from_image
+
+#: Bump when the trees a given configuration produces change.
+TREES_VERSION = 1
+#: Class-weight exponent of the trees: chosen by patient-grouped 5-fold cross-validation on DS1
+#: alone (:func:`choose_balance_power`; DS2 is never looked at to choose it).
+TREES_BALANCE_POWER = 0.75
+
+
+def trace_difference(images: np.ndarray, templates: np.ndarray, chunk: int = 8192) -> np.ndarray:
+    """Each beat's read-back trace minus its template's, column by column.
+
+    Parameters
+    ----------
+    images : (n, size, size) uint8 array
+        Beat images (255 = background), drawn in the patient's units (``scale="patient"``).
+    templates : (n, size, size) uint8 array
+        The template image of each beat's record, drawn the same way.
+    chunk : int
+        Beats converted at a time (bounds memory).
+
+    Returns
+    -------
+    (n, size) float32 array
+        Height difference in pixels (positive: the beat is above its template there); NaN in
+        columns where either image has no ink.
+    """
+    if images.shape != templates.shape:
+        raise ValueError(f"images {images.shape} and templates {templates.shape} must match.")
+    out = np.empty(images.shape[:2], dtype=np.float32)
+    for i in range(0, len(images), chunk):
+        sl = slice(i, i + chunk)
+        out[sl] = trace_from_image(images[sl]) - trace_from_image(templates[sl])
+    return out
+
+
+def tree_features(ds: BeatDataset) -> np.ndarray:
+    """(n, 7 + 4 + size) float32: relative RR, rhythm, trace difference of every beat.
+
+    ``ds`` must be drawn with ``scale="patient"`` (it carries one template image per record).
+    """
+    if ds.templates is None:
+        raise ValueError(
+            "Tree features compare each beat with its record's template: build the data set "
+            "with scale='patient' (build_dataset(profile, rule='fixed', scale='patient'))."
+        )
+    diff = trace_difference(ds.images, ds.templates[ds.template_index()])
+    return np.column_stack([relative_rr_features(ds.beats), rhythm_features(ds.beats), diff])
+
+
+def sample_weights(labels: np.ndarray, n_classes: int, power: float) -> np.ndarray:
+    """(n,) float: per-beat weight ``(largest class count / own class count) ** power``."""
+    counts = np.bincount(labels, minlength=n_classes).astype(float)
+    w = (counts.max() / np.maximum(counts, 1.0)) ** power
+    return w[labels]
+
+
+@dataclass
+class TreeEnsemble:
+    """A few gradient-boosted tree models whose class probabilities are averaged."""
+
+    models: list
+    classes: list[str]
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        """(n, n_classes) probabilities; a class absent from training gets 0."""
+        out = np.zeros((len(features), len(self.classes)))
+        for m in self.models:
+            out[:, m.classes_] += m.predict_proba(features)
+        return out / len(self.models)
+
+
+def train_trees(
+    features: np.ndarray,
+    labels: np.ndarray,
+    classes: list[str],
+    *,
+    balance_power: float = TREES_BALANCE_POWER,
+    n_models: int = 3,
+    max_iter: int = 300,
+    seed: int = 2018,
+) -> TreeEnsemble:
+    """Fit ``n_models`` ``HistGradientBoostingClassifier`` (seeds ``seed, seed + 1, ...``).
+
+    Each stops early on its own random 10% of the training beats (scikit-learn's default).
+
+    Parameters
+    ----------
+    features : (n, d) float array
+        E.g. :func:`tree_features` of the training beats; NaN allowed.
+    labels : (n,) int array
+        Class indices into ``classes``.
+    balance_power : float
+        Class weights ``(max count / count) ** balance_power`` (0: none, 1: fully balanced).
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    weights = sample_weights(labels, len(classes), balance_power)
+    models = []
+    for k in range(n_models):
+        m = HistGradientBoostingClassifier(max_iter=max_iter, random_state=seed + k)
+        models.append(m.fit(features, labels, sample_weight=weights))
+    return TreeEnsemble(models, list(classes))
+
+
+@dataclass
+class TrainedTrees:
+    """Trees trained on a split's training beats, with their test probabilities and metrics."""
+
+    trees: TreeEnsemble
+    metadata: dict
+    dataset: BeatDataset
+    split: dict  # train / test beat indices
+    probabilities: np.ndarray  # (n_test, n_classes), rows in the order of split["test"]
+
+    @property
+    def metrics(self) -> dict:
+        return self.metadata["metrics"]
+
+
+def load_or_train_trees(
+    profile: Profile | str | None = None,
+    *,
+    balance_power: float = TREES_BALANCE_POWER,
+    n_models: int = 3,
+    size: int | None = None,
+    seed: int = 2018,
+    retrain: bool = False,
+) -> TrainedTrees:
+    """Trees on DS1 (inter-patient split, Q beats left out of training), scored on DS2.
+
+    The data set is the inter-patient CNN's (fixed window, patient units, templates; image size
+    the profile's). The trees, their DS2 probabilities and metrics are cached under
+    ``data/models/trees-<profile>-<key>/``.
+    """
+    from .evaluate import classification_metrics, ec57_metrics, interpatient_split
+
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    ds = build_dataset(prof, rule="fixed", scale="patient", size=size, progress=False)
+    settings = {
+        "balance_power": balance_power,
+        "n_models": n_models,
+        "seed": seed,
+        "data": cache_key(ds.params),
+        "version": TREES_VERSION,
+    }
+    key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+    folder = data_dir() / "models" / f"trees-{prof.name}-{key}"
+    if not retrain and (folder / "metadata.json").is_file():
+        with open(folder / "trees.pkl", "rb") as f:
+            trees = pickle.load(f)
+        saved = np.load(folder / "split.npz")
+        return TrainedTrees(
+            trees,
+            json.loads((folder / "metadata.json").read_text()),
+            ds,
+            {k: saved[k] for k in ("train", "test")},
+            saved["probabilities"],
+        )
+
+    scheme = "aami5"
+    classes = scheme_classes(scheme)
+    labels = ds.labels(scheme)
+    split = interpatient_split(ds.beats, labels, seed=seed)
+    train = np.sort(np.r_[split["train"], split["val"]])  # trees stop early on their own
+    train = train[labels[train] != classes.index("Q")]
+    test = split["test"]
+    feats = tree_features(ds)
+    t0 = time.perf_counter()
+    trees = train_trees(
+        feats[train], labels[train], classes, balance_power=balance_power,
+        n_models=n_models, seed=seed,
+    )  # fmt: skip
+    seconds = time.perf_counter() - t0
+    probs = trees.predict_proba(feats[test])
+    pred = probs.argmax(axis=1)
+    metrics = classification_metrics(labels[test], pred, scheme)
+    metrics["ec57"] = ec57_metrics(labels[test], pred)
+    metadata = {
+        "name": f"trees-{prof.name}",
+        "key": key,
+        "profile": prof.name,
+        "scheme": scheme,
+        "classes": classes,
+        "settings": settings,
+        "features": f"7 relative RR + 4 rhythm + {ds.images.shape[1]} trace differences",
+        "split": {"train": len(train), "test": len(test)},
+        "split_kind": "inter-patient DS1 -> DS2",
+        "train_seconds": round(seconds, 1),
+        "iterations": [int(m.n_iter_) for m in trees.models],
+        "metrics": metrics,
+    }
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        with open(tmp / "trees.pkl", "wb") as f:
+            pickle.dump(trees, f)
+        np.savez(tmp / "split.npz", train=train, test=test, probabilities=probs)
+        (tmp / "metadata.json").write_text(json.dumps(metadata, indent=1))
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return TrainedTrees(trees, metadata, ds, {"train": train, "test": test}, probs)
+
+
+def choose_balance_power(
+    profile: Profile | str | None = None,
+    powers: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0),
+    *,
+    k: int = 5,
+    n_models: int = 1,
+    seed: int = 2018,
+    records: tuple[str, ...] | None = None,
+) -> pd.DataFrame:
+    """Pick the trees' class-weight exponent on DS1 alone: patient-grouped k-fold.
+
+    Every DS1 record's beats are predicted by trees trained on the other folds' records
+    (:func:`ecgutils.evaluate.patient_kfold_splits`); the pooled predictions are scored per
+    EC57. DS2 is not touched, so the choice cannot flatter the DS1 -> DS2 figures.
+    ``records`` replaces DS1 (the profile's records among them are used).
+
+    Returns
+    -------
+    DataFrame
+        One row per exponent: accuracy and Se / +P of S and V (%), and ``score``, the mean of
+        the S and V F1 (the row with the highest score is the choice).
+    """
+    from .config import DS1
+    from .evaluate import ec57_metrics, patient_kfold_splits
+
+    pool = DS1 if records is None else tuple(str(r) for r in records)
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    ds = build_dataset(prof, rule="fixed", scale="patient", progress=False)
+    classes = scheme_classes("aami5")
+    labels = ds.labels("aami5").copy()
+    beat_records = ds.beats["record"].astype(str).to_numpy()
+    labels[
+        ~np.isin(beat_records, pool) | (labels == classes.index("Q"))
+    ] = -1  # DS1, scored classes
+    folds = patient_kfold_splits(ds.beats, labels, k, seed)
+    feats = tree_features(ds)
+    rows = {}
+    for power in powers:
+        pred = np.full(len(labels), -1)
+        for train, test in folds:
+            trees = train_trees(
+                feats[train], labels[train], classes, balance_power=power,
+                n_models=n_models, seed=seed,
+            )  # fmt: skip
+            pred[test] = trees.predict_proba(feats[test]).argmax(axis=1)
+        done = pred >= 0
+        ec = ec57_metrics(labels[done], pred[done])
+        row = {"accuracy (%)": 100 * ec["accuracy"]}
+        f1 = []
+        for c in "SV":
+            se, ppv = ec["per_class"][c]["se"], ec["per_class"][c]["ppv"]
+            row[f"{c} Se (%)"], row[f"{c} +P (%)"] = 100 * se, 100 * ppv
+            f1.append(2 * se * ppv / (se + ppv) if se + ppv > 0 else 0.0)
+        row["score"] = float(np.mean(f1))
+        rows[power] = row
+    table = pd.DataFrame(rows).T
+    table.index.name = "balance power"
+    return table

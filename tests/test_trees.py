@@ -1,0 +1,85 @@
+"""Gradient-boosted trees on relative RR, rhythm and trace-minus-template features."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecgutils import trees
+from ecgutils.dataset import BeatDataset
+
+
+def line_image(row: int, size: int = 16, cols=None) -> np.ndarray:
+    img = np.full((size, size), 255, np.uint8)
+    img[row, slice(None) if cols is None else cols] = 0
+    return img
+
+
+def test_trace_difference_in_pixels_and_nan_without_ink():
+    beats = np.stack([line_image(3), line_image(10, cols=slice(0, 8))])
+    templates = np.stack([line_image(7), line_image(7)])
+    diff = trees.trace_difference(beats, templates, chunk=1)
+    assert diff.shape == (2, 16) and diff.dtype == np.float32
+    np.testing.assert_allclose(diff[0], 4.0)  # 4 rows higher than its template
+    np.testing.assert_allclose(diff[1, :8], -3.0)
+    assert np.isnan(diff[1, 8:]).all()
+    with pytest.raises(ValueError, match="must match"):
+        trees.trace_difference(beats, templates[:1])
+
+
+def test_sample_weights_follow_the_power():
+    labels = np.array([0] * 100 + [1] * 25 + [2] * 4)
+    w = trees.sample_weights(labels, 4, 0.5)
+    assert w[0] == 1.0 and w[100] == pytest.approx(2.0) and w[-1] == pytest.approx(5.0)
+    assert np.all(trees.sample_weights(labels, 4, 0.0) == 1.0)
+
+
+def test_ensemble_gives_every_class_a_column():
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 2, 3], 60)
+    x = (y[:, None] + 0.1 * rng.standard_normal((len(y), 2))).astype(np.float32)
+    x[::7, 1] = np.nan  # missing values are allowed
+    ens = trees.train_trees(x, y, list("NSVFQ"), n_models=2, max_iter=20)
+    p = ens.predict_proba(x)
+    assert p.shape == (len(y), 5) and np.allclose(p.sum(1), 1)
+    assert np.all(p[:, [1, 4]] == 0) and (p.argmax(1) == y).mean() > 0.95
+
+
+def test_tree_features_need_templates():
+    ds = BeatDataset(np.zeros((2, 8, 8), np.uint8), pd.DataFrame({"record": ["1", "1"]}), {})
+    with pytest.raises(ValueError, match="scale='patient'"):
+        trees.tree_features(ds)
+
+
+@pytest.mark.integration
+def test_trees_train_on_ds1_score_ds2_and_reload(mitdb_ready, tmp_path, monkeypatch):
+    monkeypatch.setattr(trees, "data_dir", lambda: tmp_path)
+    tt = trees.load_or_train_trees("quick", n_models=1)
+    records = tt.dataset.beats["record"].astype(str).to_numpy()
+    assert set(records[tt.split["train"]]) == {"207"} and set(records[tt.split["test"]]) == {"100"}
+    assert tt.probabilities.shape == (len(tt.split["test"]), 5)
+    ec = tt.metrics["ec57"]
+    assert ec["n"] == len(tt.split["test"]) and 0.5 < ec["accuracy"] <= 1
+    assert tt.metadata["features"] == "7 relative RR + 4 rhythm + 32 trace differences"
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the trees should come from their cache")
+
+    monkeypatch.setattr(trees, "train_trees", no_training)
+    again = trees.load_or_train_trees("quick", n_models=1)
+    np.testing.assert_array_equal(again.probabilities, tt.probabilities)
+    np.testing.assert_allclose(
+        again.trees.predict_proba(trees.tree_features(again.dataset)[again.split["test"]]),
+        tt.probabilities,
+    )
+
+
+@pytest.mark.integration
+def test_balance_power_chosen_on_patient_folds(mitdb_ready):
+    table = trees.choose_balance_power("quick", (0.0, 1.0), k=2, records=("100", "207"))
+    assert list(table.index) == [0.0, 1.0] and table.index.name == "balance power"
+    assert {"S Se (%)", "V +P (%)", "score"} <= set(table.columns)
+    assert ((table["score"] >= 0) & (table["score"] <= 1)).all()
+    with pytest.raises(ValueError, match="2 patient folds need 2 or more records"):
+        trees.choose_balance_power("quick", (0.0,), k=2)  # quick holds one DS1 record
