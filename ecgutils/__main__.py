@@ -52,8 +52,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             overrides["balance_power"] = args.balance_power
         if args.size is not None:
             overrides["size"] = args.size
-        bench = bench_train if args.what == "train" else bench_interpatient
-        print(bench(args.profile or "standard", **overrides))
+        if args.what == "train":
+            print(bench_train(args.profile or "standard", **overrides))
+        else:
+            print(bench_interpatient(args.profile or "standard", args.model, **overrides))
     elif args.what == "render":
         print(bench_render(n_beats=args.beats, size=args.size or 128))
     elif args.what == "readback":
@@ -102,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("what", choices=["render", "readback", "train", "interpatient"])
     p.add_argument("--profile", help="train: profile to train and evaluate (default standard)")
     p.add_argument("--epochs", type=int, help="train: override the profile's epochs")
+    p.add_argument(
+        "--model",
+        choices=["trees", "cnn"],
+        default="trees",
+        help="interpatient: the course's recipe (trees, default) or the CNN recipe (cnn)",
+    )
     p.add_argument("--balance-power", type=float, help="train: class-weight exponent")
     p.add_argument("--records", nargs="+", metavar="REC", help="readback: records (default all)")
     p.add_argument("--beats", type=int, default=200, help="beats rendered by both paths")

@@ -176,32 +176,64 @@ INTERPATIENT_TARGETS = {
 }
 
 
-def bench_interpatient(profile: str = "standard", **overrides) -> str:
-    """Train the inter-patient recipe on DS1 from scratch, score DS2, report the EC57 table.
+def bench_interpatient(profile: str = "standard", model: str = "trees", **overrides) -> str:
+    """Train an inter-patient model on DS1 from scratch, score DS2, report the EC57 table.
 
-    The model is saved like any :func:`ecgutils.train.load_or_train` model, so notebook 08
-    finds it. ``overrides`` change :data:`ecgutils.train.INTERPATIENT`.
+    ``model="trees"``: the course's recipe, :func:`ecgutils.trees.load_or_train_trees`
+    (``overrides``: ``balance_power``, ``n_models``, ``size``). ``model="cnn"``: the CNN recipe
+    :data:`ecgutils.train.INTERPATIENT` (``overrides`` change it). Either is saved like the
+    notebooks' models, so notebook 08 finds it.
     """
-    from .evaluate import ec57_table
-    from .train import INTERPATIENT, load_or_train
-
+    if model not in ("trees", "cnn"):
+        raise ValueError(f"model must be 'trees' or 'cnn', got {model!r}.")
     t0 = time.perf_counter()
-    tm = load_or_train(profile, retrain=True, verbose=2, **{**INTERPATIENT, **overrides})
+    if model == "cnn":
+        from .train import INTERPATIENT, load_or_train
+
+        tm = load_or_train(profile, retrain=True, verbose=2, **{**INTERPATIENT, **overrides})
+        meta = tm.metadata
+        cfg = meta["config"]
+        head = [
+            f"Inter-patient DS1 -> DS2 (de Chazal 2004), profile {meta['profile']}: compact CNN, "
+            f"{cfg['size']}x{cfg['size']} images (rule {cfg['rule']}, scale {cfg['scale']}"
+            f"{', + template' if cfg['template'] else ''}), "
+            f"RR{' + rhythm' if cfg['rhythm'] else ''} features, {meta['parameters']:,} parameters",
+            f"Train {meta['split']['train']:,} beats (DS1), early stopping on "
+            f"{meta['split']['val']:,} beats of DS1 patients, test {meta['split']['test']:,} beats "
+            f"(DS2; {tm.metrics['ec57']['q_beats']} Q beats not scored)",
+        ]
+        timing = f"training {meta['train_seconds'] / 60:.1f} min, {meta['epochs_run']} epochs"
+    else:
+        from .trees import load_or_train_trees
+
+        unknown = set(overrides) - {"balance_power", "n_models", "size"}
+        if unknown:
+            raise ValueError(
+                f"The trees take balance_power, n_models and size, not {sorted(unknown)} "
+                "(epochs apply to the CNN: --model cnn)."
+            )
+        tm = load_or_train_trees(profile, retrain=True, **overrides)
+        meta = tm.metadata
+        size = tm.dataset.images.shape[1]
+        head = [
+            f"Inter-patient DS1 -> DS2 (de Chazal 2004), profile {meta['profile']}: "
+            f"{len(meta['iterations'])} gradient-boosted tree models averaged, features "
+            f"{meta['features']} (from {size}x{size} images, fixed window, patient units)",
+            f"Train {meta['split']['train']:,} beats (DS1), test {meta['split']['test']:,} beats "
+            f"(DS2; {tm.metrics['ec57']['q_beats']} Q beats not scored)",
+        ]
+        timing = f"training {meta['train_seconds'] / 60:.1f} min, {meta['iterations']} iterations"
     minutes = (time.perf_counter() - t0) / 60
-    meta, ec = tm.metadata, tm.metrics["ec57"]
-    cfg = meta["config"]
-    table = ec57_table(ec)
+    report = _ec57_report(tm.metrics["ec57"], minutes)
+    return "\n".join([*head, f"Wall time {minutes:.1f} min ({timing})", report])
+
+
+def _ec57_report(ec: dict, minutes: float) -> str:
+    """The EC57 table, the overall accuracy and the inter-patient targets, met or not."""
+    from .evaluate import ec57_table
+
     lines = [
-        f"Inter-patient DS1 -> DS2 (de Chazal 2004), profile {meta['profile']}: compact CNN, "
-        f"{cfg['size']}x{cfg['size']} images (rule {cfg['rule']}, scale {cfg['scale']}"
-        f"{', + template' if cfg['template'] else ''}), RR{' + rhythm' if cfg['rhythm'] else ''}"
-        f" features, {meta['parameters']:,} parameters",
-        f"Train {meta['split']['train']:,} beats (DS1), early stopping on "
-        f"{meta['split']['val']:,} beats of DS1 patients, test {meta['split']['test']:,} beats "
-        f"(DS2; {ec['q_beats']} Q beats not scored)",
-        f"Wall time {minutes:.1f} min (training {meta['train_seconds'] / 60:.1f} min, "
-        f"{meta['epochs_run']} epochs)",
-        table.round(2).to_string(na_rep=""),
+        ec57_table(ec).round(2).to_string(na_rep=""),
         f"Overall accuracy: {100 * ec['accuracy']:.2f}%",
         "Targets (DS2):",
     ]
