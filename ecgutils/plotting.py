@@ -16,6 +16,7 @@ from matplotlib.axes import Axes
 
 from .classes import SCHEMES, scheme_table, symbol_map
 from .data import Record, count_classes
+from .segment import FIXED_WINDOW_S
 
 #: One colour per class code, the same in every scheme and every chapter (Okabe-Ito based).
 CLASS_COLORS: dict[str, str] = {
@@ -585,4 +586,50 @@ def plot_split_comparison(table: pd.DataFrame) -> plt.Figure:
     ax.set_ylim(0, 100)
     ax.legend(loc="lower left", fontsize="small")
     ax.set_title("The same model, graded three ways: seen patients vs new patients")
+    return fig
+
+
+def plot_trace_difference(
+    images: np.ndarray,
+    template: np.ndarray,
+    titles: list[str],
+    *,
+    window_s: tuple[float, float] = FIXED_WINDOW_S,
+) -> plt.Figure:
+    """What the inter-patient trees see: each beat's read-back trace beside its template's.
+
+    Parameters
+    ----------
+    images : (k, size, size) uint8 array
+        Beats of one record drawn in a fixed window in the patient's units.
+    template : (size, size) uint8 array
+        The record's template image.
+    titles : list of k str
+        One per beat (its class, say); the first letter picks the colour.
+    window_s : (before, after) float, s
+        The window the images were cut with (:data:`ecgutils.segment.FIXED_WINDOW_S`).
+    """
+    from .render import trace_from_image
+
+    size = template.shape[-1]
+    t_ms = 1000 * np.linspace(-window_s[0], window_s[1], size)
+    ref = trace_from_image(template)
+    fig, axes = plt.subplots(
+        2, len(images), figsize=(3.2 * len(images), 5), sharex=True, sharey="row",
+        layout="constrained", squeeze=False,
+    )  # fmt: skip
+    for k, (img, title) in enumerate(zip(images, titles)):
+        color = class_color(title[:1])
+        trace = trace_from_image(img)
+        top, bottom = axes[0, k], axes[1, k]
+        top.plot(t_ms, ref, color="0.6", label="template")
+        top.plot(t_ms, trace, color=color, label="beat")
+        top.set_title(title)
+        bottom.plot(t_ms, trace - ref, color=color)
+        bottom.axhline(0, color="0.6", linewidth=0.8)
+        bottom.set_xlabel("time from R (ms)")
+    axes[0, 0].set_ylabel("height (pixels)")
+    axes[1, 0].set_ylabel("beat - template (pixels)")
+    axes[0, 0].legend(fontsize="small")
+    fig.suptitle("Read back from the images: each beat against the patient's template")
     return fig

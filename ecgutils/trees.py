@@ -301,3 +301,36 @@ def choose_balance_power(
     table = pd.DataFrame(rows).T
     table.index.name = "balance power"
     return table
+
+
+def recipe_comparison(profile: Profile | str | None = None) -> pd.DataFrame:
+    """The CNN recipe, the trees, and their average, on the same DS2 beats (EC57, %).
+
+    The CNN is :data:`ecgutils.train.INTERPATIENT` (cached, trained if missing: minutes on the
+    standard profile); the average is the mean of the two models' class probabilities, equal
+    weights (fixed beforehand, not tuned on DS2).
+
+    Returns
+    -------
+    DataFrame
+        Rows: ``CNN recipe``, ``trees``, ``CNN and trees averaged``; columns of
+        :func:`ecgutils.train.ec57_row`.
+    """
+    from .evaluate import ec57_metrics
+    from .train import INTERPATIENT, ec57_row, load_or_train
+
+    tt = load_or_train_trees(profile)
+    cnn = load_or_train(profile, verbose=0, **INTERPATIENT)
+    test = tt.split["test"]
+    if not np.array_equal(cnn.split["test"], test):
+        raise RuntimeError("The CNN and the trees were tested on different beats; rebuild both.")
+    truth = tt.dataset.labels("aami5")[test]
+    p_cnn = cnn.predict(test)
+    rows = {
+        "CNN recipe": p_cnn,
+        "trees": tt.probabilities,
+        "CNN and trees averaged": (p_cnn + tt.probabilities) / 2,
+    }
+    return pd.DataFrame(
+        {k: ec57_row(ec57_metrics(truth, p.argmax(axis=1))) for k, p in rows.items()}
+    ).T

@@ -162,3 +162,16 @@ def test_per_record_ablation_and_split_figures():
     assert len(fig.axes[0].lines) == 1 and len(fig.axes[1].lines) == 1  # the target lines
     fig = plotting.plot_split_comparison(table)
     assert len(fig.axes[0].patches) == 10 and fig.axes[0].get_ylabel() == "%"
+
+
+def test_trace_difference_figure_has_both_rows_labelled():
+    img = np.full((2, 16, 16), 255, np.uint8)
+    img[0, 4], img[1, 9] = 0, 0
+    tmpl = np.full((16, 16), 255, np.uint8)
+    tmpl[8] = 0
+    fig = plotting.plot_trace_difference(img, tmpl, ["N", "V"])
+    top, bottom = fig.axes[0], fig.axes[2]
+    assert bottom.get_xlabel() == "time from R (ms)" and top.get_ylabel() == "height (pixels)"
+    np.testing.assert_allclose(bottom.lines[0].get_ydata(), 4.0)  # 4 rows above the template
+    np.testing.assert_allclose(top.lines[0].get_xdata()[[0, -1]], [-250, 450])
+    assert top.get_title() == "N" and fig.axes[1].lines[1].get_color() == plotting.class_color("V")

@@ -83,3 +83,18 @@ def test_balance_power_chosen_on_patient_folds(mitdb_ready):
     assert ((table["score"] >= 0) & (table["score"] <= 1)).all()
     with pytest.raises(ValueError, match="2 patient folds need 2 or more records"):
         trees.choose_balance_power("quick", (0.0,), k=2)  # quick holds one DS1 record
+
+
+@pytest.mark.integration
+def test_recipe_comparison_scores_the_same_ds2_beats(mitdb_ready, tmp_path, monkeypatch):
+    from ecgutils import train
+
+    monkeypatch.setattr(trees, "data_dir", lambda: tmp_path)
+    monkeypatch.setattr(train, "data_dir", lambda: tmp_path)
+    monkeypatch.setitem(train.INTERPATIENT, "ensemble", 1)
+    monkeypatch.setitem(train.INTERPATIENT, "epochs", 1)
+    table = trees.recipe_comparison("quick")
+    assert list(table.index) == ["CNN recipe", "trees", "CNN and trees averaged"]
+    tt = trees.load_or_train_trees("quick")
+    assert table.loc["trees", "accuracy (%)"] == pytest.approx(100 * tt.metrics["ec57"]["accuracy"])
+    assert ((table["accuracy (%)"] > 0) & (table["accuracy (%)"] <= 100)).all()
