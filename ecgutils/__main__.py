@@ -3,6 +3,9 @@
 python -m ecgutils fetch [--records REC ...] [--profile P] [--source DIR]
 python -m ecgutils course [--profile P] [NOTEBOOK ...]
 python -m ecgutils profile [NAME]
+python -m ecgutils predict FILE [--fs HZ] [--lead NAME] [--json]
+python -m ecgutils ship-model [--profile P]
+python -m ecgutils bench {render,readback,train,interpatient,predict}
 """
 
 from __future__ import annotations
@@ -43,8 +46,45 @@ def _cmd_course(args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in runs) else 1
 
 
+def _cmd_predict(args: argparse.Namespace) -> int:
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from .predict import load_deployed_model, predict_ecg, read_ecg
+
+    ecg = read_ecg(
+        args.file, fs=args.fs, lead=args.lead, units=args.units, gain=args.gain,
+        baseline=args.baseline,
+    )  # fmt: skip
+    pred = predict_ecg(ecg, load_deployed_model(args.model))
+    if args.json:
+        print(pred.to_json())
+        return 0
+    print(
+        f"{ecg.source}: lead {ecg.lead}, {len(ecg.signal):,} samples at {ecg.fs:g} Hz "
+        f"({ecg.duration_s:.1f} s), {len(pred.beats):,} beats"
+    )
+    print("\n".join(pred.lines()))
+    print(pred.summary.to_string())
+    return 0
+
+
+def _cmd_ship_model(args: argparse.Namespace) -> int:
+    from .predict import ship_model
+
+    shipped = ship_model(args.profile, args.out)
+    size = (shipped.path / "model.keras").stat().st_size / 2**20
+    print(f"Saved {shipped.card['model']} ({size:.1f} MB) and its card in {shipped.path}")
+    print((shipped.path / "MODEL_CARD.md").read_text())
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import bench_interpatient, bench_readback, bench_render, bench_train
+    from .bench import bench_interpatient, bench_predict, bench_readback, bench_render, bench_train
+
+    if args.what == "predict":
+        print(bench_predict(args.records[0] if args.records else "100"))
+        return 0
 
     if args.what in ("train", "interpatient"):
         overrides = {} if args.epochs is None else {"epochs": args.epochs}
@@ -99,9 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
         "bench",
         help="render: original vs fast beat images; readback: waveform kept in the images; "
         "train: train and evaluate a profile's model; interpatient: train on DS1 patients, "
-        "score DS2 patients (EC57)",
+        "score DS2 patients (EC57); predict: classify a 30-minute record exported as CSV",
     )
-    p.add_argument("what", choices=["render", "readback", "train", "interpatient"])
+    p.add_argument("what", choices=["render", "readback", "train", "interpatient", "predict"])
     p.add_argument("--profile", help="train: profile to train and evaluate (default standard)")
     p.add_argument("--epochs", type=int, help="train: override the profile's epochs")
     p.add_argument(
@@ -111,10 +151,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="interpatient: the course's recipe (trees, default) or the CNN recipe (cnn)",
     )
     p.add_argument("--balance-power", type=float, help="train: class-weight exponent")
-    p.add_argument("--records", nargs="+", metavar="REC", help="readback: records (default all)")
+    p.add_argument(
+        "--records",
+        nargs="+",
+        metavar="REC",
+        help="readback: records (default all); predict: the record to export (default 100)",
+    )
     p.add_argument("--beats", type=int, default=200, help="beats rendered by both paths")
     p.add_argument("--size", type=int, help="image side in pixels (render: default 128)")
     p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("predict", help="classify every beat of a raw ECG file (CSV or WFDB)")
+    p.add_argument("file", help="CSV (one column, or time + leads) or WFDB record (.hea)")
+    p.add_argument("--fs", type=float, help="sampling rate in Hz (CSV default 360)")
+    p.add_argument("--lead", help="lead name or index (default MLII, else the first)")
+    p.add_argument("--units", help="mV (default), uV, V, or adc (with --gain)")
+    p.add_argument("--gain", type=float, help="ADC units per mV, with --units adc")
+    p.add_argument("--baseline", type=float, default=0.0, help="ADC baseline, with --units adc")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--model", help="folder of a model saved by ship-model (default: shipped)")
+    p.set_defaults(func=_cmd_predict)
+
+    p = sub.add_parser("ship-model", help="train the deployed model and write its card")
+    p.add_argument("--profile", default="standard", help="profile to train (default standard)")
+    p.add_argument("--out", help="folder (default: ecgutils/resources/model)")
+    p.set_defaults(func=_cmd_ship_model)
 
     p = sub.add_parser("profile", help="show a profile (default: the one $ECG_PROFILE selects)")
     p.add_argument("name", nargs="?")
