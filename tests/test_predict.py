@@ -58,6 +58,11 @@ def test_units_row_in_microvolts_and_raw_adc(tmp_path):
     np.testing.assert_allclose(ecg.signal, WAVE, atol=0.003)
 
 
+def test_quoted_numbers_are_numbers(tmp_path):
+    path = write(tmp_path / "q.csv", "'MLII'\n" + "\n".join(f"'{v:.4f}'" for v in WAVE) + "\n")
+    np.testing.assert_allclose(predict.read_ecg(path).signal, WAVE, atol=1e-4)
+
+
 def test_headerless_column_and_sampling_rate(tmp_path):
     path = write(tmp_path / "plain.txt", "\n".join(f"{v:.4f}" for v in WAVE) + "\n")
     ecg = predict.read_ecg(path, fs=250)
