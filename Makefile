@@ -2,6 +2,7 @@
 #   make course   execute every notebook in order (profile: $ECG_PROFILE, default standard)
 #   make test     ruff, unit tests, and every notebook through nbval in the quick profile
 #   make lab      JupyterLab on notebooks/
+#   make app      the prediction app as a web page (Voila) on http://localhost:$(APP_PORT)
 #   make data     fetch and verify all of MIT-BIH into data/mitdb
 # MIT-BIH comes from $MITDB_SOURCE (a local copy) when set, else from PhysioNet.
 
@@ -12,7 +13,9 @@ STAMP  := $(VENV)/.installed
 BUILD  ?= build
 PROFILE ?= $(or $(ECG_PROFILE),standard)
 
-.PHONY: install data course test lint unit nb lab clean
+APP_PORT ?= 8866
+
+.PHONY: install data course test lint unit nb lab app clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +56,9 @@ test: lint unit nb
 
 lab: install
 	$(VENV)/bin/jupyter lab notebooks/
+
+app: install
+	$(PY) -m ecgutils app --port $(APP_PORT)
 
 clean:
 	rm -rf $(BUILD) .pytest_cache .ruff_cache

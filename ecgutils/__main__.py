@@ -5,6 +5,7 @@ python -m ecgutils course [--profile P] [NOTEBOOK ...]
 python -m ecgutils profile [NAME]
 python -m ecgutils predict FILE [--fs HZ] [--lead NAME] [--json]
 python -m ecgutils ship-model [--profile P]
+python -m ecgutils app [--port PORT]
 python -m ecgutils bench {render,readback,train,interpatient,predict}
 """
 
@@ -77,6 +78,25 @@ def _cmd_ship_model(args: argparse.Namespace) -> int:
     print(f"Saved {shipped.card['model']} ({size:.1f} MB) and its card in {shipped.path}")
     print((shipped.path / "MODEL_CARD.md").read_text())
     return 0
+
+
+def _cmd_app(args: argparse.Namespace) -> int:
+    import subprocess
+    from pathlib import Path
+
+    from .predict import MAX_FILE_BYTES
+
+    notebook = Path(__file__).resolve().parent.parent / "app" / "predict.ipynb"
+    if not notebook.is_file():
+        raise FileNotFoundError(f"No app notebook at {notebook}: run from a clone of the course.")
+    # uploads travel over the kernel's websocket: let files up to the size limit through
+    tornado = {"websocket_max_message_size": 2 * MAX_FILE_BYTES}
+    cmd = [
+        sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={args.port}",
+        "--Voila.ip=127.0.0.1", f"--Voila.tornado_settings={tornado}",
+    ]  # fmt: skip
+    print(f"The app: http://127.0.0.1:{args.port}/ (Ctrl-C stops it)", flush=True)
+    return subprocess.call(cmd)
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
@@ -171,6 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--model", help="folder of a model saved by ship-model (default: shipped)")
     p.set_defaults(func=_cmd_predict)
+
+    p = sub.add_parser("app", help="serve the prediction app as a web page (Voila) on localhost")
+    p.add_argument("--port", type=int, default=8866, help="port (default 8866)")
+    p.set_defaults(func=_cmd_app)
 
     p = sub.add_parser("ship-model", help="train the deployed model and write its card")
     p.add_argument("--profile", default="standard", help="profile to train (default standard)")

@@ -633,3 +633,48 @@ def plot_trace_difference(
     axes[0, 0].legend(fontsize="small")
     fig.suptitle("Read back from the images: each beat against the patient's template")
     return fig
+
+
+def plot_prediction(
+    signal: np.ndarray,
+    fs: float,
+    beats: pd.DataFrame,
+    *,
+    start_s: float = 0.0,
+    duration_s: float = 10.0,
+    ax: Axes | None = None,
+) -> Axes:
+    """A stretch of an ECG with each classified beat shaded and labelled in its class colour.
+
+    Parameters
+    ----------
+    signal : (n,) float array, mV
+    fs : float
+        Its sampling rate, Hz.
+    beats : DataFrame
+        :attr:`ecgutils.predict.Prediction.beats` (``start``, ``end``, ``r`` in samples of
+        ``signal``; ``class``).
+    start_s, duration_s : float
+        The stretch shown, seconds.
+    """
+    ax = _axes(ax, (13, 3.2))
+    i0 = max(int(start_s * fs), 0)
+    i1 = min(int((start_s + duration_s) * fs), len(signal))
+    t = np.arange(i0, i1) / fs
+    ax.plot(t, signal[i0:i1], color="black", linewidth=0.8)
+    shown = beats[(beats["r"] >= i0) & (beats["r"] < i1)]
+    top = float(np.max(signal[i0:i1])) if i1 > i0 else 1.0
+    for start, end, r, cls in shown[["start", "end", "r", "class"]].itertuples(index=False):
+        color = class_color(cls)
+        ax.axvspan(max(start, i0) / fs, min(end, i1) / fs, color=color, alpha=0.18, lw=0)
+        ax.axvline(start / fs, color=color, alpha=0.5, linewidth=0.6)  # where the beat begins
+        ax.text(r / fs, top, cls, color=color, ha="center", va="bottom", fontweight="bold")
+    ax.set_xlim(i0 / fs, max(i1, i0 + 1) / fs)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("ECG (mV)")
+    counts = shown["class"].value_counts()
+    ax.set_title(
+        f"{len(shown)} beats from {start_s:.0f} s to {start_s + duration_s:.0f} s: "
+        + ", ".join(f"{n} {c}" for c, n in counts.items())
+    )
+    return ax

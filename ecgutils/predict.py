@@ -55,6 +55,8 @@ MAX_PTP_MV = 50.0
 UNIT_FACTORS = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "v": 1e3}
 #: Where the shipped model and its card live.
 MODEL_DIR = Path(__file__).parent / "resources" / "model"
+#: Environment variable naming another model folder (one written by ``ship-model --out``).
+MODEL_ENV = "ECG_MODEL_DIR"
 #: Column names that are not leads (time stamps, sample numbers), compared lower-case.
 _NON_LEADS = re.compile(r"^(.*time.*|sample ?#?|samples|index|t|t \(s\)|seconds?)$")
 
@@ -153,10 +155,10 @@ def _to_mv(values: np.ndarray, units: str, gain: float | None, baseline: float) 
 
 
 def _read_csv(
-    path: Path, text_head: list[str], lead, units: str | None, gain, baseline: float
+    path: Path, source: str, text_head: list[str], lead, units: str | None, gain, baseline: float
 ) -> tuple[np.ndarray, str, list[str]]:
-    """One lead of a CSV file, in mV: (values, lead name, all lead names)."""
-    source = path.name
+    """One lead of a CSV file, in mV: (values, lead name, all lead names); ``source`` names the
+    file in messages."""
     first = [t for t in text_head[0].split(",")]
     header = not all(_is_number(t) for t in first if t.strip())
     if header:
@@ -260,7 +262,7 @@ def read_ecg(
                 break
     if not head:
         raise ValueError(f"{source} holds no data, only blank lines.")
-    values, lead_name, leads = _read_csv(path, head, lead, units, gain, baseline)
+    values, lead_name, leads = _read_csv(path, source, head, lead, units, gain, baseline)
     ecg = ECG(values, _check_fs(MITDB_FS if fs is None else fs), lead_name, source, leads)
     _check_signal(ecg)
     return ecg
@@ -345,10 +347,11 @@ class DeployedModel:
 
 
 def load_deployed_model(path: str | os.PathLike | None = None) -> DeployedModel:
-    """The shipped model (``ecgutils/resources/model/``) or one saved by :func:`ship_model`."""
+    """The model in ``path``, else in ``$ECG_MODEL_DIR``, else the shipped one
+    (``ecgutils/resources/model/``); folders are written by :func:`ship_model`."""
     import keras
 
-    folder = Path(path) if path is not None else MODEL_DIR
+    folder = Path(path or os.environ.get(MODEL_ENV) or MODEL_DIR)
     model_file, card_file = folder / "model.keras", folder / "card.json"
     if not model_file.is_file() or not card_file.is_file():
         raise FileNotFoundError(

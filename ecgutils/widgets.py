@@ -260,3 +260,102 @@ def error_browser(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, sc
         w.observe(redraw, names="value")
     redraw()
     return widgets.VBox([widgets.HBox([w_true, w_pred, w_seed]), out])
+
+
+def uploaded_file(value) -> tuple[str, bytes]:
+    """(name, bytes) of the one file in a ``FileUpload`` value (ipywidgets 8: a tuple of dicts
+    with ``name`` and ``content``); a clear error when there is none."""
+    items = list(value.values()) if isinstance(value, dict) else list(value or ())
+    if not items:
+        raise ValueError("Choose an ECG file first (a CSV with one number per row, or a lead).")
+    item = items[0]
+    return str(item["name"]), bytes(item["content"])
+
+
+def beats_html(beats, *, table_id: str = "beats") -> str:
+    """The beats table as HTML (one row per beat), with an id the browser test finds."""
+    return beats.to_html(index=False, table_id=table_id, float_format=lambda v: f"{v:.2f}")
+
+
+def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
+    """Choose an ECG file, its sampling rate, lead and units; press Predict; see every beat.
+
+    Shows the beats table, the class summary and the signal with each beat coloured by class
+    (:func:`ecgutils.plotting.plot_prediction`, a slider moves through the recording). The work
+    is :func:`ecgutils.predict.classify_bytes`, as in the command line; errors appear as one
+    line in red. The model (default: the shipped one) is loaded on the first press.
+    """
+    import html
+    import logging
+
+    from .plotting import plot_prediction
+    from .predict import classify_bytes, load_deployed_model
+
+    state: dict = {"model": model, "pred": None}
+    w_file = widgets.FileUpload(accept=".csv,.txt", multiple=False, description="ECG file")
+    w_fs = widgets.FloatText(value=360.0, description="fs (Hz)")
+    w_lead = widgets.Text(value="", placeholder="MLII, else the first", description="lead")
+    w_units = widgets.Dropdown(options=["mV", "uV", "V", "adc"], value="mV", description="units")
+    w_gain = widgets.FloatText(value=200.0, description="ADC gain")
+    w_go = widgets.Button(description="Predict", button_style="primary", icon="heartbeat")
+    w_status = widgets.HTML()
+    w_summary = widgets.HTML()
+    w_table = widgets.HTML(layout=widgets.Layout(max_height="320px", overflow="auto"))
+    w_from = widgets.FloatSlider(
+        value=0.0, min=0.0, max=0.0, step=1.0, description="from (s)",
+        continuous_update=False, layout=widgets.Layout(width="60%"),
+    )  # fmt: skip
+    out = widgets.Output()
+    for w, name in ((w_file, "file"), (w_fs, "fs"), (w_lead, "lead"), (w_units, "units"),
+                    (w_gain, "gain"), (w_go, "predict")):  # fmt: skip
+        w.add_class(f"ecg-{name}")  # handles for the browser test
+
+    def draw(*_):
+        pred = state["pred"]
+        if pred is not None:
+            ax = plot_prediction(
+                pred.ecg.signal, pred.ecg.fs, pred.beats, start_s=w_from.value, duration_s=window_s
+            )
+            _show(out, ax.figure)
+
+    def predict(_):
+        w_status.value = "<i>Predicting...</i>"
+        w_summary.value = w_table.value = ""
+        out.clear_output()
+        state["pred"] = None
+        try:
+            name, data = uploaded_file(w_file.value)
+            if state["model"] is None:
+                state["model"] = load_deployed_model()
+            pred = classify_bytes(
+                data, name, fs=w_fs.value, lead=w_lead.value.strip() or None,
+                units=w_units.value, gain=w_gain.value, model=state["model"],
+            )  # fmt: skip
+        except (ValueError, OSError) as exc:
+            w_status.value = (
+                f'<span style="color:#c00" class="ecg-error">{html.escape(str(exc))}</span>'
+            )
+            return
+        except Exception as exc:  # never a traceback in the page; the log keeps it
+            logging.getLogger(__name__).exception("prediction failed")
+            w_status.value = (
+                f'<span style="color:#c00" class="ecg-error">Unexpected error: '
+                f"{html.escape(str(exc))}</span>"
+            )
+            return
+        state["pred"] = pred
+        ecg = pred.ecg
+        w_status.value = (
+            f'<span class="ecg-done">{html.escape(ecg.source)}: lead {html.escape(ecg.lead)}, '
+            f"{ecg.duration_s:.1f} s at {ecg.fs:g} Hz, <b>{len(pred.beats):,} beats</b></span>"
+        )
+        w_summary.value = pred.summary[pred.summary["beats"] > 0].to_html(table_id="summary")
+        w_table.value = beats_html(pred.beats)
+        w_from.max = max(ecg.duration_s - window_s, 0.0)
+        w_from.value = 0.0
+        draw()
+
+    w_go.on_click(predict)
+    w_from.observe(draw, names="value")
+    controls = widgets.HBox([w_file, w_fs, w_lead, w_units, w_gain, w_go])
+    return widgets.VBox([controls, w_status, w_summary, w_from, out, w_table])

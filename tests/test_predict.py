@@ -122,8 +122,8 @@ def test_uploads_leave_no_file_behind(tmp_path, monkeypatch):
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    with pytest.raises(ValueError, match="upload.csv, line 3"):
-        predict.classify_bytes(b" Sample Value\n0.1\nx\n", "upload.csv")
+    with pytest.raises(ValueError, match="mine.csv, line 3"):
+        predict.classify_bytes(b" Sample Value\n0.1\nx\n", "mine.csv")
     assert list(tmp_path.iterdir()) == []
 
 
