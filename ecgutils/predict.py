@@ -442,12 +442,7 @@ def predict_ecg(ecg: ECG, model: DeployedModel | None = None, *, detector: str |
         inputs["rr"] = model_features(BeatDataset(images, table, {}), cfg)
     t3 = time.perf_counter()
     seconds["draw"] = t3 - t2
-    probs = np.concatenate(
-        [
-            np.asarray(model.model({k: v[i : i + 4096] for k, v in inputs.items()}, training=False))
-            for i in range(0, len(images), 4096)
-        ]
-    )
+    probs = _classify(model.model, inputs, len(images))
     seconds["classify"] = time.perf_counter() - t3
     classes = model.classes
     names = scheme_table(card["scheme"])["name"]
@@ -477,6 +472,23 @@ def predict_ecg(ecg: ECG, model: DeployedModel | None = None, *, detector: str |
     summary.index.name = "class"
     summary.attrs["scheme"] = card["scheme"]
     return Prediction(beats, summary, ecg, seconds)
+
+
+#: Beats classified per call: every call has this shape (the last one padded), so the network's
+#: kernels are prepared once, not again for every file length.
+CHUNK = 1024
+
+
+def _classify(net, inputs: dict, n: int) -> np.ndarray:
+    out = []
+    for i in range(0, n, CHUNK):
+        part = {k: v[i : i + CHUNK] for k, v in inputs.items()}
+        m = len(part["image"])
+        if m < CHUNK:
+            part = {k: np.concatenate([v, np.zeros((CHUNK - m, *v.shape[1:]), v.dtype)])
+                    for k, v in part.items()}  # fmt: skip
+        out.append(np.asarray(net.predict_on_batch(part))[:m])
+    return np.concatenate(out)
 
 
 def classify_file(
@@ -676,8 +688,9 @@ def agreement(pred: Prediction, record) -> dict:
 
     Detected beats are matched to reference beats within 150 ms (EC57); a matched beat agrees
     when its predicted class is the reference beat's class in the model's scheme (reference
-    beats outside the scheme are left out). Sample numbers must be the record's own (a CSV
-    exported from the record at its own rate).
+    beats outside the scheme are left out). The prediction must come from the record's first
+    samples at the record's own rate (a CSV exported from it); reference beats after its last
+    sample are not counted.
 
     Returns
     -------
@@ -688,16 +701,22 @@ def agreement(pred: Prediction, record) -> dict:
     from .classes import symbol_map
     from .segment import match_to_reference
 
-    ref = record.beats
-    idx = match_to_reference(pred.beats["r"].to_numpy(), ref.sample, record.fs)
+    if abs(pred.ecg.fs - record.fs) > 1e-6:
+        raise ValueError(
+            f"The prediction is at {pred.ecg.fs:g} Hz and the record at {record.fs:g} Hz: "
+            "compare a CSV exported at the record's own rate."
+        )
+    inside = record.beats.sample < len(pred.ecg.signal)  # the stretch that was exported
+    ref_sample, ref_symbol = record.beats.sample[inside], record.beats.symbol[inside]
+    idx = match_to_reference(pred.beats["r"].to_numpy(), ref_sample, record.fs)
     matched = idx >= 0
     codes = symbol_map(pred.summary.attrs.get("scheme", "paper8"))
-    truth = np.array([codes.get(s, "") for s in ref.symbol[idx[matched]]])
+    truth = np.array([codes.get(s, "") for s in ref_symbol[idx[matched]]])
     scored = truth != ""
     agree = int((pred.beats["class"].to_numpy()[matched][scored] == truth[scored]).sum())
     return {
         "detected": len(pred.beats),
-        "reference": len(ref.sample),
+        "reference": len(ref_sample),
         "matched": int(matched.sum()),
         "scored": int(scored.sum()),
         "agree": agree,
