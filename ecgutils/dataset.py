@@ -12,8 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 import time
 import warnings
 from collections.abc import Iterable
@@ -25,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .classes import SCHEMES, scheme_classes
-from .config import Profile, cache_dir, get_profile
+from .config import Profile, atomic_folder, cache_dir, get_profile
 from .data import check_record_names, expected_checksums, fetch, load_record
 from .render import FIXED_RANGE_MV, PATIENT_RANGE, patient_normalize, render_beats
 from .segment import FIXED_WINDOW_S, segment_record
@@ -188,19 +186,12 @@ def _build(params: dict, progress: bool) -> BeatDataset:
 
 
 def _save(ds: BeatDataset, folder: Path) -> None:
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+    with atomic_folder(folder) as tmp:
         np.save(tmp / "images.npy", ds.images)
         if ds.templates is not None:
             np.save(tmp / "templates.npy", ds.templates)
         ds.beats.to_csv(tmp / "beats.csv", index=False)
         (tmp / "params.json").write_text(json.dumps(ds.params, indent=1))
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _load(folder: Path) -> BeatDataset:

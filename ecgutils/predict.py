@@ -492,19 +492,11 @@ def _classify(net, inputs: dict, n: int) -> np.ndarray:
 
 
 def classify_file(
-    path: str | os.PathLike,
-    *,
-    fs: float | None = None,
-    lead: str | int | None = None,
-    units: str | None = None,
-    gain: float | None = None,
-    baseline: float = 0.0,
-    model: DeployedModel | None = None,
-    name: str | None = None,
+    path: str | os.PathLike, *, model: DeployedModel | None = None, **options
 ) -> Prediction:
-    """:func:`read_ecg` then :func:`predict_ecg`: what every face of the app calls."""
-    ecg = read_ecg(path, fs=fs, lead=lead, units=units, gain=gain, baseline=baseline, name=name)
-    return predict_ecg(ecg, model)
+    """:func:`read_ecg` (``options``: fs, lead, units, gain, baseline, name) then
+    :func:`predict_ecg`: what every face of the app calls."""
+    return predict_ecg(read_ecg(path, **options), model)
 
 
 def classify_bytes(data: bytes, filename: str, **options) -> Prediction:
@@ -582,12 +574,9 @@ def ship_model(
     ``out`` (default: the package's ``resources/model``), replacing what was there only once all
     three are written.
     """
-    import shutil
-    import tempfile
-
     import keras
 
-    from .config import get_profile
+    from .config import atomic_folder, get_profile
     from .train import load_or_train
 
     prof = get_profile(profile)
@@ -623,17 +612,10 @@ def ship_model(
         "command": f"python -m ecgutils ship-model --profile {prof.name}",
     }
     folder = Path(out) if out is not None else MODEL_DIR
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+    with atomic_folder(folder) as tmp:
         tm.model.save(tmp / "model.keras")
         (tmp / "card.json").write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n")
         (tmp / "MODEL_CARD.md").write_text(model_card_text(card))
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return load_deployed_model(folder)
 
 

@@ -32,7 +32,7 @@ import pandas as pd
 
 from .augment import N_VARIANTS, apply_crops, augmentation_index, augmented_classes
 from .classes import scheme_classes
-from .config import Profile, data_dir, get_profile
+from .config import Profile, atomic_folder, data_dir, get_profile
 from .dataset import (
     BeatDataset,
     build_dataset,
@@ -442,9 +442,7 @@ def load_or_train(
         ignored = [names.index(c) for c in cfg.ignore_classes]
         for part in ("train", "val"):
             split[part] = split[part][~np.isin(labels[split[part]], ignored)]
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+    with atomic_folder(folder) as tmp:
         model, history, seconds = train_model(
             cfg, ds, split["train"], split["val"], strategy=strategy, out_dir=tmp, verbose=verbose
         )
@@ -482,11 +480,6 @@ def load_or_train(
         (tmp / "best.keras").unlink(missing_ok=True)
         np.savez(tmp / "split.npz", **split)
         (tmp / "metadata.json").write_text(json.dumps(metadata, indent=1))
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return TrainedModel(model, cfg, metadata, history, ds, split)
 
 

@@ -20,19 +20,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import pickle
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .classes import scheme_classes
-from .config import Profile, data_dir, get_profile
+from .config import Profile, atomic_folder, data_dir, get_profile
 from .dataset import BeatDataset, build_dataset, cache_key, relative_rr_features, rhythm_features
 from .render import trace_from_image
 
@@ -228,18 +224,11 @@ def load_or_train_trees(
         "iterations": [int(m.n_iter_) for m in trees.models],
         "metrics": metrics,
     }
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+    with atomic_folder(folder) as tmp:
         with open(tmp / "trees.pkl", "wb") as f:
             pickle.dump(trees, f)
         np.savez(tmp / "split.npz", train=train, test=test, probabilities=probs)
         (tmp / "metadata.json").write_text(json.dumps(metadata, indent=1))
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return TrainedTrees(trees, metadata, ds, {"train": train, "test": test}, probs)
 
 

@@ -51,3 +51,19 @@ def test_inter_patient_protocol_records():
     assert ds1 | ds2 | paced == set(config.MITDB_RECORDS)
     # records 201 and 202 come from one patient: de Chazal keeps them apart (DS1 / DS2)
     assert "201" in ds1 and "202" in ds2
+
+
+def test_atomic_folder_replaces_only_on_success(tmp_path):
+    from ecgutils.config import atomic_folder
+
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    with pytest.raises(RuntimeError), atomic_folder(target) as tmp:
+        (tmp / "half.txt").write_text("half")
+        raise RuntimeError("interrupted")
+    assert [p.name for p in tmp_path.iterdir()] == ["out"] and (target / "old.txt").is_file()
+    with atomic_folder(target) as tmp:
+        (tmp / "new.txt").write_text("new")
+    assert [p.name for p in target.iterdir()] == ["new.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]

@@ -260,3 +260,15 @@ def test_model_folder_missing_says_how_to_make_one(tmp_path):
     with pytest.raises(FileNotFoundError, match="ship-model"):
         predict.load_deployed_model(tmp_path)
     assert os.listdir(tmp_path) == []
+
+
+def test_two_beats_are_not_enough():
+    from conftest import FS
+
+    x = np.zeros(int(3 * FS))
+    t = np.arange(len(x))
+    for s in (400, 700):  # two QRS-like spikes in three seconds
+        x += 1.2 * np.exp(-0.5 * ((t - s) / 4.0) ** 2)
+    ecg = predict.ecg_from_array(x, FS, lead="MLII")
+    with pytest.raises(ValueError, match="at least 3 are needed"):
+        predict.predict_ecg(ecg)
