@@ -414,6 +414,12 @@ def predict_ecg(ecg: ECG, model: DeployedModel | None = None, *, detector: str |
 
     model = model or load_deployed_model()
     card = model.card
+    cfg = TrainConfig(**card["config"])
+    if cfg.template or cfg.rhythm or cfg.relative_rr:
+        raise ValueError(
+            "This model needs the patient's template or rhythm features, which deployment does "
+            "not compute yet: ship a model of a profile's default configuration."
+        )
     fs = float(card.get("fs", MITDB_FS))
     seconds = {}
     t0 = time.perf_counter()
@@ -436,7 +442,6 @@ def predict_ecg(ecg: ECG, model: DeployedModel | None = None, *, detector: str |
         x, starts, ends, size=card["image_size"], line_width=card["line_width"],
         scale=card["scale"],
     )  # fmt: skip
-    cfg = TrainConfig(**card["config"])
     inputs = {"image": images[..., None].astype(np.float32)}
     if cfg.rr:
         inputs["rr"] = model_features(BeatDataset(images, table, {}), cfg)
