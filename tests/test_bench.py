@@ -54,3 +54,13 @@ def test_bench_interpatient_trees_on_quick(mitdb_ready, tmp_path, monkeypatch):
         bench_interpatient("quick", epochs=1)
     with pytest.raises(ValueError, match="'trees' or 'cnn'"):
         bench_interpatient("quick", "svm")
+
+
+@pytest.mark.integration
+def test_bench_predict_reports_speed_and_agreement(mitdb_ready):
+    from ecgutils.bench import bench_predict
+
+    text = bench_predict("100", repeats=1)
+    assert text.startswith("Record 100 as CSV: 650,000 rows")
+    assert "Prediction, best of 1: " in text and "(target: whole record <= 3 s: " in text
+    assert "of 2,273 reference beats found" in text and "Model card: " in text
