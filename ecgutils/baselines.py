@@ -1,0 +1,150 @@
+"""Baselines without images: is a CNN on beat images needed at all? (issue: teaching chapter)
+
+Each beat becomes a plain vector: its waveform in a fixed window around R (0.25 s before to 0.45 s
+after, mV, baseline removed, every third sample: 85 values at 360 Hz) next to its RR features.
+Two scikit-learn classifiers read these vectors:
+
+- ``1-NN``: the single nearest training beat (Euclidean, features standardised);
+- ``trees``: gradient-boosted trees (``HistGradientBoostingClassifier``, square-root class weights).
+
+They are scored on the same splits and with the same metrics as the CNNs: the paper's beat-level
+hold-out (paper8 classes, 20% of beats, seed 2018; accuracy and macro sensitivity) and de Chazal's
+DS1 -> DS2 (AAMI classes, EC57). On DS1 -> DS2 the RR features are the patient-relative ones
+(:func:`ecgutils.dataset.relative_rr_features`), as for the inter-patient CNN.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+
+from .classes import scheme_classes
+from .config import MITDB_FS, Profile, get_profile
+from .dataset import relative_rr_features, rr_features
+from .segment import FIXED_WINDOW_S
+
+#: Keep every DECIMATE-th sample of the window (360 Hz -> 120 Hz; the QRS is still 10+ samples).
+DECIMATE = 3
+
+
+def beat_windows(profile: Profile | str | None = None) -> tuple[np.ndarray, pd.DataFrame]:
+    """Waveform vectors of every beat of a profile's records, with their beat table.
+
+    Returns
+    -------
+    windows : (n, 85) float32 array, mV
+        The baseline-free MLII signal from 0.25 s before R to 0.45 s after, every third sample.
+    beats : DataFrame
+        The beat table of :func:`ecgutils.segment.segment_record` (rule ``fixed``), same rows.
+    """
+    from .data import load_record
+    from .render import remove_baseline
+    from .segment import segment_record
+
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    before, after = (int(round(w * MITDB_FS)) for w in FIXED_WINDOW_S)
+    offsets = np.arange(-before, after + 1, DECIMATE)
+
+    def one(name):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # the MLII fallback of 102 and 104
+            rec = load_record(name)
+        table = segment_record(rec, "fixed")
+        x = remove_baseline(rec.signal, rec.fs)
+        return x[table["r"].to_numpy()[:, None] + offsets].astype(np.float32), table
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        parts = list(pool.map(one, prof.records))
+    return np.concatenate([w for w, _ in parts]), pd.concat(
+        [t for _, t in parts], ignore_index=True
+    )
+
+
+def baseline_features(windows: np.ndarray, beats: pd.DataFrame, *, relative: bool) -> np.ndarray:
+    """(n, 85 + 7) float32: waveform then RR features (patient-relative ones if ``relative``)."""
+    rr = relative_rr_features(beats) if relative else rr_features(beats)
+    return np.column_stack([windows, rr]).astype(np.float32)
+
+
+def make_classifier(name: str, seed: int = 2018):
+    """A fresh scikit-learn classifier: ``1-NN`` or ``trees``."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if name == "1-NN":
+        return make_pipeline(StandardScaler(), KNeighborsClassifier(n_neighbors=1, n_jobs=2))
+    if name == "trees":
+        return HistGradientBoostingClassifier(max_iter=300, random_state=seed)
+    raise ValueError(f"Unknown baseline {name!r}; choose '1-NN' or 'trees'.")
+
+
+def _fit_score(name, x_train, y_train, x_test, n_classes):
+    from .trees import sample_weights
+
+    clf = make_classifier(name)
+    t0 = time.perf_counter()
+    if name == "trees":
+        clf.fit(x_train, y_train, sample_weight=sample_weights(y_train, n_classes, 0.5))
+    else:
+        clf.fit(x_train, y_train)
+    fit_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    pred = clf.predict(x_test)
+    ms_per_beat = 1000 * (time.perf_counter() - t0) / max(len(x_test), 1)
+    return pred, fit_s, ms_per_beat
+
+
+def baseline_table(
+    profile: Profile | str | None = None, models: tuple[str, ...] = ("1-NN", "trees")
+) -> pd.DataFrame:
+    """Each baseline on the paper's beat-level hold-out and on DS1 -> DS2, side by side.
+
+    Returns
+    -------
+    DataFrame
+        One row per baseline: hold-out accuracy and macro Se (paper8, %); DS1 -> DS2 accuracy
+        and Se / +P of S and V (EC57, %); training seconds and ms per test beat of each.
+    """
+    from .evaluate import (
+        classification_metrics,
+        ec57_metrics,
+        holdout_split,
+        interpatient_split,
+    )
+
+    windows, beats = beat_windows(profile)
+    intra_x = baseline_features(windows, beats, relative=False)
+    inter_x = baseline_features(windows, beats, relative=True)
+    paper8, aami5 = beats["paper8"].to_numpy(np.int64), beats["aami5"].to_numpy(np.int64)
+    train, test = holdout_split(paper8, 0.2, 2018)
+    ip = interpatient_split(beats, aami5)
+    ip_train = np.sort(np.r_[ip["train"], ip["val"]])
+    ip_train = ip_train[aami5[ip_train] != scheme_classes("aami5").index("Q")]
+    rows = {}
+    for name in models:
+        pred, fit_s, ms = _fit_score(name, intra_x[train], paper8[train], intra_x[test], 8)
+        m = classification_metrics(paper8[test], pred, "paper8")
+        row = {
+            "hold-out accuracy (%)": 100 * m["accuracy"],
+            "hold-out macro Se (%)": 100 * m["macro"]["se"],
+            "hold-out fit (s)": fit_s,
+            "hold-out ms/beat": ms,
+        }
+        pred, fit_s, ms = _fit_score(
+            name, inter_x[ip_train], aami5[ip_train], inter_x[ip["test"]], 5
+        )
+        ec = ec57_metrics(aami5[ip["test"]], pred)
+        row["DS2 accuracy (%)"] = 100 * ec["accuracy"]
+        for c in "SV":
+            row[f"DS2 {c} Se (%)"] = 100 * ec["per_class"][c]["se"]
+            row[f"DS2 {c} +P (%)"] = 100 * ec["per_class"][c]["ppv"]
+        row["DS1 fit (s)"], row["DS2 ms/beat"] = fit_s, ms
+        rows[name] = row
+    return pd.DataFrame(rows).T

@@ -1,0 +1,49 @@
+"""ecgutils.baselines: beat vectors without images, scored like the CNNs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecgutils import baselines
+
+
+def test_features_put_the_waveform_before_the_rr_features():
+    windows = np.arange(6, dtype=np.float32).reshape(2, 3)
+    beats = pd.DataFrame(
+        {"record": ["1", "1"], "rr_prev_s": [0.8, 0.4], "rr_next_s": [0.8, 1.2],
+         "rr_local_s": [0.8, 0.8], "rr_mean_s": [0.8, 0.8]}
+    )  # fmt: skip
+    plain = baselines.baseline_features(windows, beats, relative=False)
+    assert plain.shape == (2, 10) and plain.dtype == np.float32
+    np.testing.assert_array_equal(plain[:, :3], windows)
+    assert plain[1, 3] == pytest.approx(0.4)  # RR before, seconds
+    relative = baselines.baseline_features(windows, beats, relative=True)
+    assert relative[1, 3] == pytest.approx(0.5)  # RR before / local mean
+
+
+def test_unknown_baseline_is_a_clear_error():
+    with pytest.raises(ValueError, match="'1-NN' or 'trees'"):
+        baselines.make_classifier("svm")
+
+
+@pytest.mark.integration
+def test_windows_are_centred_on_r_in_mv(mitdb_ready):
+    windows, beats = baselines.beat_windows("quick")
+    assert windows.shape == (len(beats), 85) and set(beats["record"]) == {"100", "107", "207"}
+    first = beats["record"] == "100"
+    # in record 100 the R peak is the largest deflection of a normal beat: the window's centre
+    centre = 90 // baselines.DECIMATE
+    normal = (beats["symbol"] == "N").to_numpy() & first.to_numpy()
+    assert np.median(np.abs(windows[normal]).argmax(axis=1)) == centre
+    assert 0.5 < np.median(windows[normal, centre]) < 3.0  # mV
+
+
+@pytest.mark.integration
+def test_baseline_table_scores_both_protocols(mitdb_ready):
+    table = baselines.baseline_table("quick", models=("1-NN",))
+    assert list(table.index) == ["1-NN"]
+    row = table.loc["1-NN"]
+    assert 90 < row["hold-out accuracy (%)"] <= 100 and 0 < row["DS2 accuracy (%)"] <= 100
+    assert row["hold-out ms/beat"] > 0
