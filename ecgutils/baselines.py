@@ -5,7 +5,10 @@ after, mV, baseline removed, every third sample: 85 values at 360 Hz) next to it
 Two scikit-learn classifiers read these vectors:
 
 - ``1-NN``: the single nearest training beat (Euclidean, features standardised);
-- ``trees``: gradient-boosted trees (``HistGradientBoostingClassifier``, square-root class weights).
+- ``trees``: gradient-boosted trees (``HistGradientBoostingClassifier``, square-root class weights);
+- ``1-D CNN``: :func:`ecgutils.models.compact_cnn_1d` on the waveform with the RR features as its
+  second input, trained like the 2-D one (square-root class weights, cosine schedule, early
+  stopping on a stratified 10% of the training beats, at most :data:`CNN_EPOCHS` epochs).
 
 They are scored on the same splits and with the same metrics as the CNNs: the paper's beat-level
 hold-out (paper8 classes, 20% of beats, seed 2018; accuracy and macro sensitivity) and de Chazal's
@@ -26,6 +29,8 @@ from .config import MITDB_FS, Profile, get_profile
 from .dataset import relative_rr_features, rr_features
 from .segment import FIXED_WINDOW_S
 
+#: Most epochs of the 1-D CNN (it stops early on its validation loss).
+CNN_EPOCHS = 10
 #: Keep every DECIMATE-th sample of the window (360 Hz -> 120 Hz; the QRS is still 10+ samples).
 DECIMATE = 3
 
@@ -71,8 +76,54 @@ def baseline_features(windows: np.ndarray, beats: pd.DataFrame, *, relative: boo
     return np.column_stack([windows, rr]).astype(np.float32)
 
 
+class OneDCNN:
+    """:func:`ecgutils.models.compact_cnn_1d` behind scikit-learn's ``fit`` / ``predict``.
+
+    Feature columns: the waveform first, the last ``n_features`` are the RR features.
+    """
+
+    def __init__(self, n_features: int = 7, seed: int = 2018, epochs: int = CNN_EPOCHS):
+        self.n_features, self.seed, self.epochs = n_features, seed, epochs
+        self.model = None
+
+    def _inputs(self, x):
+        wave, rr = x[:, : -self.n_features], x[:, -self.n_features :]
+        return {"wave": wave[..., None], "rr": rr}
+
+    def fit(self, x, y, sample_weight=None):
+        import keras
+
+        from .evaluate import validation_split
+        from .models import compact_cnn_1d
+        from .train import class_weights
+
+        keras.utils.set_random_seed(self.seed)
+        n_classes = int(y.max()) + 1
+        tr, val = validation_split(np.arange(len(y)), y, 0.1, self.seed)
+        self.model = compact_cnn_1d(x.shape[1] - self.n_features, n_classes)
+        steps = int(np.ceil(len(tr) / 128)) * self.epochs
+        self.model.compile(
+            optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(2e-3, steps)),
+            loss="sparse_categorical_crossentropy",
+        )
+        stop = keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True)
+        self.model.fit(
+            self._inputs(x[tr]), y[tr], validation_data=(self._inputs(x[val]), y[val]),
+            epochs=self.epochs, batch_size=128, class_weight=class_weights(y[tr], n_classes),
+            callbacks=[stop], verbose=0,
+        )  # fmt: skip
+        return self
+
+    def predict(self, x):
+        return self.model.predict(self._inputs(x), batch_size=1024, verbose=0).argmax(axis=1)
+
+    @property
+    def parameters(self) -> int:
+        return int(self.model.count_params())
+
+
 def make_classifier(name: str, seed: int = 2018):
-    """A fresh scikit-learn classifier: ``1-NN`` or ``trees``."""
+    """A fresh classifier with ``fit`` / ``predict``: ``1-NN``, ``trees`` or ``1-D CNN``."""
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.neighbors import KNeighborsClassifier
     from sklearn.pipeline import make_pipeline
@@ -82,7 +133,9 @@ def make_classifier(name: str, seed: int = 2018):
         return make_pipeline(StandardScaler(), KNeighborsClassifier(n_neighbors=1, n_jobs=2))
     if name == "trees":
         return HistGradientBoostingClassifier(max_iter=300, random_state=seed)
-    raise ValueError(f"Unknown baseline {name!r}; choose '1-NN' or 'trees'.")
+    if name == "1-D CNN":
+        return OneDCNN(seed=seed)
+    raise ValueError(f"Unknown baseline {name!r}; choose '1-NN', 'trees' or '1-D CNN'.")
 
 
 def _fit_score(name, x_train, y_train, x_test, n_classes):
@@ -98,11 +151,11 @@ def _fit_score(name, x_train, y_train, x_test, n_classes):
     t0 = time.perf_counter()
     pred = clf.predict(x_test)
     ms_per_beat = 1000 * (time.perf_counter() - t0) / max(len(x_test), 1)
-    return pred, fit_s, ms_per_beat
+    return pred, fit_s, ms_per_beat, getattr(clf, "parameters", np.nan)
 
 
 def baseline_table(
-    profile: Profile | str | None = None, models: tuple[str, ...] = ("1-NN", "trees")
+    profile: Profile | str | None = None, models: tuple[str, ...] = ("1-NN", "trees", "1-D CNN")
 ) -> pd.DataFrame:
     """Each baseline on the paper's beat-level hold-out and on DS1 -> DS2, side by side.
 
@@ -110,7 +163,8 @@ def baseline_table(
     -------
     DataFrame
         One row per baseline: hold-out accuracy and macro Se (paper8, %); DS1 -> DS2 accuracy
-        and Se / +P of S and V (EC57, %); training seconds and ms per test beat of each.
+        and Se / +P of S and V (EC57, %); training seconds and ms per test beat of each;
+        parameters (networks only).
     """
     from .evaluate import (
         classification_metrics,
@@ -129,15 +183,16 @@ def baseline_table(
     ip_train = ip_train[aami5[ip_train] != scheme_classes("aami5").index("Q")]
     rows = {}
     for name in models:
-        pred, fit_s, ms = _fit_score(name, intra_x[train], paper8[train], intra_x[test], 8)
+        pred, fit_s, ms, params = _fit_score(name, intra_x[train], paper8[train], intra_x[test], 8)
         m = classification_metrics(paper8[test], pred, "paper8")
         row = {
             "hold-out accuracy (%)": 100 * m["accuracy"],
             "hold-out macro Se (%)": 100 * m["macro"]["se"],
             "hold-out fit (s)": fit_s,
             "hold-out ms/beat": ms,
+            "parameters": params,
         }
-        pred, fit_s, ms = _fit_score(
+        pred, fit_s, ms, _ = _fit_score(
             name, inter_x[ip_train], aami5[ip_train], inter_x[ip["test"]], 5
         )
         ec = ec57_metrics(aami5[ip["test"]], pred)

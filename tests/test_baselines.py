@@ -24,7 +24,7 @@ def test_features_put_the_waveform_before_the_rr_features():
 
 
 def test_unknown_baseline_is_a_clear_error():
-    with pytest.raises(ValueError, match="'1-NN' or 'trees'"):
+    with pytest.raises(ValueError, match="'1-NN', 'trees' or '1-D CNN'"):
         baselines.make_classifier("svm")
 
 
@@ -47,3 +47,16 @@ def test_baseline_table_scores_both_protocols(mitdb_ready):
     row = table.loc["1-NN"]
     assert 90 < row["hold-out accuracy (%)"] <= 100 and 0 < row["DS2 accuracy (%)"] <= 100
     assert row["hold-out ms/beat"] > 0
+
+
+def test_one_d_cnn_learns_a_separable_toy_problem():
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 200)
+    t = np.linspace(0, 1, 30)
+    waves = np.where(y[:, None] == 0, np.sin(6 * t), -np.sin(6 * t)) + 0.1 * rng.standard_normal(
+        (400, 30)
+    )
+    x = np.column_stack([waves, np.ones((400, 7))]).astype(np.float32)
+    cnn = baselines.OneDCNN(epochs=4).fit(x, y)
+    assert (cnn.predict(x) == y).mean() > 0.95
+    assert 10_000 < cnn.parameters < 100_000
