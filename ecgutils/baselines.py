@@ -1,8 +1,8 @@
-"""Baselines without images: is a CNN on beat images needed at all? (issue: teaching chapter)
+"""Baselines without images: is a CNN on beat images needed at all? (README, chapter 10)
 
 Each beat becomes a plain vector: its waveform in a fixed window around R (0.25 s before to 0.45 s
 after, mV, baseline removed, every third sample: 85 values at 360 Hz) next to its RR features.
-Two scikit-learn classifiers read these vectors:
+Three classifiers read these vectors:
 
 - ``1-NN``: the single nearest training beat (Euclidean, features standardised);
 - ``trees``: gradient-boosted trees (``HistGradientBoostingClassifier``, square-root class weights);
