@@ -678,3 +678,184 @@ def plot_prediction(
         + ", ".join(f"{n} {c}" for c, n in counts.items())
     )
     return ax
+
+
+def plot_heat_overlays(
+    images: np.ndarray,
+    heats: np.ndarray,
+    titles: Iterable[str],
+    *,
+    rows: Iterable[str] = ("image", "Grad-CAM"),
+    colors: Iterable[str] | None = None,
+    suptitle: str | None = None,
+    size_in: float = 1.6,
+) -> plt.Figure:
+    """Beat images above their heat maps (e.g. Grad-CAM), heat over the image in ``inferno``.
+
+    Parameters
+    ----------
+    images : (n, size, size) uint8 array
+        Beat images (255 = background).
+    heats : (m, n, size, size) float array, or (n, size, size)
+        One or more heat maps per image (Grad-CAM in [0, 1], occlusion drops in probability);
+        each row is scaled to its own largest absolute value.
+    titles : n str
+    rows : str
+        Label of the image row, then of each heat row.
+    """
+    images = np.asarray(images)
+    heats = np.asarray(heats)
+    if heats.ndim == 3:
+        heats = heats[None]
+    n = len(images)
+    labels = list(rows)
+    fig, axes = plt.subplots(
+        1 + len(heats), n, figsize=(size_in * n, size_in * (1 + len(heats)) + 0.5),
+        squeeze=False, layout="constrained",
+    )  # fmt: skip
+    titles = list(titles)
+    colors = list(colors) if colors is not None else [class_color(t[:1]) for t in titles]
+    for k in range(n):
+        axes[0, k].imshow(images[k], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+        axes[0, k].set_title(titles[k], fontsize=8, color=colors[k])
+        for j, heat in enumerate(heats, start=1):
+            top = float(np.abs(heat[k]).max()) or 1.0
+            axes[j, k].imshow(images[k], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+            axes[j, k].imshow(heat[k], cmap="inferno", vmin=0, vmax=top, alpha=0.6)
+    for (j, k), ax in np.ndenumerate(axes):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if k == 0:
+            ax.set_ylabel(labels[j] if j < len(labels) else "", fontsize=9)
+    if suptitle:
+        fig.suptitle(suptitle)
+    return fig
+
+
+def plot_heat_on_beat(
+    signal: np.ndarray,
+    start: int,
+    end: int,
+    r: int,
+    heat: np.ndarray,
+    *,
+    fs: float = 360.0,
+    title: str = "",
+    ax: Axes | None = None,
+) -> Axes:
+    """A beat's waveform in mV against time from R, coloured by the heat of its image columns,
+    over the typical P / QRS / ST-T windows (:data:`ecgutils.explain.WAVE_WINDOWS`).
+
+    Parameters
+    ----------
+    signal : (n_samples,) float array, mV
+        The record's lead, sampled at ``fs``.
+    start, end, r : int
+        The beat's window (``end`` exclusive) and R peak, samples.
+    heat : (size,) float array
+        Heat per image column (:func:`ecgutils.explain.column_heat`).
+    """
+    from matplotlib.collections import LineCollection
+
+    from .explain import WAVE_WINDOWS
+
+    ax = _axes(ax, (6, 3))
+    seg = np.asarray(signal[start:end], dtype=float)
+    t = (np.arange(start, end) - r) / fs
+    # each sample takes the heat of the image column it was drawn in
+    col = ((np.arange(len(seg)) + 0.5) * len(heat) / len(seg)).astype(int)
+    col = np.minimum(col, len(heat) - 1)
+    h = np.asarray(heat, dtype=float)[col]
+    pts = np.column_stack([1000 * t, seg])
+    lines = LineCollection(np.stack([pts[:-1], pts[1:]], axis=1), cmap="inferno", linewidths=2.5)
+    lines.set_array((h[:-1] + h[1:]) / 2)
+    lines.set_clim(0, max(float(h.max()), 1e-9))
+    ax.add_collection(lines)
+    lo, hi = 1000 * t[0], 1000 * t[-1]
+    shades = {"P": "#56B4E9", "QRS": "#CC79A7", "ST-T": "#009E73"}
+    for name, color in shades.items():
+        a, b = (1000 * v for v in WAVE_WINDOWS[name])
+        ax.axvspan(max(a, lo), min(b, hi), color=color, alpha=0.12, lw=0)
+        if min(b, hi) > max(a, lo):
+            ax.text((max(a, lo) + min(b, hi)) / 2, 1.0, name, transform=ax.get_xaxis_transform(),
+                    ha="center", va="bottom", fontsize=8, color=color)  # fmt: skip
+    ax.set_xlim(lo, hi)
+    pad = 0.1 * (seg.max() - seg.min() + 1e-6)
+    ax.set_ylim(seg.min() - pad, seg.max() + pad)
+    ax.set_xlabel("time from R (ms)")
+    ax.set_ylabel("amplitude (mV)")
+    ax.figure.colorbar(lines, ax=ax, label="heat (Grad-CAM)", fraction=0.05)
+    if title:
+        ax.set_title(title, pad=14)
+    return ax
+
+
+def plot_wave_shares(shares: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Mean share of the heat per wave window (columns) for each class (rows), as stacked bars.
+
+    ``shares``: rows per class, columns the :data:`ecgutils.explain.WAVE_WINDOWS` names.
+    """
+    ax = _axes(ax, (7, 3.2))
+    left = np.zeros(len(shares))
+    palette = ["0.75", "#56B4E9", "#CC79A7", "#009E73", "0.55"]
+    for color, name in zip(palette, shares.columns):
+        vals = 100 * shares[name].to_numpy(dtype=float)
+        ax.barh(shares.index.astype(str), vals, left=left, color=color, label=name)
+        left += np.nan_to_num(vals)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("share of the Grad-CAM heat along the beat (%)")
+    ax.set_ylabel("class")
+    ax.legend(ncols=len(shares.columns), loc="upper center", bbox_to_anchor=(0.5, -0.22),
+              fontsize=8, frameon=False)  # fmt: skip
+    return ax
+
+
+def plot_explanation(trained, beat: int, *, layer: str | None = None) -> plt.Figure:
+    """One beat explained: its image, the Grad-CAM heat over it, and the heat on its waveform.
+
+    Parameters
+    ----------
+    trained : :class:`ecgutils.train.TrainedModel`
+        A course model and its data set.
+    beat : int
+        Index into the model's data set.
+    layer : str, optional
+        Convolution layer for Grad-CAM (default: the last).
+    """
+    from .classes import scheme_classes
+    from .data import load_record
+    from .explain import column_heat, grad_cam, model_inputs
+
+    ds, cfg = trained.dataset, trained.config
+    classes = scheme_classes(cfg.scheme)
+    inputs = model_inputs(trained, np.array([beat]))
+    heat, cls = grad_cam(trained.model, inputs, layer=layer)
+    probs = np.asarray(trained.model.predict(inputs if cfg.rr else inputs["image"], verbose=0))[0]
+    row = ds.beats.iloc[beat]
+    truth = ds.labels(cfg.scheme)[beat]
+    true_name = classes[truth] if truth >= 0 else row["symbol"]
+    pred_name = classes[int(cls[0])]
+    rec = load_record(str(row["record"]))
+    fig = plt.figure(figsize=(10, 3.2), layout="constrained")
+    grid = fig.add_gridspec(1, 4)
+    a0, a1, a2 = fig.add_subplot(grid[0]), fig.add_subplot(grid[1]), fig.add_subplot(grid[2:])
+    image = ds.images[beat]
+    a0.imshow(image, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    a0.set_title(f"true {true_name}", fontsize=9, color=class_color(true_name))
+    a1.imshow(image, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    a1.imshow(heat[0], cmap="inferno", vmin=0, vmax=1, alpha=0.6)
+    a1.set_title(f"predicted {pred_name} ({probs[int(cls[0])]:.0%})", fontsize=9,
+                 color=class_color(pred_name))  # fmt: skip
+    for ax in (a0, a1):
+        ax.set_xticks([])
+        ax.set_yticks([])
+    plot_heat_on_beat(
+        rec.signal, int(row["start"]), int(row["end"]), int(row["r"]),
+        column_heat(heat, image[None])[0], fs=rec.fs, ax=a2,
+    )  # fmt: skip
+    fig.suptitle(
+        f"Record {row['record']}, beat at sample {int(row['r'])}: what "
+        f"{trained.model.name} looks at (layer {layer or 'last conv'})"
+    )
+    return fig

@@ -359,3 +359,66 @@ def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
     w_from.observe(draw, names="value")
     controls = widgets.HBox([w_file, w_fs, w_lead, w_units, w_gain, w_go])
     return widgets.VBox([controls, w_status, w_summary, w_from, out, w_table])
+
+
+def cam_explorer(trained_models: dict, *, beats: dict | None = None):
+    """Choose a model, a record, a beat and a layer; see the beat's Grad-CAM on its image and on
+    its waveform (:func:`ecgutils.plotting.plot_explanation`).
+
+    Parameters
+    ----------
+    trained_models : dict of name -> :class:`ecgutils.train.TrainedModel`
+    beats : dict of name -> (k,) int array, optional
+        Beats offered per model (default: its test beats).
+    """
+    from .explain import conv_layers
+    from .plotting import plot_explanation
+
+    names = list(trained_models)
+    w_model = widgets.Dropdown(options=names, value=names[0], description="model")
+    w_record = widgets.Dropdown(description="record")
+    w_beat = widgets.IntSlider(min=0, description="beat", continuous_update=False)
+    w_layer = widgets.Dropdown(description="layer")
+    out = widgets.Output()
+    state = {"busy": False}
+
+    def offered(name):
+        tm = trained_models[name]
+        index = beats[name] if beats and name in beats else tm.split["test"]
+        return tm, np.asarray(index)
+
+    def choices(name, record):
+        tm, index = offered(name)
+        return index[tm.dataset.beats["record"].astype(str).to_numpy()[index] == record]
+
+    def redraw(*_):
+        if state["busy"]:
+            return
+        tm, _ = offered(w_model.value)
+        here = choices(w_model.value, w_record.value)
+        if len(here):
+            _show(out, plot_explanation(tm, int(here[w_beat.value]), layer=w_layer.value))
+
+    def model_changed(*_):
+        state["busy"] = True
+        tm, index = offered(w_model.value)
+        records = sorted(set(tm.dataset.beats["record"].astype(str).to_numpy()[index]))
+        w_record.options = records
+        w_record.value = records[0]
+        w_layer.options = conv_layers(tm.model)
+        w_layer.value = w_layer.options[-1]
+        record_changed()
+
+    def record_changed(*_):
+        state["busy"] = True
+        w_beat.max = max(0, len(choices(w_model.value, w_record.value)) - 1)
+        w_beat.value = 0
+        state["busy"] = False
+        redraw()
+
+    w_model.observe(model_changed, names="value")
+    w_record.observe(record_changed, names="value")
+    for w in (w_beat, w_layer):
+        w.observe(redraw, names="value")
+    model_changed()
+    return widgets.VBox([widgets.HBox([w_model, w_record]), widgets.HBox([w_beat, w_layer]), out])

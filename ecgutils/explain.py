@@ -1,0 +1,318 @@
+"""What a CNN looks at: Grad-CAM, occlusion sensitivity, and the heat on the beat's time axis
+(notebook 10).
+
+- :func:`grad_cam` (Selvaraju et al. 2017): the feature maps of one convolution layer, weighted
+  by the gradient of the class score (the pre-softmax logit) averaged over each map, summed,
+  ReLU, upsampled to the image and scaled to [0, 1]. Computed with ``tf.GradientTape``.
+- :func:`occlusion` (Zeiler & Fergus 2014): slide a blank patch over the image and record how
+  much the class probability drops; model-agnostic, slower, a cross-check of Grad-CAM.
+- :func:`column_heat` and :func:`column_times` map an image's heat back onto the beat: each
+  image column is a stretch of samples, so the heat along the drawn trace becomes a heat per
+  moment of the beat, in seconds from its R peak; :func:`wave_shares` sums it over the P wave,
+  the QRS complex and the ST-T segment (typical windows, :data:`WAVE_WINDOWS`).
+
+Models are Keras models whose image input is named ``image`` (uint8-valued, 255 = background,
+shape ``(n, size, size, channels)``), alone or with a feature input ``rr`` (the course's CNNs,
+:mod:`ecgutils.models`). :func:`model_inputs` builds those inputs for a trained model's beats.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: Typical windows of the waves relative to the R peak, seconds (a heart rate of 60-100 bpm:
+#: the P wave ends 50-80 ms before R; a narrow QRS lasts about 100 ms; the T wave ends within
+#: 450 ms of R). Wide ventricular beats and fast or slow rhythms shift them: read shares as a
+#: rough guide, not a delineation.
+WAVE_WINDOWS: dict[str, tuple[float, float]] = {
+    "before P": (-np.inf, -0.25),
+    "P": (-0.25, -0.06),
+    "QRS": (-0.06, 0.06),
+    "ST-T": (0.06, 0.45),
+    "after T": (0.45, np.inf),
+}
+
+
+def conv_layers(model) -> list[str]:
+    """Names of the model's 2-D convolution layers, input to output (the last one: Grad-CAM's
+    usual choice)."""
+    import keras
+
+    names = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    if not names:
+        raise ValueError(f"Model {model.name!r} has no Conv2D layer to explain.")
+    return names
+
+
+def _as_inputs(model, inputs) -> dict:
+    """``inputs`` as a dict keyed by the model's input names (an array means the image)."""
+    if isinstance(inputs, dict):
+        return {k: np.asarray(v, dtype=np.float32) for k, v in inputs.items()}
+    x = np.asarray(inputs, dtype=np.float32)
+    if x.ndim == 3:
+        x = x[..., None]
+    return {"image": x}
+
+
+def _call(model, inputs: dict):
+    names = [t.name.split(":")[0] for t in model.inputs]
+    if len(names) == 1:
+        return model(inputs["image"], training=False)
+    return model({k: inputs[k] for k in names}, training=False)
+
+
+def _score_model(model, layer: str):
+    """A model from the inputs to (the layer's feature maps, the class scores).
+
+    Scores are the logits when the last layer is a softmax ``Dense`` (gradients of a
+    saturated probability vanish), else the log-probabilities.
+    """
+    import keras
+
+    last = model.layers[-1]
+    activation = getattr(last, "activation", None)
+    softmax_dense = isinstance(last, keras.layers.Dense) and (
+        getattr(activation, "__name__", "") == "softmax"
+    )
+    head = last.input if softmax_dense else model.output
+    inner = keras.Model(model.inputs, [model.get_layer(layer).output, head])
+
+    def scores(inputs):
+        maps, h = _call(inner, inputs)
+        if softmax_dense:
+            return maps, keras.ops.matmul(h, last.kernel) + last.bias
+        return maps, keras.ops.log(keras.ops.maximum(h, 1e-12))
+
+    return scores
+
+
+def grad_cam(
+    model,
+    inputs,
+    *,
+    layer: str | None = None,
+    class_index: np.ndarray | int | None = None,
+    batch_size: int = 128,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Grad-CAM heat maps of ``model`` for a batch of beat images.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A CNN with an ``image`` input (and optionally ``rr``).
+    inputs : (n, size, size[, channels]) array, or dict with ``image`` (and ``rr``)
+        Images as the model takes them (uint8 values, 255 = background).
+    layer : str, optional
+        A Conv2D layer's name (:func:`conv_layers`); default: the last one.
+    class_index : int or (n,) int array, optional
+        The class explained per image; default: the predicted class.
+    batch_size : int
+
+    Returns
+    -------
+    heat : (n, size, size) float32 array
+        In [0, 1] per image (all zero where no map pushed towards the class).
+    class_index : (n,) int array
+        The class each map explains.
+    """
+    import tensorflow as tf
+
+    layer = layer or conv_layers(model)[-1]
+    inputs = _as_inputs(model, inputs)
+    n, size = len(inputs["image"]), inputs["image"].shape[1:3]
+    scores_of = _score_model(model, layer)
+    if class_index is None:
+        chosen = None
+    else:
+        chosen = np.broadcast_to(np.asarray(class_index, dtype=np.int64), (n,)).copy()
+    heat = np.zeros((n, *size), dtype=np.float32)
+    picked = np.zeros(n, dtype=np.int64)
+    for i in range(0, n, batch_size):
+        part = {k: tf.convert_to_tensor(v[i : i + batch_size]) for k, v in inputs.items()}
+        with tf.GradientTape() as tape:
+            maps, scores = scores_of(part)
+            cls = (
+                tf.argmax(scores, axis=1)
+                if chosen is None
+                else tf.convert_to_tensor(chosen[i : i + batch_size])
+            )
+            target = tf.gather(scores, cls, axis=1, batch_dims=1)
+        grads = tape.gradient(target, maps)
+        weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
+        cam = tf.nn.relu(tf.reduce_sum(weights * maps, axis=-1))[..., None]
+        cam = tf.image.resize(cam, size, method="bilinear")[..., 0].numpy()
+        top = cam.reshape(len(cam), -1).max(axis=1)
+        heat[i : i + batch_size] = cam / np.where(top > 0, top, 1.0)[:, None, None]
+        picked[i : i + batch_size] = np.asarray(cls)
+    return heat, picked
+
+
+def occlusion(
+    model,
+    inputs,
+    *,
+    class_index: np.ndarray | int | None = None,
+    patch: int | None = None,
+    stride: int | None = None,
+    fill: float = 255.0,
+    batch_size: int = 1024,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Occlusion sensitivity: the drop in class probability when a patch of the image is blanked.
+
+    A ``patch`` x ``patch`` square (default: 1/8 of the side) set to ``fill`` (255: background,
+    i.e. the ink there is erased) slides over the image in steps of ``stride`` (default: half a
+    patch); each pixel gets the mean drop over the patches that cover it. Every channel is
+    blanked; the ``rr`` input is left as it is.
+
+    Returns
+    -------
+    drop : (n, size, size) float32 array
+        Probability of the class without occlusion minus with it (negative: hiding that part
+        makes the class *more* likely).
+    class_index : (n,) int array
+        The class measured per image (default: the predicted one).
+    """
+    inputs = _as_inputs(model, inputs)
+    images = inputs["image"]
+    n, side = len(images), images.shape[1]
+    patch = patch or max(2, side // 8)
+    stride = stride or max(1, patch // 2)
+    base = np.asarray(_call(model, inputs))
+    cls = base.argmax(axis=1) if class_index is None else np.broadcast_to(class_index, (n,))
+    cls = np.asarray(cls, dtype=np.int64)
+    p0 = base[np.arange(n), cls]
+    starts = list(range(0, side - patch + 1, stride))
+    if starts[-1] != side - patch:
+        starts.append(side - patch)
+    positions = [(y, x) for y in starts for x in starts]
+    total = np.zeros((n, side, side), dtype=np.float64)
+    cover = np.zeros((side, side), dtype=np.float64)
+    per_call = max(1, batch_size // max(n, 1))
+    for j in range(0, len(positions), per_call):
+        chunk = positions[j : j + per_call]
+        occluded = np.repeat(images[None], len(chunk), axis=0)  # (k, n, s, s, c)
+        for k, (y, x) in enumerate(chunk):
+            occluded[k, :, y : y + patch, x : x + patch] = fill
+        batch = {key: np.tile(v, (len(chunk),) + (1,) * (v.ndim - 1)) for key, v in inputs.items()}
+        batch["image"] = occluded.reshape(-1, *images.shape[1:])
+        probs = np.asarray(_call(model, batch)).reshape(len(chunk), n, -1)
+        for k, (y, x) in enumerate(chunk):
+            drop = p0 - probs[k, np.arange(n), cls]
+            total[:, y : y + patch, x : x + patch] += drop[:, None, None]
+            cover[y : y + patch, x : x + patch] += 1
+    return (total / np.maximum(cover, 1)).astype(np.float32), cls
+
+
+def column_heat(heat: np.ndarray, images: np.ndarray) -> np.ndarray:
+    """The heat along the drawn trace, one value per image column.
+
+    Parameters
+    ----------
+    heat : (n, size, size) float array
+        E.g. :func:`grad_cam`'s maps.
+    images : (n, size, size) uint8 array
+        The beat images (255 = background; only the first channel if there are several).
+
+    Returns
+    -------
+    (n, size) float32 array
+        Per column, the heat averaged over the trace's pixels weighted by their ink; the
+        column's mean heat where the column has no ink.
+    """
+    images = np.asarray(images)
+    if images.ndim == 4:
+        images = images[..., 0]
+    if heat.shape != images.shape:
+        raise ValueError(f"heat {heat.shape} and images {images.shape} must have the same shape.")
+    ink = (255.0 - images.astype(np.float32)) / 255.0
+    mass = ink.sum(axis=1)
+    on_trace = (heat * ink).sum(axis=1) / np.where(mass > 0, mass, 1.0)
+    return np.where(mass > 0, on_trace, heat.mean(axis=1)).astype(np.float32)
+
+
+def column_times(beats: pd.DataFrame, size: int, fs: float = 360.0) -> np.ndarray:
+    """(n, size) float: the time of each image column's centre, seconds from the beat's R peak.
+
+    A beat's image spreads its samples ``start`` to ``end`` (exclusive) over ``size`` columns
+    (:func:`ecgutils.render.render_beats`), so column ``j`` sits at sample
+    ``start + (j + 0.5) * (end - start) / size``.
+    """
+    start = beats["start"].to_numpy(dtype=float)[:, None]
+    end = beats["end"].to_numpy(dtype=float)[:, None]
+    r = beats["r"].to_numpy(dtype=float)[:, None]
+    centre = start + (np.arange(size)[None, :] + 0.5) * (end - start) / size
+    return (centre - r) / fs
+
+
+def wave_shares(times: np.ndarray, heat: np.ndarray) -> pd.DataFrame:
+    """Share of each beat's column heat in each window of :data:`WAVE_WINDOWS`.
+
+    Parameters
+    ----------
+    times : (n, size) float array
+        :func:`column_times`, seconds from R.
+    heat : (n, size) float array
+        :func:`column_heat` (non-negative).
+
+    Returns
+    -------
+    DataFrame
+        One row per beat, one column per window, rows summing to 1 (NaN for a beat with no heat).
+    """
+    heat = np.clip(np.asarray(heat, dtype=float), 0, None)
+    total = heat.sum(axis=1)
+    out = {}
+    for name, (lo, hi) in WAVE_WINDOWS.items():
+        inside = (times >= lo) & (times < hi)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[name] = np.where(total > 0, (heat * inside).sum(axis=1) / total, np.nan)
+    return pd.DataFrame(out)
+
+
+def model_inputs(trained, index: np.ndarray) -> dict:
+    """The inputs a trained course model (:class:`ecgutils.train.TrainedModel`) takes for the
+    beats ``index`` of its data set: ``image`` (n, size, size, channels) and, with RR features,
+    ``rr`` (n, k)."""
+    from .train import model_features
+
+    ds, cfg = trained.dataset, trained.config
+    index = np.asarray(index)
+    images = ds.images[index][..., None].astype(np.float32)
+    if cfg.template:
+        extra = ds.templates[ds.template_index()[index]][..., None].astype(np.float32)
+        images = np.concatenate([images, extra], axis=-1)
+    out = {"image": images}
+    if cfg.rr:
+        out["rr"] = model_features(ds, cfg)[index].astype(np.float32)
+    return out
+
+
+def explain_beats(trained, index: np.ndarray, *, layer: str | None = None) -> pd.DataFrame:
+    """Grad-CAM of a trained course model on some of its beats, mapped onto their time axis.
+
+    Returns
+    -------
+    DataFrame
+        One row per beat: ``record``, ``beat``, ``true`` and ``predicted`` class, the share of
+        the heat in each :data:`WAVE_WINDOWS` window, and the moment of peak heat
+        (``peak_s``, seconds from R).
+    """
+    from .classes import scheme_classes
+
+    index = np.asarray(index)
+    classes = scheme_classes(trained.config.scheme)
+    inputs = model_inputs(trained, index)
+    heat, cls = grad_cam(trained.model, inputs, layer=layer)
+    images = trained.dataset.images[index]
+    per_col = column_heat(heat, images)
+    beats = trained.dataset.beats.iloc[index]
+    times = column_times(beats, images.shape[1])
+    table = wave_shares(times, per_col)
+    table.insert(0, "record", beats["record"].astype(str).to_numpy())
+    table.insert(1, "beat", index)
+    truth = trained.dataset.labels(trained.config.scheme)[index]
+    table.insert(2, "true", [classes[t] if t >= 0 else "-" for t in truth])
+    table.insert(3, "predicted", [classes[c] for c in cls])
+    table["peak_s"] = times[np.arange(len(index)), per_col.argmax(axis=1)]
+    return table

@@ -1,0 +1,149 @@
+"""ecgutils.explain: Grad-CAM and occlusion find the part of the image a model uses."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecgutils import explain, models
+
+SIDE = 16
+
+
+def _left_half_model():
+    """A 2-class model that reads the left half of the image only: ink there means class 0.
+
+    The mask sits before the convolution, so the right half never reaches the feature maps.
+    """
+    import keras
+
+    mask = np.zeros((1, SIDE, SIDE, 1), dtype="float32")
+    mask[:, :, : SIDE // 2] = 1.0
+    inp = keras.Input((SIDE, SIDE, 1), name="image")
+    x = keras.layers.Rescaling(-1.0 / 255.0, offset=1.0)(inp)
+    x = keras.layers.Lambda(lambda t: t * mask)(x)
+    conv = keras.layers.Conv2D(1, 1, use_bias=False, name="conv", kernel_initializer="ones")
+    x = keras.layers.GlobalAveragePooling2D()(conv(x))
+    head = keras.layers.Dense(2, activation="softmax", name="head")
+    out = head(x)
+    model = keras.Model(inp, out)
+    head.set_weights([np.array([[200.0, -200.0]], dtype="float32"), np.array([-1.0, 1.0], "f4")])
+    return model
+
+
+def _images():
+    """Two images: ink in both halves (a diagonal), and ink in the right half only."""
+    both = np.full((SIDE, SIDE), 255, np.uint8)
+    both[np.arange(SIDE), np.arange(SIDE)] = 0
+    right = np.full((SIDE, SIDE), 255, np.uint8)
+    right[4:12, 12] = 0
+    return np.stack([both, right])
+
+
+def test_grad_cam_lights_up_only_what_the_model_reads():
+    model = _left_half_model()
+    images = _images()
+    heat, cls = explain.grad_cam(model, images, class_index=0)
+    assert heat.shape == (2, SIDE, SIDE) and heat.dtype == np.float32
+    assert list(cls) == [0, 0]
+    assert heat[0].max() == pytest.approx(1.0)
+    # Heat follows the ink of the left half; the right half (bilinear spill aside) stays cold.
+    assert heat[0, :, : SIDE // 2 - 1].max() > 0.9
+    assert heat[0, :, SIDE // 2 + 1 :].max() == pytest.approx(0.0, abs=1e-6)
+    # An image whose ink is all on the right gives the model nothing: no heat at all.
+    assert heat[1].max() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_grad_cam_defaults_to_the_predicted_class_and_the_last_conv():
+    model = _left_half_model()
+    assert explain.conv_layers(model) == ["conv"]
+    probs = model.predict(_images()[..., None].astype("float32"), verbose=0)
+    _, cls = explain.grad_cam(model, _images())
+    assert list(cls) == list(probs.argmax(axis=1)) == [0, 1]
+
+
+def test_occlusion_changes_nothing_where_the_model_does_not_look():
+    model = _left_half_model()
+    drop, cls = explain.occlusion(model, _images()[:1], patch=4, stride=2)
+    assert drop.shape == (1, SIDE, SIDE) and list(cls) == [0]
+    assert np.abs(drop[0, :, SIDE // 2 + 2 :]).max() < 1e-6  # patches wholly on the right
+    assert drop[0, :, : SIDE // 2 - 2].max() > 1e-4  # erasing left ink lowers class 0
+
+
+def test_grad_cam_on_the_course_cnn_with_rr_input():
+    model = models.compact_cnn(size=32, n_classes=8, rr=True)
+    rng = np.random.default_rng(0)
+    inputs = {
+        "image": rng.integers(0, 256, (3, 32, 32, 1)).astype(np.float32),
+        "rr": rng.normal(size=(3, models.N_RR_FEATURES)).astype(np.float32),
+    }
+    names = explain.conv_layers(model)
+    assert len(names) == 6
+    heat, cls = explain.grad_cam(model, inputs, layer=names[2])
+    assert heat.shape == (3, 32, 32) and 0 <= heat.min() and heat.max() <= 1
+    drop, _ = explain.occlusion(model, inputs, class_index=cls)
+    assert drop.shape == (3, 32, 32)
+
+
+def test_grad_cam_names_a_model_without_convolutions():
+    import keras
+
+    inp = keras.Input((4,))
+    with pytest.raises(ValueError, match="no Conv2D layer"):
+        explain.conv_layers(keras.Model(inp, keras.layers.Dense(2)(inp)))
+
+
+def test_column_heat_follows_the_trace():
+    image = np.full((1, 4, 3), 255, np.uint8)
+    image[0, 1, 0] = 0  # ink at row 1 in column 0
+    image[0, 3, 1] = 0  # ink at row 3 in column 1; column 2 blank
+    heat = np.zeros((1, 4, 3), np.float32)
+    heat[0, 1, 0], heat[0, 0, 1], heat[0, :, 2] = 0.8, 1.0, 0.4
+    out = explain.column_heat(heat, image)
+    np.testing.assert_allclose(out, [[0.8, 0.0, 0.4]])
+    with pytest.raises(ValueError, match="same shape"):
+        explain.column_heat(heat[:, :2], image)
+
+
+def test_column_times_and_wave_shares():
+    beats = pd.DataFrame({"start": [0], "end": [360], "r": [180]})  # one second, R in the middle
+    t = explain.column_times(beats, 4, fs=360.0)
+    np.testing.assert_allclose(t, [[-0.375, -0.125, 0.125, 0.375]])
+    shares = explain.wave_shares(t, np.array([[1.0, 1.0, 2.0, 0.0]]))
+    assert list(shares.columns) == list(explain.WAVE_WINDOWS)
+    assert shares.loc[0, "before P"] == pytest.approx(0.25)
+    assert shares.loc[0, "P"] == pytest.approx(0.25)
+    assert shares.loc[0, "ST-T"] == pytest.approx(0.5)
+    assert shares.loc[0, "QRS"] == 0
+    assert np.isnan(explain.wave_shares(t, np.zeros((1, 4))).iloc[0]).all()
+
+
+@pytest.mark.integration
+def test_explain_a_trained_course_model(mitdb_ready):
+    import matplotlib.pyplot as plt
+
+    from ecgutils import plotting, train, widgets
+
+    tm = train.load_or_train("quick", epochs=1, verbose=0)
+    test = tm.split["test"]
+    labels = tm.dataset.labels(tm.config.scheme)
+    pick = np.r_[test[labels[test] == 0][:3], test[labels[test] == 4][:3]]  # N and V beats
+    table = explain.explain_beats(tm, pick)
+    assert len(table) == 6 and set(table["true"]) == {"N", "V"}
+    shares = table[list(explain.WAVE_WINDOWS)].to_numpy()
+    np.testing.assert_allclose(np.nansum(shares, axis=1), 1.0, atol=1e-5)
+    # the peak lies inside each beat's own window
+    beats = tm.dataset.beats.iloc[pick]
+    assert (table["peak_s"].to_numpy() >= (beats.start - beats.r).to_numpy() / 360 - 1e-9).all()
+    assert (table["peak_s"].to_numpy() <= (beats.end - beats.r).to_numpy() / 360 + 1e-9).all()
+    fig = plotting.plot_explanation(tm, int(pick[-1]))
+    assert len(fig.axes) >= 3
+    plt.close(fig)
+    ui = widgets.cam_explorer({"compact": tm})
+    model_w, record_w = ui.children[0].children
+    beat_w, layer_w = ui.children[1].children
+    assert record_w.value in tm.dataset.beats["record"].astype(str).to_list()
+    assert layer_w.value == explain.conv_layers(tm.model)[-1]
+    layer_w.value = layer_w.options[0]  # redraws without error
+    plt.close("all")
