@@ -3,7 +3,7 @@
 ``make course`` calls :func:`run_course` through ``python -m ecgutils course``. Each notebook
 runs in a fresh kernel (as a student would start it), with ``ECG_PROFILE`` set, from the
 ``notebooks/`` folder. Executed notebooks and their HTML go to ``build/notebooks`` and a
-summary with each notebook's wall time to ``build/course-summary.json``.
+summary with each notebook's wall time and peak memory to ``build/course-summary.json``.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -27,6 +28,44 @@ class NotebookRun:
     ok: bool
     seconds: float
     error: str = ""
+    peak_memory_gb: float = 0.0  # largest resident memory of the kernel and its workers
+
+
+class PeakMemory:
+    """Polls the resident memory (RSS) of this process's children while it is entered.
+
+    The children are the notebook's kernel and any worker processes it starts; their RSS is
+    summed (pages shared between workers count once per worker, so this errs high). ``peak``
+    holds the largest sum seen, in bytes.
+    """
+
+    def __init__(self, interval_s: float = 0.5):
+        self.interval_s = interval_s
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self):
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for child in me.children(recursive=True):
+                try:
+                    total += child.memory_info().rss
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    pass
+            self.peak = max(self.peak, total)
+            self._stop.wait(self.interval_s)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def course_notebooks(folder: str | os.PathLike | None = None) -> list[Path]:
@@ -71,30 +110,38 @@ def run_course(
         print(f"[{prof.name}] running {path.name} ...", flush=True)
         t0 = time.perf_counter()
         error = ""
-        try:
-            client.execute()
-        except Exception as exc:  # CellExecutionError, timeouts, dead kernels
-            error = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        with PeakMemory() as memory:
+            try:
+                client.execute()
+            except Exception as exc:  # CellExecutionError, timeouts, dead kernels
+                text = str(exc).strip()
+                error = text.splitlines()[-1] if text else type(exc).__name__
         seconds = time.perf_counter() - t0
         nbformat.write(nb, out / "notebooks" / path.name)
         exporter = HTMLExporter()
         exporter.log.setLevel(logging.ERROR)  # no "alternative text is missing" per figure
         html, _ = exporter.from_notebook_node(nb)
         (out / "notebooks" / path.with_suffix(".html").name).write_text(html, encoding="utf-8")
-        runs.append(NotebookRun(path.name, not error, round(seconds, 1), error))
-        print(f"    {'ok' if not error else 'FAILED'} in {seconds:.1f} s {error}", flush=True)
+        gb = round(memory.peak / 2**30, 2)
+        runs.append(NotebookRun(path.name, not error, round(seconds, 1), error, gb))
+        status = "ok" if not error else "FAILED"
+        print(f"    {status} in {seconds:.1f} s, peak memory {gb:.2f} GB {error}", flush=True)
     summary = {"profile": prof.name, "notebooks": [asdict(r) for r in runs]}
     (out / "course-summary.json").write_text(json.dumps(summary, indent=2))
     return runs
 
 
 def format_summary(runs: Sequence[NotebookRun], profile: str) -> str:
-    """A plain-text table of the runs: notebook, status, minutes."""
+    """A plain-text table of the runs: notebook, status, minutes, peak memory."""
     width = max([len(r.notebook) for r in runs] + [8])
-    lines = [f"Course run, profile {profile}:", f"  {'notebook':<{width}}  status  minutes"]
+    lines = [
+        f"Course run, profile {profile}:",
+        f"  {'notebook':<{width}}  status  minutes  peak GB",
+    ]
     for r in runs:
         lines.append(
             f"  {r.notebook:<{width}}  {'ok' if r.ok else 'FAILED':<6}  {r.seconds / 60:7.1f}"
+            f"  {r.peak_memory_gb:7.2f}"
         )
     total = sum(r.seconds for r in runs)
     failed = sum(not r.ok for r in runs)

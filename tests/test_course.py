@@ -40,15 +40,52 @@ def test_run_course_executes_writes_and_reports(tmp_path, monkeypatch):
     runs = course.run_course(out, profile="quick", notebooks=[good, bad], cell_timeout_s=120)
     assert [(r.notebook, r.ok) for r in runs] == [("01_good.ipynb", True), ("02_bad.ipynb", False)]
     assert "ZeroDivisionError" in runs[1].error
+    assert 0.02 < runs[0].peak_memory_gb < 8  # a kernel was measured (tens of MB at least)
     executed = nbformat.read(out / "notebooks" / "01_good.ipynb", as_version=4)
     assert executed.cells[0].outputs[0]["text"].strip() == "quick"  # profile reached the kernel
     assert (out / "notebooks" / "02_bad.html").stat().st_size > 1000
     summary = json.loads((out / "course-summary.json").read_text())
     assert summary["profile"] == "quick" and len(summary["notebooks"]) == 2
     text = course.format_summary(runs, "quick")
-    assert "2 notebooks, 1 failed" in text and "FAILED" in text
+    assert "2 notebooks, 1 failed" in text and "FAILED" in text and "peak GB" in text
 
 
 def test_gitignore_keeps_build_data_and_venv_out():
     ignored = (project_root() / ".gitignore").read_text().split()
     assert {".venv/", "build/", "data/*", "!data/README.md"} <= set(ignored)
+
+
+def _course_map_rows() -> list[list[str]]:
+    """Rows of the README's course map: table rows whose first cell names a notebook."""
+    text = (project_root() / "README.md").read_text(encoding="utf-8")
+    start = text.index("## Course map")
+    end = text.index("\n## ", start + 1)
+    rows = []
+    for line in text[start:end].splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and cells[0].startswith("`") and cells[0].endswith(".ipynb`"):
+            rows.append(cells)
+    return rows
+
+
+def test_readme_course_map_matches_the_notebooks():
+    rows = _course_map_rows()
+    assert [r[0].strip("`") for r in rows] == [p.name for p in course.course_notebooks()]
+    header = (project_root() / "README.md").read_text(encoding="utf-8")
+    assert "| notebook | what you learn | minutes" in header
+    for r in rows:
+        assert len(r) == 5, f"{r[0]}: notebook, what you learn, minutes, peak memory, GPU"
+        assert r[1] and r[2] and r[3] and r[4], f"{r[0]}: an empty cell in the course map"
+        assert r[4].split()[0].strip(";,") in {"no", "optional", "recommended"}, f"{r[0]}: GPU"
+
+
+def test_every_notebook_ends_with_exercises_and_solutions():
+    for path in course.course_notebooks():
+        nb = nbformat.read(path, as_version=4)
+        text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        assert "## Exercises" in text and "## Solutions" in text, path.name
+        exercises = text.split("## Exercises", 1)[1].split("## Solutions", 1)[0]
+        numbered = [ln for ln in exercises.splitlines() if ln[:2] in {f"{k}." for k in range(9)}]
+        assert 3 <= len(numbered) <= 5, f"{path.name}: {len(numbered)} exercises"
+        after = nb.cells[[i for i, c in enumerate(nb.cells) if "## Solutions" in c.source][0] :]
+        assert any(c.cell_type == "code" for c in after), f"{path.name}: no solution code"
