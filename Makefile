@@ -3,6 +3,8 @@
 #   make test     ruff, unit tests, and every notebook through nbval in the quick profile
 #   make lab      JupyterLab on notebooks/
 #   make app      the prediction app as a web page (Voila) on http://localhost:$(APP_PORT)
+#   make book     the notebooks executed by `make course` as a static site in build/book
+#   make figure   the pipeline figure of the README (docs/pipeline.png) from real data
 #   make data     fetch and verify all of MIT-BIH into data/mitdb
 # MIT-BIH comes from $MITDB_SOURCE (a local copy) when set, else from PhysioNet.
 
@@ -15,7 +17,7 @@ PROFILE ?= $(or $(ECG_PROFILE),standard)
 
 APP_PORT ?= 8866
 
-.PHONY: install data course test lint unit nb lab app clean
+.PHONY: install data course test lint unit nb lab app book figure clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +61,13 @@ lab: install
 
 app: install
 	$(PY) -m ecgutils app --port $(APP_PORT)
+
+book: install
+	$(PY) -m ecgutils book --build $(BUILD)
+
+figure: install
+	$(PY) -m ecgutils fetch --records 207
+	$(PY) -m ecgutils figure pipeline --out docs/pipeline.png
 
 clean:
 	rm -rf $(BUILD) .pytest_cache .ruff_cache

@@ -7,6 +7,8 @@ python -m ecgutils predict FILE [--fs HZ] [--lead NAME] [--json]
 python -m ecgutils ship-model [--profile P]
 python -m ecgutils app [--port PORT]
 python -m ecgutils bench {render,readback,train,interpatient,predict}
+python -m ecgutils figure pipeline [--record REC] [--out FILE]
+python -m ecgutils book [--build DIR] [--out DIR]
 """
 
 from __future__ import annotations
@@ -45,6 +47,41 @@ def _cmd_course(args: argparse.Namespace) -> int:
     print(format_summary(runs, profile))
     print(f"Executed notebooks and HTML: {args.out or 'build'}/notebooks/")
     return 0 if all(r.ok for r in runs) else 1
+
+
+def _cmd_figure(args: argparse.Namespace) -> int:
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+
+    from .plotting import plot_pipeline
+
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig = plot_pipeline(args.record)
+    tmp = out.with_name(f".{out.name}.tmp{out.suffix}")
+    fig.savefig(tmp, dpi=args.dpi)
+    plt.close(fig)
+    tmp.replace(out)
+    print(f"Pipeline figure of record {args.record}: {out}")
+    return 0
+
+
+def _cmd_book(args: argparse.Namespace) -> int:
+    from .book import broken_links, build_book
+
+    index = build_book(args.build, args.out)
+    broken = broken_links(index.parent)
+    for link in broken:
+        print(f"broken link: {link}", file=sys.stderr)
+    print(f"Course site: {index} ({len(list(index.parent.glob('*.html')))} pages)")
+    return 1 if broken else 0
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
@@ -180,6 +217,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--beats", type=int, default=200, help="beats rendered by both paths")
     p.add_argument("--size", type=int, help="image side in pixels (render: default 128)")
     p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("figure", help="the pipeline figure of the README and notebook 01")
+    p.add_argument("what", choices=["pipeline"])
+    p.add_argument("--record", default="207", help="MIT-BIH record (default 207)")
+    p.add_argument(
+        "--out", default="docs/pipeline.png", help="image file (default docs/pipeline.png)"
+    )
+    p.add_argument("--dpi", type=int, default=90, help="resolution (default 90)")
+    p.set_defaults(func=_cmd_figure)
+
+    p = sub.add_parser("book", help="the executed notebooks (make course) as a static site")
+    p.add_argument("--build", help="folder make course wrote (default build/)")
+    p.add_argument("--out", help="site folder (default build/book)")
+    p.set_defaults(func=_cmd_book)
 
     p = sub.add_parser("predict", help="classify every beat of a raw ECG file (CSV or WFDB)")
     p.add_argument("file", help="CSV (one column, or time + leads) or WFDB record (.hea)")

@@ -859,3 +859,123 @@ def plot_explanation(trained, beat: int, *, layer: str | None = None) -> plt.Fig
         f"{trained.model.name} looks at (layer {layer or 'last conv'})"
     )
     return fig
+
+
+def pipeline_window(record: Record, duration_s: float = 6.0) -> float:
+    """Start (s) of the first ``duration_s`` stretch of ``record`` whose reference beats include
+    a PVC and another class (the course's pipeline figure); 0 if there is none."""
+    sample, symbol = record.beats.sample, np.asarray(record.beats.symbol)
+    for s in sample[symbol == "V"]:
+        start = max(0.0, s / record.fs - duration_s / 2)
+        inside = (sample >= start * record.fs) & (sample < (start + duration_s) * record.fs)
+        if len(set(symbol[inside])) >= 2:
+            return float(start)
+    return 0.0
+
+
+def plot_pipeline(
+    record: str | int = "207",
+    *,
+    start_s: float | None = None,
+    duration_s: float = 6.0,
+    model=None,
+) -> plt.Figure:
+    """The whole method on real data, in one figure: a strip of a record with the R peaks found,
+    three beats cut from it, their images, the nine crops of one image, and the classes the
+    shipped model predicts (against the reference labels).
+
+    Parameters
+    ----------
+    record : str or int
+        MIT-BIH record (MLII lead), fetched if missing.
+    start_s, duration_s : float, s
+        The strip; default start: :func:`pipeline_window` (a stretch with a PVC).
+    model : :class:`ecgutils.predict.DeployedModel`, optional
+        Default: the model shipped with the course.
+    """
+    from .augment import nine_crops
+    from .data import load_record
+    from .predict import ecg_from_array, load_deployed_model, predict_ecg
+    from .render import render_beats
+    from .segment import match_to_reference
+
+    rec = load_record(str(record))
+    model = model or load_deployed_model()
+    card = model.card
+    start_s = pipeline_window(rec, duration_s) if start_s is None else float(start_s)
+    a, b = int(start_s * rec.fs), int((start_s + duration_s) * rec.fs)
+    strip = rec.signal[a:b]
+    pred = predict_ecg(ecg_from_array(strip, rec.fs, lead=rec.lead), model).beats
+    pred = pred.rename(columns={"class": "cls"})  # "class" cannot be an attribute name
+    ref_samples = rec.beats.sample - a
+    match = match_to_reference(ref_samples, pred["r"].to_numpy(), rec.fs)
+    truth = np.full(len(pred), "?", dtype=object)
+    for i_ref, i_pred in enumerate(match):
+        if i_pred >= 0:
+            truth[i_pred] = rec.beats.symbol[i_ref]
+    # three consecutive beats around the first one predicted as something other than N
+    odd = np.flatnonzero(pred["cls"].to_numpy() != "N")
+    centre = int(odd[0]) if len(odd) else len(pred) // 2
+    first = int(np.clip(centre - 1, 0, max(len(pred) - 3, 0)))
+    three = pred.iloc[first : first + 3]
+    images = render_beats(
+        strip, three["start"].to_numpy(), three["end"].to_numpy(), size=card["image_size"],
+        line_width=card["line_width"], scale=card["scale"],
+    )  # fmt: skip
+    k_crop = int(np.argmax(three["cls"].to_numpy() != "N")) if len(odd) else 1
+    crops = nine_crops(images[k_crop])
+
+    fig = plt.figure(figsize=(12, 8.2), layout="constrained")
+    grid = fig.add_gridspec(3, 6, height_ratios=[1.2, 1.0, 1.3])
+    ax = fig.add_subplot(grid[0, :])
+    t = np.arange(len(strip)) / rec.fs + start_s
+    ax.plot(t, strip, color="0.2", linewidth=0.8)
+    for row in pred.itertuples():
+        ax.plot(t[row.r], strip[row.r], "v", color=class_color(row.cls), markersize=7)
+        ax.annotate(f"{row.cls}", (t[row.r], strip[row.r]), textcoords="offset points",
+                    xytext=(0, 8), ha="center", fontsize=8, color=class_color(row.cls))  # fmt: skip
+    for row in three.itertuples():
+        ax.axvspan(t[row.start], t[row.end - 1], color="#56B4E9", alpha=0.15, lw=0)
+    ax.set_xlim(t[0], t[-1])
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel(f"{rec.lead} (mV)")
+    ax.set_title(
+        f"1 · Record {rec.name}: R peaks found ({card['detector']}), each marked with the class "
+        "the shipped model predicts; shaded: the three beats below"
+    )
+    for j, row in enumerate(three.itertuples()):
+        bx = fig.add_subplot(grid[1, 2 * j : 2 * j + 2])
+        seg = strip[row.start : row.end]
+        tt = 1000 * (np.arange(row.start, row.end) - row.r) / rec.fs
+        bx.plot(tt, seg, color=class_color(row.cls))
+        bx.axvline(0, color="0.6", linewidth=0.8, linestyle=":")
+        bx.set_xlabel("time from R (ms)")
+        if j == 0:
+            bx.set_ylabel("mV")
+        bx.set_title(f"2 · beat {row.beat}: samples {row.start + a}-{row.end - 1 + a}", fontsize=9)
+    sub = grid[2, :3].subgridspec(1, 3)
+    for j, row in enumerate(three.itertuples()):
+        ix = fig.add_subplot(sub[j])
+        ix.imshow(images[j], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+        ix.set_xticks([])
+        ix.set_yticks([])
+        ref = truth[first + j]
+        ix.set_title(
+            f"3 · predicted {row.cls} ({row.probability:.2f})\nreference {ref}",
+            fontsize=9, color=class_color(row.cls),
+        )  # fmt: skip
+    cg = grid[2, 4:].subgridspec(3, 3, wspace=0.02, hspace=0.08)
+    for c in range(9):
+        cx = fig.add_subplot(cg[c // 3, c % 3])
+        cx.imshow(crops[c], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+        cx.set_xticks([])
+        cx.set_yticks([])
+        if c == 1:
+            cx.set_title(f"4 · nine crops of beat {three.iloc[k_crop]['beat']} (training only)",
+                         fontsize=9)  # fmt: skip
+    fig.suptitle(
+        f"The method on real data: ECG -> R peaks -> beats -> {card['image_size']}x"
+        f"{card['image_size']} images (-> crops) -> CNN -> class",
+        fontsize=12,
+    )
+    return fig

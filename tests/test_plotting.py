@@ -175,3 +175,41 @@ def test_trace_difference_figure_has_both_rows_labelled():
     np.testing.assert_allclose(bottom.lines[0].get_ydata(), 4.0)  # 4 rows above the template
     np.testing.assert_allclose(top.lines[0].get_xdata()[[0, -1]], [-250, 450])
     assert top.get_title() == "N" and fig.axes[1].lines[1].get_color() == plotting.class_color("V")
+
+
+def test_heat_figures_label_their_axes():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (3, 16, 16)).astype(np.uint8)
+    heats = rng.random((2, 3, 16, 16))
+    fig = plotting.plot_heat_overlays(images, heats, ["N", "V", "A"], rows=("image", "a", "b"))
+    assert len(fig.axes) == 9 and fig.axes[0].get_ylabel() == "image"
+    signal = np.sin(np.linspace(0, 6, 400))
+    ax = plotting.plot_heat_on_beat(signal, 100, 300, 200, rng.random(16), fs=360.0, title="t")
+    assert ax.get_xlabel() == "time from R (ms)" and ax.get_ylabel() == "amplitude (mV)"
+    shares = pd.DataFrame(
+        {"P": [0.2, 0.1], "QRS": [0.5, 0.6], "ST-T": [0.3, 0.3]}, index=["N", "V"]
+    )
+    ax = plotting.plot_wave_shares(shares)
+    assert "share" in ax.get_xlabel() and len(ax.patches) == 6
+
+
+@pytest.mark.integration
+def test_pipeline_figure_from_the_command_line(mitdb_ready, tmp_path):
+    from ecgutils.__main__ import main
+
+    out = tmp_path / "pipeline.png"
+    assert main(["figure", "pipeline", "--record", "207", "--out", str(out)]) == 0
+    assert out.stat().st_size > 20_000
+    assert not list(tmp_path.glob(".*"))  # written at once, nothing temporary left
+    from ecgutils.data import load_record
+
+    rec = load_record("207")
+    start = plotting.pipeline_window(rec, 6.0)
+    inside = (rec.beats.sample >= start * rec.fs) & (rec.beats.sample < (start + 6) * rec.fs)
+    assert "V" in set(rec.beats.symbol[inside]) and len(set(rec.beats.symbol[inside])) >= 2
+    fig = plotting.plot_pipeline("207")
+    titles = " ".join(ax.get_title() for ax in fig.axes)
+    for step in ("1 ·", "2 ·", "3 ·", "4 ·"):
+        assert step in titles
+    assert "reference" in titles and "predicted" in titles
+    plt.close(fig)
