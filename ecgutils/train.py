@@ -62,6 +62,7 @@ _LATER_FIELDS = {
     "ensemble": 1,
     "ignore_classes": (),
     "split": "beat",
+    "precise_bn": False,
 }
 
 
@@ -91,6 +92,7 @@ class TrainConfig:
     ensemble: int = 1  # networks trained with seeds seed, seed + 1, ...; probabilities averaged
     ignore_classes: tuple[str, ...] = ()  # left out of training and validation, still tested
     split: str = "beat"
+    precise_bn: bool = False  # batch-norm statistics recomputed before each validation
 
     def __post_init__(self):
         if self.ensemble < 1:
@@ -182,6 +184,66 @@ def model_features(ds: BeatDataset, cfg: TrainConfig) -> np.ndarray:
     features with ``rhythm``."""
     feats = relative_rr_features(ds.beats) if cfg.relative_rr else rr_features(ds.beats)
     return np.column_stack([feats, rhythm_features(ds.beats)]) if cfg.rhythm else feats
+
+
+def model_inputs(ds: BeatDataset, index: np.ndarray, cfg: TrainConfig) -> dict:
+    """The network inputs of the beats ``index``, uncropped, as arrays: ``image``
+    ``(n, size, size, channels)`` float32 (the beat, and its record's template with
+    ``cfg.template``) and, with ``cfg.rr``, ``rr`` ``(n, k)``."""
+    index = np.asarray(index)
+    images = ds.images[index][..., None].astype(np.float32)
+    if cfg.template:
+        extra = ds.templates[ds.template_index()[index]][..., None].astype(np.float32)
+        images = np.concatenate([images, extra], axis=-1)
+    out = {"image": images}
+    if cfg.rr:
+        out["rr"] = model_features(ds, cfg)[index].astype(np.float32)
+    return out
+
+
+def recalibrate_batchnorm(model, inputs: dict) -> None:
+    """Set every batch-norm layer's moving mean and variance to the statistics of ``inputs``
+    (one batch, passed in training mode with the momentum set to 0 for that pass).
+
+    Short CPU runs of a network with Keras' default momentum (0.99) judge the model with
+    moving statistics still close to their initial values; the paper's CNN then predicts one
+    class at inference however well it trains ("precise batch norm", Wu & Johnson 2021).
+    """
+    import keras
+
+    def walk(layer):
+        for sub in getattr(layer, "layers", []):
+            yield sub
+            yield from walk(sub)
+
+    layers = [m for m in walk(model) if isinstance(m, keras.layers.BatchNormalization)]
+    saved = [m.momentum for m in layers]
+    try:
+        for m in layers:
+            m.momentum = 0.0
+        names = [t.name.split(":")[0] for t in model.inputs]
+        model(inputs["image"] if len(names) == 1 else {k: inputs[k] for k in names}, training=True)
+    finally:
+        for m, momentum in zip(layers, saved):
+            m.momentum = momentum
+
+
+def _precise_bn_callback(ds: BeatDataset, train_idx: np.ndarray, cfg: TrainConfig):
+    """A callback that recalibrates batch norm on a fixed random sample of training beats
+    before every validation (so early stopping and the checkpoint see the real model)."""
+    import keras
+
+    size = ds.images.shape[1]
+    n = int(np.clip(2**27 // (size * size * 64), 128, 1024))  # bounds the activations' memory
+    rng = np.random.default_rng(cfg.seed)
+    sample = np.sort(rng.choice(train_idx, size=min(n, len(train_idx)), replace=False))
+    inputs = model_inputs(ds, sample, cfg)
+
+    class PreciseBatchNorm(keras.callbacks.Callback):
+        def on_test_begin(self, logs=None):
+            recalibrate_batchnorm(self.model, inputs)
+
+    return PreciseBatchNorm()
 
 
 def make_dataset(ds: BeatDataset, index: np.ndarray, cfg: TrainConfig, *, training: bool):
@@ -342,7 +404,8 @@ def _train_one(cfg, ds, train_idx, val_idx, strategy, out_dir, verbose):
         )
     work = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="ecg-train-"))
     work.mkdir(parents=True, exist_ok=True)
-    callbacks = [
+    callbacks = [_precise_bn_callback(ds, train_idx, cfg)] if cfg.precise_bn else []
+    callbacks += [
         keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=cfg.patience, restore_best_weights=True
         ),

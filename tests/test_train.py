@@ -232,3 +232,23 @@ def test_ignored_classes_stay_out_of_training_only(mitdb_ready, tmp_path, monkey
     labels = tm.dataset.labels("aami5")  # record 107 is paced: Q in aami5
     assert not (labels[np.concatenate([tm.split["train"], tm.split["val"]])] == 4).any()
     assert (labels[tm.split["test"]] == 4).sum() > 300
+
+
+def test_recalibrate_batchnorm_sets_moving_statistics_to_the_batch():
+    import keras
+
+    inp = keras.Input((3,), name="image")
+    bn = keras.layers.BatchNormalization(momentum=0.99)
+    model = keras.Model(inp, keras.layers.Dense(2)(bn(inp)))
+    x = np.random.default_rng(0).normal(5.0, 2.0, size=(256, 3)).astype(np.float32)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(bn.moving_mean), 0.0)
+    train.recalibrate_batchnorm(model, {"image": x})
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(bn.moving_mean), x.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(bn.moving_variance), x.var(0), rtol=1e-3)
+    assert bn.momentum == 0.99  # restored
+
+
+def test_precise_bn_is_a_later_field_that_keeps_old_model_keys():
+    base = train.TrainConfig()
+    assert "precise_bn" not in train.config_key(base)
+    assert train.config_key(train.TrainConfig(precise_bn=True))["precise_bn"] is True
