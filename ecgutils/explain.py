@@ -273,19 +273,44 @@ def wave_shares(times: np.ndarray, heat: np.ndarray) -> pd.DataFrame:
 def model_inputs(trained, index: np.ndarray) -> dict:
     """The inputs a trained course model (:class:`ecgutils.train.TrainedModel`) takes for the
     beats ``index`` of its data set: ``image`` (n, size, size, channels) and, with RR features,
-    ``rr`` (n, k)."""
-    from .train import model_features
+    ``rr`` (n, k) (:func:`ecgutils.train.model_inputs`)."""
+    from .train import model_inputs as inputs_of
 
-    ds, cfg = trained.dataset, trained.config
-    index = np.asarray(index)
-    images = ds.images[index][..., None].astype(np.float32)
-    if cfg.template:
-        extra = ds.templates[ds.template_index()[index]][..., None].astype(np.float32)
-        images = np.concatenate([images, extra], axis=-1)
-    out = {"image": images}
-    if cfg.rr:
-        out["rr"] = model_features(ds, cfg)[index].astype(np.float32)
-    return out
+    return inputs_of(trained.dataset, index, trained.config)
+
+
+def examples_per_class(
+    trained, per_class: int = 1, *, seed: int = 0, correct: bool | None = None
+) -> np.ndarray:
+    """Test beats of a trained course model, ``per_class`` of every class that has them.
+
+    Parameters
+    ----------
+    trained : :class:`ecgutils.train.TrainedModel`
+    per_class : int
+        Beats per class (fewer where the test set has fewer).
+    seed : int
+        Which beats (random, reproducible).
+    correct : bool, optional
+        Only beats the model classifies correctly (True) or wrongly (False); default: any.
+
+    Returns
+    -------
+    (k,) int array
+        Indices into the model's data set, grouped by class in the scheme's order.
+    """
+    test = np.asarray(trained.split["test"])
+    labels = trained.dataset.labels(trained.config.scheme)[test]
+    if correct is not None:
+        pred = trained.predict(test).argmax(axis=1)
+        keep = (pred == labels) == correct
+        test, labels = test[keep], labels[keep]
+    rng = np.random.default_rng(seed)
+    out = []
+    for c in np.unique(labels[labels >= 0]):
+        pool = test[labels == c]
+        out.append(np.sort(rng.choice(pool, size=min(per_class, len(pool)), replace=False)))
+    return np.concatenate(out) if out else np.array([], dtype=np.int64)
 
 
 def explain_beats(trained, index: np.ndarray, *, layer: str | None = None) -> pd.DataFrame:
@@ -316,3 +341,32 @@ def explain_beats(trained, index: np.ndarray, *, layer: str | None = None) -> pd
     table.insert(3, "predicted", [classes[c] for c in cls])
     table["peak_s"] = times[np.arange(len(index)), per_col.argmax(axis=1)]
     return table
+
+
+#: Where a profile that does not train the paper's CNN gets one to explain: its architecture on
+#: the quick profile's three records (every paper8 class), drawn at 48x48 (the smallest side its
+#: valid convolutions and three poolings allow), two epochs, with its batch-norm statistics
+#: recomputed before each validation (``precise_bn``: with Keras' momentum 0.99 a run this short
+#: predicts one class at inference). A stand-in that runs on a laptop in minutes, not the
+#: paper's model: ``ECG_PROFILE=paper`` explains the real one.
+PAPER_STANDIN = {"profile": "quick", "size": 48, "epochs": 2, "batch_size": 64, "precise_bn": True}
+
+
+def paper_cnn_model(profile=None, *, verbose: int = 0):
+    """The paper's CNN to explain: the paper profile's own model (trained if missing: a GPU job),
+    else the :data:`PAPER_STANDIN` (trained on first use, then cached under ``data/models``).
+
+    Returns
+    -------
+    :class:`ecgutils.train.TrainedModel`
+    """
+    from .config import Profile, get_profile
+    from .train import load_or_train
+
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    if prof.model == "paper":
+        return load_or_train(prof, verbose=verbose)
+    standin = dict(PAPER_STANDIN)
+    return load_or_train(
+        standin.pop("profile"), model="paper", rr=False, verbose=verbose, **standin
+    )

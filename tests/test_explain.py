@@ -147,3 +147,25 @@ def test_explain_a_trained_course_model(mitdb_ready):
     assert layer_w.value == explain.conv_layers(tm.model)[-1]
     layer_w.value = layer_w.options[0]  # redraws without error
     plt.close("all")
+
+
+def test_examples_per_class_picks_test_beats_of_every_class():
+    from types import SimpleNamespace
+
+    from ecgutils.train import TrainConfig
+
+    labels = np.array([0, 0, 1, 1, 2, 0, 1, 2])
+    ds = SimpleNamespace(labels=lambda scheme: labels)
+    tm = SimpleNamespace(
+        dataset=ds,
+        config=TrainConfig(),
+        split={"test": np.array([0, 1, 2, 3, 5])},  # no class-2 beat among the test beats
+        predict=lambda index: np.eye(3)[np.where(index == 2, 0, labels[index])],
+    )
+    pick = explain.examples_per_class(tm, per_class=2)
+    assert list(labels[pick]) == [0, 0, 1, 1]  # grouped by class, in class order
+    assert len(pick) == 4 and set(pick) <= {0, 1, 2, 3, 5}
+    wrong = explain.examples_per_class(tm, per_class=5, correct=False)
+    assert list(wrong) == [2]  # beat 2 (class 1) is predicted as class 0
+    right = explain.examples_per_class(tm, per_class=5, correct=True)
+    assert sorted(right) == [0, 1, 3, 5]
