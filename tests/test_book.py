@@ -65,3 +65,19 @@ def test_site_of_the_whole_course_links_every_notebook(tmp_path):
         assert (site / path.with_suffix(".html").name).is_file()
     assert (site / "README.html").is_file() and (site / "TEACHING.html").is_file()
     assert book.broken_links(site) == []
+
+
+@pytest.mark.integration
+def test_site_from_a_notebook_executed_in_the_quick_profile(mitdb_ready, tmp_path):
+    """Chapter 01 executed as `make course PROFILE=quick` does, then its page: figures embedded,
+    the widgets' saved state on the page, links whole."""
+    from ecgutils.course import run_course
+
+    first = course_notebooks()[0]
+    runs = run_course(tmp_path, profile="quick", notebooks=[first])
+    assert runs[0].ok, runs[0].error
+    index = book.build_book(tmp_path, notebooks=[first.name])
+    page = (index.parent / first.with_suffix(".html").name).read_text()
+    assert page.count("data:image/png;base64") >= 3  # the figures travel inside the page
+    assert "application/vnd.jupyter.widget-state+json" in page  # the record browser's state
+    assert book.broken_links(index.parent) == []
