@@ -231,6 +231,32 @@ def column_heat(heat: np.ndarray, images: np.ndarray) -> np.ndarray:
     return np.where(mass > 0, on_trace, heat.mean(axis=1)).astype(np.float32)
 
 
+def trace_agreement(heat_a: np.ndarray, heat_b: np.ndarray, images: np.ndarray) -> np.ndarray:
+    """How far two heat maps of the same beats agree along the trace: per beat, the Spearman
+    rank correlation of their :func:`column_heat` profiles.
+
+    Parameters
+    ----------
+    heat_a, heat_b : (n, size, size) float arrays
+        E.g. Grad-CAM and occlusion (negative drops clipped to 0 first).
+    images : (n, size, size) uint8 array
+
+    Returns
+    -------
+    (n,) float array
+        In [-1, 1]; NaN where one profile is constant.
+    """
+    from scipy.stats import rankdata
+
+    ra = rankdata(column_heat(heat_a, images), axis=1)
+    rb = rankdata(column_heat(heat_b, images), axis=1)
+    ra -= ra.mean(axis=1, keepdims=True)
+    rb -= rb.mean(axis=1, keepdims=True)
+    denom = np.sqrt((ra**2).sum(axis=1) * (rb**2).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denom > 0, (ra * rb).sum(axis=1) / denom, np.nan)
+
+
 def column_times(beats: pd.DataFrame, size: int, fs: float = 360.0) -> np.ndarray:
     """(n, size) float: the time of each image column's centre, seconds from the beat's R peak.
 

@@ -169,3 +169,17 @@ def test_examples_per_class_picks_test_beats_of_every_class():
     assert list(wrong) == [2]  # beat 2 (class 1) is predicted as class 0
     right = explain.examples_per_class(tm, per_class=5, correct=True)
     assert sorted(right) == [0, 1, 3, 5]
+
+
+def test_trace_agreement_is_a_rank_correlation_along_the_trace():
+    rng = np.random.default_rng(1)
+    images = np.zeros((2, 8, 8), np.uint8)  # ink everywhere: column heat = column mean
+    a = rng.random((2, 8, 8)).astype(np.float32)
+    b = a.copy()
+    b[1] = a[1][:, ::-1]  # the second beat's heat mirrored left-right
+    r = explain.trace_agreement(a, 2 * b + 1, images)  # scaling keeps the ranks
+    assert r[0] == pytest.approx(1.0)
+    cols = a[1].mean(axis=0)
+    expected = pd.Series(cols).corr(pd.Series(cols[::-1]), method="spearman")
+    assert r[1] == pytest.approx(expected)
+    assert np.isnan(explain.trace_agreement(a, np.ones_like(a), images)).all()
