@@ -118,6 +118,7 @@ def _cmd_ship_model(args: argparse.Namespace) -> int:
 
 
 def _cmd_app(args: argparse.Namespace) -> int:
+    import os
     import subprocess
     from pathlib import Path
 
@@ -133,6 +134,8 @@ def _cmd_app(args: argparse.Namespace) -> int:
         "--Voila.ip=127.0.0.1", f"--Voila.tornado_settings={tornado}",
     ]  # fmt: skip
     print(f"The app: http://127.0.0.1:{args.port}/ (Ctrl-C stops it)", flush=True)
+    if os.name == "posix":  # become Voila: a signal that stops this process stops the server
+        os.execv(sys.executable, cmd)
     return subprocess.call(cmd)
 
 

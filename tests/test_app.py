@@ -105,6 +105,14 @@ def app_url(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+    # stopping the app stops the server and its kernels: nothing is left running
+    import psutil
+
+    time.sleep(1)
+    left = [
+        p for p in psutil.process_iter(["cmdline"]) if f"--port={port}" in (p.info["cmdline"] or [])
+    ]
+    assert not left, f"the app left {len(left)} process(es) running on port {port}"
 
 
 @pytest.mark.integration
