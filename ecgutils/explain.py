@@ -3,7 +3,8 @@
 
 - :func:`grad_cam` (Selvaraju et al. 2017): the feature maps of one convolution layer, weighted
   by the gradient of the class score (the pre-softmax logit) averaged over each map, summed,
-  ReLU, upsampled to the image and scaled to [0, 1]. Computed with ``tf.GradientTape``.
+  ReLU, upsampled to the image and scaled to [0, 1]. Computed with ``tf.GradientTape``;
+  :func:`grad_cam_layers` does it for every convolution layer at once.
 - :func:`occlusion` (Zeiler & Fergus 2014): slide a blank patch over the image and record how
   much the class probability drops; model-agnostic, slower, a cross-check of Grad-CAM.
 - :func:`column_heat` and :func:`column_times` map an image's heat back onto the beat: each
@@ -13,10 +14,14 @@
 
 Models are Keras models whose image input is named ``image`` (uint8-valued, 255 = background,
 shape ``(n, size, size, channels)``), alone or with a feature input ``rr`` (the course's CNNs,
-:mod:`ecgutils.models`). :func:`model_inputs` builds those inputs for a trained model's beats.
+:mod:`ecgutils.models`). :func:`model_inputs` builds those inputs for a trained model's beats,
+:func:`examples_per_class` picks test beats per class, and :func:`swap_rr` classifies a beat with
+another beat's timing.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -146,6 +151,37 @@ def grad_cam(
         heat[i : i + batch_size] = cam / np.where(top > 0, top, 1.0)[:, None, None]
         picked[i : i + batch_size] = np.asarray(cls)
     return heat, picked
+
+
+def grad_cam_layers(
+    model,
+    inputs,
+    *,
+    layers: Sequence[str] | None = None,
+    class_index: np.ndarray | int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Grad-CAM of the same images and classes at several convolution layers.
+
+    Parameters
+    ----------
+    model, inputs : as for :func:`grad_cam`
+    layers : sequence of str, optional
+        Conv2D layer names; default: every one, input to output (:func:`conv_layers`).
+    class_index : int or (n,) int array, optional
+        The class explained per image; default: the predicted class, the same at every layer.
+
+    Returns
+    -------
+    heat : (n_layers, n, size, size) float32 array
+        :func:`grad_cam`'s maps, one stack per layer.
+    class_index : (n,) int array
+    """
+    layers = list(layers) if layers is not None else conv_layers(model)
+    if not layers:
+        raise ValueError("No layers given: name at least one Conv2D layer (see conv_layers).")
+    first, cls = grad_cam(model, inputs, layer=layers[0], class_index=class_index)
+    rest = [grad_cam(model, inputs, layer=name, class_index=cls)[0] for name in layers[1:]]
+    return np.stack([first, *rest]), cls
 
 
 def occlusion(
@@ -306,7 +342,12 @@ def model_inputs(trained, index: np.ndarray) -> dict:
 
 
 def examples_per_class(
-    trained, per_class: int = 1, *, seed: int = 0, correct: bool | None = None
+    trained,
+    per_class: int = 1,
+    *,
+    seed: int = 0,
+    correct: bool | None = None,
+    classes: Sequence[str] | None = None,
 ) -> np.ndarray:
     """Test beats of a trained course model, ``per_class`` of every class that has them.
 
@@ -319,14 +360,29 @@ def examples_per_class(
         Which beats (random, reproducible).
     correct : bool, optional
         Only beats the model classifies correctly (True) or wrongly (False); default: any.
+    classes : sequence of str, optional
+        Only these classes (names of the model's scheme, e.g. ``["N", "V"]``); default: all.
+        A name the scheme lacks is an error; a class without test beats gives no beats.
 
     Returns
     -------
     (k,) int array
         Indices into the model's data set, grouped by class in the scheme's order.
     """
+    from .classes import scheme_classes
+
     test = np.asarray(trained.split["test"])
     labels = trained.dataset.labels(trained.config.scheme)[test]
+    if classes is not None:
+        names = scheme_classes(trained.config.scheme)
+        unknown = [c for c in classes if c not in names]
+        if unknown:
+            raise ValueError(
+                f"Classes {unknown} are not in the model's scheme {trained.config.scheme!r} "
+                f"(its classes: {', '.join(names)})."
+            )
+        keep = np.isin(labels, [names.index(c) for c in classes])
+        test, labels = test[keep], labels[keep]
     if correct is not None:
         pred = trained.predict(test).argmax(axis=1)
         keep = (pred == labels) == correct
@@ -367,6 +423,58 @@ def explain_beats(trained, index: np.ndarray, *, layer: str | None = None) -> pd
     table.insert(3, "predicted", [classes[c] for c in cls])
     table["peak_s"] = times[np.arange(len(index)), per_col.argmax(axis=1)]
     return table
+
+
+def swap_rr(trained, index: int, donor: int, *, class_name: str | None = None) -> pd.DataFrame:
+    """Classify one beat twice: with its own RR features and with another beat's.
+
+    The image stays the same; only the timing input changes. With an APC as ``index`` and a
+    normal beat as ``donor`` this asks how much of the model's "APC" is timing (notebook 10).
+
+    Parameters
+    ----------
+    trained : :class:`ecgutils.train.TrainedModel`
+        A model with an RR input (``config.rr``).
+    index, donor : int
+        Beats of its data set: the one classified, and the one whose RR features it borrows.
+    class_name : str, optional
+        The class whose probability and Grad-CAM are reported; default: the beat's true class.
+
+    Returns
+    -------
+    DataFrame
+        Rows ``own RR`` and ``donor's RR``; columns ``predicted``, ``P(<class>)`` and
+        ``heat centre (s from R)``: the heat-weighted mean time of the Grad-CAM along the beat.
+    """
+    from .classes import scheme_classes
+
+    if not trained.config.rr:
+        raise ValueError("This model has no RR input (config.rr is False): nothing to swap.")
+    names = scheme_classes(trained.config.scheme)
+    if class_name is None:
+        truth = int(trained.dataset.labels(trained.config.scheme)[index])
+        if truth < 0:
+            raise ValueError(f"Beat {index} has no class in the scheme: pass class_name.")
+        class_name = names[truth]
+    if class_name not in names:
+        raise ValueError(f"{class_name!r} is not one of the model's classes ({', '.join(names)}).")
+    c = names.index(class_name)
+    own = model_inputs(trained, np.array([index]))
+    borrowed = {**own, "rr": model_inputs(trained, np.array([donor]))["rr"]}
+    image = trained.dataset.images[[index]]
+    times = column_times(trained.dataset.beats.iloc[[index]], image.shape[1])[0]
+    rows = {}
+    for label, inputs in (("own RR", own), ("donor's RR", borrowed)):
+        prob = trained.model.predict(inputs, verbose=0)[0]
+        heat, _ = grad_cam(trained.model, inputs, class_index=c)
+        per_col = column_heat(heat, image)[0]
+        centre = np.average(times, weights=per_col) if per_col.sum() > 0 else np.nan
+        rows[label] = {
+            "predicted": names[int(prob.argmax())],
+            f"P({class_name})": float(prob[c]),
+            "heat centre (s from R)": float(centre),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 #: Where a profile that does not train the paper's CNN gets one to explain: its architecture on

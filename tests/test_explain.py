@@ -71,13 +71,18 @@ def test_occlusion_changes_nothing_where_the_model_does_not_look():
     assert drop[0, :, : SIDE // 2 - 2].max() > 1e-4  # erasing left ink lowers class 0
 
 
+def _course_cnn_inputs(n: int, seed: int) -> dict:
+    """Random inputs of the course's compact CNN at 32x32: images and RR features."""
+    rng = np.random.default_rng(seed)
+    return {
+        "image": rng.integers(0, 256, (n, 32, 32, 1)).astype(np.float32),
+        "rr": rng.normal(size=(n, models.N_RR_FEATURES)).astype(np.float32),
+    }
+
+
 def test_grad_cam_on_the_course_cnn_with_rr_input():
     model = models.compact_cnn(size=32, n_classes=8, rr=True)
-    rng = np.random.default_rng(0)
-    inputs = {
-        "image": rng.integers(0, 256, (3, 32, 32, 1)).astype(np.float32),
-        "rr": rng.normal(size=(3, models.N_RR_FEATURES)).astype(np.float32),
-    }
+    inputs = _course_cnn_inputs(3, seed=0)
     names = explain.conv_layers(model)
     assert len(names) == 6
     heat, cls = explain.grad_cam(model, inputs, layer=names[2])
@@ -86,12 +91,37 @@ def test_grad_cam_on_the_course_cnn_with_rr_input():
     assert drop.shape == (3, 32, 32)
 
 
+def test_grad_cam_layers_stacks_each_layer_for_one_class():
+    model = models.compact_cnn(size=32, n_classes=8, rr=True)
+    inputs = _course_cnn_inputs(2, seed=1)
+    names = explain.conv_layers(model)
+    heat, cls = explain.grad_cam_layers(model, inputs)
+    assert heat.shape == (len(names), 2, 32, 32)
+    # the class is chosen once (the prediction) and explained at every layer
+    np.testing.assert_array_equal(cls, explain.grad_cam(model, inputs)[1])
+    for k in (0, len(names) - 1):
+        one, _ = explain.grad_cam(model, inputs, layer=names[k], class_index=cls)
+        np.testing.assert_allclose(heat[k], one, atol=1e-6)
+    some, _ = explain.grad_cam_layers(model, inputs, layers=names[1:3], class_index=5)
+    assert some.shape == (2, 2, 32, 32)
+    with pytest.raises(ValueError, match="No layers"):
+        explain.grad_cam_layers(model, inputs, layers=[])
+
+
 def test_grad_cam_names_a_model_without_convolutions():
     import keras
 
     inp = keras.Input((4,))
     with pytest.raises(ValueError, match="no Conv2D layer"):
         explain.conv_layers(keras.Model(inp, keras.layers.Dense(2)(inp)))
+
+
+def test_swap_rr_needs_an_rr_input():
+    from types import SimpleNamespace
+
+    no_rr = SimpleNamespace(config=SimpleNamespace(rr=False))
+    with pytest.raises(ValueError, match="no RR input"):
+        explain.swap_rr(no_rr, 0, donor=1)
 
 
 def test_column_heat_follows_the_trace():
@@ -147,6 +177,27 @@ def test_explain_a_trained_course_model(mitdb_ready):
     assert layer_w.value == explain.conv_layers(tm.model)[-1]
     layer_w.value = layer_w.options[0]  # redraws without error
     plt.close("all")
+
+    # beats of named classes only; a name outside the scheme is refused
+    only_v = explain.examples_per_class(tm, per_class=4, classes=["V"])
+    assert 0 < len(only_v) <= 4 and set(labels[only_v]) == {4}
+    assert set(labels[explain.examples_per_class(tm, per_class=2, classes=["N", "V"])]) == {0, 4}
+    with pytest.raises(ValueError, match="not in the model's scheme"):
+        explain.examples_per_class(tm, classes=["X"])
+
+    # swapping timing: a beat given its own RR features twice reads the same; another's may not
+    v, n = int(only_v[0]), int(pick[0])
+    same = explain.swap_rr(tm, v, donor=v)
+    assert list(same.index) == ["own RR", "donor's RR"]
+    assert list(same.columns) == ["predicted", "P(V)", "heat centre (s from R)"]
+    pd.testing.assert_series_equal(same.iloc[0], same.iloc[1], check_names=False, atol=1e-5)
+    swapped = explain.swap_rr(tm, v, donor=n, class_name="N")
+    assert "P(N)" in swapped.columns and swapped["P(N)"].between(0, 1).all()
+    beats = tm.dataset.beats.iloc[v]
+    centre = swapped["heat centre (s from R)"].dropna()
+    assert centre.between((beats.start - beats.r) / 360, (beats.end - beats.r) / 360).all()
+    with pytest.raises(ValueError, match="not one of the model's classes"):
+        explain.swap_rr(tm, v, donor=n, class_name="X")
 
 
 def test_examples_per_class_picks_test_beats_of_every_class():
