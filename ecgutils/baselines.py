@@ -18,14 +18,19 @@ DS1 -> DS2 (AAMI classes, EC57). On DS1 -> DS2 the RR features are the patient-r
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import tempfile
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 
 from .classes import scheme_classes
-from .config import MITDB_FS, Profile, get_profile
+from .config import MITDB_FS, Profile, data_dir, get_profile
 from .dataset import relative_rr_features, rr_features
 from .segment import FIXED_WINDOW_S
 
@@ -33,6 +38,11 @@ from .segment import FIXED_WINDOW_S
 CNN_EPOCHS = 10
 #: Keep every DECIMATE-th sample of the window (360 Hz -> 120 Hz; the QRS is still 10+ samples).
 DECIMATE = 3
+#: Part of the key of cached :func:`baseline_table` results: bump it when the features, the
+#: classifiers or the scoring change.
+BASELINES_VERSION = 1
+#: The baselines :func:`make_classifier` knows.
+BASELINE_NAMES = ("1-NN", "trees", "1-D CNN")
 
 
 def beat_windows(profile: Profile | str | None = None) -> tuple[np.ndarray, pd.DataFrame]:
@@ -54,17 +64,16 @@ def beat_windows(profile: Profile | str | None = None) -> tuple[np.ndarray, pd.D
     offsets = np.arange(-before, after + 1, DECIMATE)
 
     def one(name):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # the MLII fallback of 102 and 104
-            rec = load_record(name)
+        rec = load_record(name)
         table = segment_record(rec, "fixed")
         x = remove_baseline(rec.signal, rec.fs)
         return x[table["r"].to_numpy()[:, None] + offsets].astype(np.float32), table
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        parts = list(pool.map(one, prof.records))
+    # The filter is process-wide, so it is set here, around the workers, not inside them.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Record .* has no MLII lead", UserWarning)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            parts = list(pool.map(one, prof.records))
     return np.concatenate([w for w, _ in parts]), pd.concat(
         [t for _, t in parts], ignore_index=True
     )
@@ -155,9 +164,24 @@ def _fit_score(name, x_train, y_train, x_test, n_classes):
 
 
 def baseline_table(
-    profile: Profile | str | None = None, models: tuple[str, ...] = ("1-NN", "trees", "1-D CNN")
+    profile: Profile | str | None = None,
+    models: tuple[str, ...] = ("1-NN", "trees", "1-D CNN"),
+    *,
+    cache: bool = True,
 ) -> pd.DataFrame:
     """Each baseline on the paper's beat-level hold-out and on DS1 -> DS2, side by side.
+
+    Parameters
+    ----------
+    profile : Profile or str, optional
+        Whose records (default: the active profile).
+    models : tuple of str
+        Baselines to fit (:func:`make_classifier` names), one row each, in this order.
+    cache : bool
+        Reuse the table of an earlier call with the same records, models and
+        :data:`BASELINES_VERSION` (``data/models/baselines-<profile>-<key>.csv``; its fit and
+        ms-per-beat columns are that run's timings); ``False`` fits everything again and
+        replaces it.
 
     Returns
     -------
@@ -166,6 +190,38 @@ def baseline_table(
         and Se / +P of S and V (EC57, %); training seconds and ms per test beat of each;
         parameters (networks only).
     """
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    models = tuple(models)
+    unknown = [m for m in models if m not in BASELINE_NAMES]
+    if unknown:  # fail before any work
+        choices = ", ".join(BASELINE_NAMES)
+        raise ValueError(f"Unknown baseline {unknown[0]!r}; choose from {choices}.")
+    settings = {
+        "records": list(prof.records),
+        "models": list(models),
+        "decimate": DECIMATE,
+        "window_s": list(FIXED_WINDOW_S),
+        "cnn_epochs": CNN_EPOCHS,
+        "version": BASELINES_VERSION,
+    }
+    key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+    path = data_dir() / "models" / f"baselines-{prof.name}-{key}.csv"
+    if cache and path.is_file():
+        return pd.read_csv(path, index_col=0)
+    table = _baseline_table(prof, models)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        table.to_csv(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return table
+
+
+def _baseline_table(prof: Profile, models: tuple[str, ...]) -> pd.DataFrame:
     from .evaluate import (
         classification_metrics,
         ec57_metrics,
@@ -173,7 +229,7 @@ def baseline_table(
         interpatient_split,
     )
 
-    windows, beats = beat_windows(profile)
+    windows, beats = beat_windows(prof)
     intra_x = baseline_features(windows, beats, relative=False)
     inter_x = baseline_features(windows, beats, relative=True)
     paper8, aami5 = beats["paper8"].to_numpy(np.int64), beats["aami5"].to_numpy(np.int64)
@@ -203,3 +259,29 @@ def baseline_table(
         row["DS1 fit (s)"], row["DS2 ms/beat"] = fit_s, ms
         rows[name] = row
     return pd.DataFrame(rows).T
+
+
+def trained_model_row(trained, *, repeats: int = 2) -> pd.Series:
+    """A trained course CNN (:class:`ecgutils.train.TrainedModel`) as a row of
+    :func:`baseline_table`: parameters, its own hold-out accuracy and macro Se (%), its training
+    seconds (from its metadata) and the ms per test beat of classifying its test images (the
+    best of ``repeats`` timed passes after one warm-up, images already drawn, on this machine).
+    The DS2 columns stay empty: a model trained on a random split has no DS1 -> DS2 figure."""
+    test = np.asarray(trained.split["test"])
+    trained.predict(test[:256])  # warm-up: graph tracing, thread pools
+    best = np.inf
+    for _ in range(max(repeats, 1)):
+        t0 = time.perf_counter()
+        trained.predict(test)
+        best = min(best, time.perf_counter() - t0)
+    m = trained.metrics
+    return pd.Series(
+        {
+            "hold-out accuracy (%)": 100 * m["accuracy"],
+            "hold-out macro Se (%)": 100 * m["macro"]["se"],
+            "hold-out fit (s)": trained.metadata.get("train_seconds", np.nan),
+            "hold-out ms/beat": 1000 * best / max(len(test), 1),
+            "parameters": trained.model.count_params(),
+        },
+        dtype=float,
+    )

@@ -26,6 +26,8 @@ def test_features_put_the_waveform_before_the_rr_features():
 def test_unknown_baseline_is_a_clear_error():
     with pytest.raises(ValueError, match="'1-NN', 'trees' or '1-D CNN'"):
         baselines.make_classifier("svm")
+    with pytest.raises(ValueError, match="Unknown baseline 'svm'; choose from 1-NN, trees"):
+        baselines.baseline_table("quick", models=("1-NN", "svm"))
 
 
 @pytest.mark.integration
@@ -41,12 +43,24 @@ def test_windows_are_centred_on_r_in_mv(mitdb_ready):
 
 
 @pytest.mark.integration
-def test_baseline_table_scores_both_protocols(mitdb_ready):
+def test_baseline_table_scores_both_protocols(mitdb_ready, tmp_path, monkeypatch):
+    monkeypatch.setattr(baselines, "data_dir", lambda: tmp_path)  # its own cache of tables
     table = baselines.baseline_table("quick", models=("1-NN",))
     assert list(table.index) == ["1-NN"]
     row = table.loc["1-NN"]
     assert 90 < row["hold-out accuracy (%)"] <= 100 and 0 < row["DS2 accuracy (%)"] <= 100
     assert row["hold-out ms/beat"] > 0
+    (cached,) = (tmp_path / "models").glob("baselines-quick-*.csv")
+    assert not list((tmp_path / "models").glob(".*"))  # no temporary file left behind
+
+    # A second call reads the cache: nothing is fitted again.
+    def no_fit(*args):
+        raise AssertionError("fitted although the table was cached")
+
+    monkeypatch.setattr(baselines, "_fit_score", no_fit)
+    pd.testing.assert_frame_equal(baselines.baseline_table("quick", models=("1-NN",)), table)
+    with pytest.raises(AssertionError, match="fitted although"):
+        baselines.baseline_table("quick", models=("1-NN",), cache=False)
 
 
 def test_one_d_cnn_learns_a_separable_toy_problem():
@@ -60,3 +74,18 @@ def test_one_d_cnn_learns_a_separable_toy_problem():
     cnn = baselines.OneDCNN(epochs=4).fit(x, y)
     assert (cnn.predict(x) == y).mean() > 0.95
     assert 10_000 < cnn.parameters < 100_000
+
+
+@pytest.mark.integration
+def test_trained_model_row_fits_the_baseline_table(mitdb_ready):
+    from ecgutils import train
+
+    tm = train.load_or_train("quick", epochs=1, verbose=0)
+    row = baselines.trained_model_row(tm, repeats=1)
+    table = baselines.baseline_table("quick", models=("1-NN",))
+    assert set(row.index) <= set(table.columns)  # lands in the table's own columns
+    assert row["hold-out accuracy (%)"] == pytest.approx(100 * tm.metrics["accuracy"])
+    assert row["parameters"] == tm.model.count_params()
+    assert 0 < row["hold-out ms/beat"] < 1000
+    table.loc["cnn"] = row
+    assert table.loc["cnn", "hold-out macro Se (%)"] == row["hold-out macro Se (%)"]
