@@ -49,10 +49,10 @@ lint: install
 	$(PY) -m ruff format --check ecgutils tests
 
 unit: install
-	ECG_PROFILE=quick $(PY) -m pytest tests
+	ECG_PROFILE=quick $(PY) -m pytest --durations=20 tests
 
 nb: install
-	ECG_PROFILE=quick $(PY) -m pytest --nbval-lax -p no:cacheprovider notebooks
+	ECG_PROFILE=quick $(PY) -m pytest --durations=20 --nbval-lax -p no:cacheprovider notebooks
 
 test: lint unit nb
 
