@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .classes import scheme_classes
-from .config import MITDB_FS, Profile, data_dir, get_profile
+from .config import MITDB_FS, Profile, data_dir, get_profile, import_keras
 from .dataset import relative_rr_features, rr_features
 from .segment import FIXED_WINDOW_S
 
@@ -100,7 +100,7 @@ class OneDCNN:
         return {"wave": wave[..., None], "rr": rr}
 
     def fit(self, x, y, sample_weight=None):
-        import keras
+        keras = import_keras()
 
         from .evaluate import validation_split
         from .models import compact_cnn_1d

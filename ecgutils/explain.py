@@ -26,6 +26,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .config import import_keras, import_tensorflow
+
 #: Typical windows of the waves relative to the R peak, seconds (a heart rate of 60-100 bpm:
 #: the P wave ends 50-80 ms before R; a narrow QRS lasts about 100 ms; the T wave ends within
 #: 450 ms of R). Wide ventricular beats and fast or slow rhythms shift them: read shares as a
@@ -42,7 +44,7 @@ WAVE_WINDOWS: dict[str, tuple[float, float]] = {
 def conv_layers(model) -> list[str]:
     """Names of the model's 2-D convolution layers, input to output (the last one: Grad-CAM's
     usual choice)."""
-    import keras
+    keras = import_keras()
 
     names = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     if not names:
@@ -73,7 +75,7 @@ def _score_model(model, layer: str):
     Scores are the logits when the last layer is a softmax ``Dense`` (gradients of a
     saturated probability vanish), else the log-probabilities.
     """
-    import keras
+    keras = import_keras()
 
     last = model.layers[-1]
     activation = getattr(last, "activation", None)
@@ -121,7 +123,7 @@ def grad_cam(
     class_index : (n,) int array
         The class each map explains.
     """
-    import tensorflow as tf
+    tf = import_tensorflow()
 
     layer = layer or conv_layers(model)[-1]
     inputs = _as_inputs(model, inputs)

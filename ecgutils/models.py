@@ -22,12 +22,14 @@ import time
 import numpy as np
 import pandas as pd
 
+from .config import import_keras, import_tensorflow
+
 #: Number of RR features the compact CNN's second input takes (see dataset.rr_features).
 N_RR_FEATURES = 7
 
 
 def _keras():
-    import keras
+    keras = import_keras()
 
     return keras
 
@@ -243,7 +245,7 @@ def _dummy_inputs(model, n: int):
 
 def time_per_image(model, *, batch: int = 32, train: bool = True, repeats: int = 3) -> float:
     """Milliseconds per image of one training step (or one prediction) on this machine."""
-    import tensorflow as tf
+    tf = import_tensorflow()
 
     x = _dummy_inputs(model, batch)
     y = np.zeros(batch, dtype=np.int64)

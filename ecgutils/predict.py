@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from .classes import scheme_table
-from .config import MITDB_FS
+from .config import MITDB_FS, import_keras
 
 #: Largest file :func:`read_ecg` accepts, bytes (a 30-minute two-lead PhysioNet CSV export is
 #: about 16 MB; a 24-hour single-lead one about 100 MB).
@@ -349,7 +349,7 @@ class DeployedModel:
 def load_deployed_model(path: str | os.PathLike | None = None) -> DeployedModel:
     """The model in ``path``, else in ``$ECG_MODEL_DIR``, else the shipped one
     (``ecgutils/resources/model/``); folders are written by :func:`ship_model`."""
-    import keras
+    keras = import_keras()
 
     folder = Path(path or os.environ.get(MODEL_ENV) or MODEL_DIR)
     model_file, card_file = folder / "model.keras", folder / "card.json"
@@ -581,7 +581,7 @@ def ship_model(
     ``out`` (default: the package's ``resources/model``), replacing what was there only once all
     three are written.
     """
-    import keras
+    keras = import_keras()
 
     from .config import atomic_folder, get_profile
     from .train import load_or_train

@@ -32,7 +32,7 @@ import pandas as pd
 
 from .augment import N_VARIANTS, apply_crops, augmentation_index, augmented_classes
 from .classes import scheme_classes
-from .config import Profile, atomic_folder, data_dir, get_profile
+from .config import Profile, atomic_folder, data_dir, get_profile, import_keras, import_tensorflow
 from .dataset import (
     BeatDataset,
     build_dataset,
@@ -209,7 +209,7 @@ def recalibrate_batchnorm(model, inputs: dict) -> None:
     moving statistics still close to their initial values; the paper's CNN then predicts one
     class at inference however well it trains ("precise batch norm", Wu & Johnson 2021).
     """
-    import keras
+    keras = import_keras()
 
     def walk(layer):
         for sub in getattr(layer, "layers", []):
@@ -231,7 +231,7 @@ def recalibrate_batchnorm(model, inputs: dict) -> None:
 def _precise_bn_callback(ds: BeatDataset, train_idx: np.ndarray, cfg: TrainConfig):
     """A callback that recalibrates batch norm on a fixed random sample of training beats
     before every validation (so early stopping and the checkpoint see the real model)."""
-    import keras
+    keras = import_keras()
 
     size = ds.images.shape[1]
     n = int(np.clip(2**27 // (size * size * 64), 128, 1024))  # bounds the activations' memory
@@ -252,7 +252,7 @@ def make_dataset(ds: BeatDataset, index: np.ndarray, cfg: TrainConfig, *, traini
     Training: pairs from :func:`epoch_pairs`, shuffled every epoch, crops made on the fly.
     Otherwise: the beats in order, uncropped.
     """
-    import tensorflow as tf
+    tf = import_tensorflow()
 
     labels = ds.labels(cfg.scheme)
     rr = model_features(ds, cfg)
@@ -349,7 +349,7 @@ def train_model(
     """
     if cfg.ensemble == 1:
         return _train_one(cfg, ds, train_idx, val_idx, strategy, out_dir, verbose)
-    import keras
+    keras = import_keras()
 
     members, histories, seconds = [], [], 0.0
     for k in range(cfg.ensemble):
@@ -375,8 +375,8 @@ def train_model(
 
 
 def _train_one(cfg, ds, train_idx, val_idx, strategy, out_dir, verbose):
-    import keras
-    import tensorflow as tf
+    keras = import_keras()
+    tf = import_tensorflow()
 
     from .models import build_model
 
@@ -471,7 +471,7 @@ def load_or_train(
     **overrides
         Any :class:`TrainConfig` field (``epochs=2``, ``balance="oversample"``, ...).
     """
-    import keras
+    keras = import_keras()
 
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     cfg = config_from_profile(prof, **overrides)
