@@ -61,14 +61,13 @@ def _cmd_figure(args: argparse.Namespace) -> int:
     import matplotlib.pyplot as plt
 
     from .plotting import plot_pipeline
+    from .store import publish_file
 
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     fig = plot_pipeline(args.record)
-    tmp = out.with_name(f".{out.name}.tmp{out.suffix}")
-    fig.savefig(tmp, dpi=args.dpi)
+    with publish_file(out) as tmp:
+        fig.savefig(tmp, dpi=args.dpi)
     plt.close(fig)
-    tmp.replace(out)
     print(f"Pipeline figure of record {args.record}: {out}")
     return 0
 
@@ -137,6 +136,29 @@ def _cmd_app(args: argparse.Namespace) -> int:
     if os.name == "posix":  # become Voila: a signal that stops this process stops the server
         os.execv(sys.executable, cmd)
     return subprocess.call(cmd)
+
+
+def _cmd_cache(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from . import store
+
+    if args.clear or args.all:
+        removed = store.clear(everything=args.all)
+        print(f"Removed {len(removed)} {'entries' if args.all else 'stale entries and leftovers'}.")
+    table = store.entries()
+    if table.empty:
+        print(f"Nothing stored under {config.data_dir()}.")
+        return 0
+    with pd.option_context("display.width", 160, "display.max_rows", 500):
+        print(table.drop(columns="path").to_string(index=False))
+    stale = int((~table["current"]).sum())
+    print(
+        f"{len(table)} entries, {table['MB'].sum():,.1f} MB under {config.data_dir()}; "
+        f"{stale} stale (the current code would not use them"
+        + ("; `python -m ecgutils cache --clear` removes them)" if stale else ")")
+    )
+    return 0
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
@@ -254,6 +276,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default="standard", help="profile to train (default standard)")
     p.add_argument("--out", help="folder (default: ecgutils/resources/model)")
     p.set_defaults(func=_cmd_ship_model)
+
+    p = sub.add_parser(
+        "cache", help="list what the course stored under data/ (kind, key, size, age, current)"
+    )
+    p.add_argument("--clear", action="store_true", help="remove stale entries and leftovers")
+    p.add_argument("--all", action="store_true", help="remove every entry")
+    p.set_defaults(func=_cmd_cache)
 
     p = sub.add_parser("profile", help="show a profile (default: the one $ECG_PROFILE selects)")
     p.add_argument("name", nargs="?")

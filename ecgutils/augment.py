@@ -14,8 +14,6 @@ data set and :func:`iter_batches` draws batches from it, cropping only the image
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -23,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .classes import scheme_classes, scheme_table
+from .store import publish
 
 #: Crop side as a fraction of the image side (96 of 128).
 CROP_FRACTION = 96 / 128
@@ -205,8 +204,7 @@ def export_png_folders(
         raise FileExistsError(f"{out_dir} already exists; choose a new folder or delete it.")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     names = list(scheme_table(scheme)["name"])
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with publish(out_dir, replace=False) as tmp:
         for name in names:
             (tmp / name).mkdir()
         beat, crop = augmentation_index(labels, scheme, augment=augment)
@@ -217,7 +215,4 @@ def export_png_folders(
                 suffix = "" if c == 0 else f"_{CROP_NAMES[c - 1]}"
                 if not cv2.imwrite(str(tmp / names[labels[i]] / f"{i}{suffix}.png"), img):
                     raise OSError(f"Could not write a PNG file under {tmp}.")
-        os.replace(tmp, out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return out_dir

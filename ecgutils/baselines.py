@@ -18,19 +18,17 @@ DS1 -> DS2 (AAMI classes, EC57). On DS1 -> DS2 the RR features are the patient-r
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import tempfile
 import time
-import warnings
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from . import store
 from .classes import scheme_classes
-from .config import MITDB_FS, Profile, data_dir, get_profile, import_keras
+from .config import MITDB_FS, Profile, get_profile, import_keras
+from .data import expected_checksums
 from .dataset import relative_rr_features, rr_features
 from .segment import FIXED_WINDOW_S
 
@@ -38,9 +36,6 @@ from .segment import FIXED_WINDOW_S
 CNN_EPOCHS = 10
 #: Keep every DECIMATE-th sample of the window (360 Hz -> 120 Hz; the QRS is still 10+ samples).
 DECIMATE = 3
-#: Part of the key of cached :func:`baseline_table` results: bump it when the features, the
-#: classifiers or the scoring change.
-BASELINES_VERSION = 1
 #: The baselines :func:`make_classifier` knows.
 BASELINE_NAMES = ("1-NN", "trees", "1-D CNN")
 
@@ -64,16 +59,13 @@ def beat_windows(profile: Profile | str | None = None) -> tuple[np.ndarray, pd.D
     offsets = np.arange(-before, after + 1, DECIMATE)
 
     def one(name):
-        rec = load_record(name)
+        rec = load_record(name, warn=False)  # no MLII in 102 and 104: chapter 01 says so
         table = segment_record(rec, "fixed")
         x = remove_baseline(rec.signal, rec.fs)
         return x[table["r"].to_numpy()[:, None] + offsets].astype(np.float32), table
 
-    # The filter is process-wide, so it is set here, around the workers, not inside them.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Record .* has no MLII lead", UserWarning)
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            parts = list(pool.map(one, prof.records))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        parts = list(pool.map(one, prof.records))
     return np.concatenate([w for w, _ in parts]), pd.concat(
         [t for _, t in parts], ignore_index=True
     )
@@ -178,10 +170,9 @@ def baseline_table(
     models : tuple of str
         Baselines to fit (:func:`make_classifier` names), one row each, in this order.
     cache : bool
-        Reuse the table of an earlier call with the same records, models and
-        :data:`BASELINES_VERSION` (``data/models/baselines-<profile>-<key>.csv``; its fit and
-        ms-per-beat columns are that run's timings); ``False`` fits everything again and
-        replaces it.
+        Reuse the table of an earlier call with the same records, models, data and code
+        (the store's ``data/models/baselines/<profile>-<key>/``; its fit and ms-per-beat
+        columns are that run's timings); ``False`` fits everything again and replaces it.
 
     Returns
     -------
@@ -202,23 +193,21 @@ def baseline_table(
         "decimate": DECIMATE,
         "window_s": list(FIXED_WINDOW_S),
         "cnn_epochs": CNN_EPOCHS,
-        "version": BASELINES_VERSION,
     }
-    key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
-    path = data_dir() / "models" / f"baselines-{prof.name}-{key}.csv"
-    if cache and path.is_file():
-        return pd.read_csv(path, index_col=0)
-    table = _baseline_table(prof, models)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        table.to_csv(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return table
+    sums = expected_checksums()
+    spec = store.Spec(
+        kind="baselines",
+        label=prof.name,
+        params=settings,
+        module=__name__,
+        data=store.key_of([sums[f"{r}.{e}"] for r in prof.records for e in ("hea", "dat", "atr")]),
+    )
+
+    def build(folder: Path) -> None:
+        _baseline_table(prof, models).to_csv(folder / "table.csv")
+
+    folder, _ = store.get_or_build(spec, build, force=not cache)
+    return pd.read_csv(folder / "table.csv", index_col=0)
 
 
 def _baseline_table(prof: Profile, models: tuple[str, ...]) -> pd.DataFrame:

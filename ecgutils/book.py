@@ -23,6 +23,7 @@ from pathlib import Path
 
 from .config import project_root
 from .course import course_notebooks
+from .store import publish
 
 #: Pages of the repository that the site includes, with their titles.
 EXTRA_PAGES = {"README.md": "About the course (README)", "TEACHING.md": "Teacher's guide"}
@@ -135,10 +136,7 @@ def build_book(
         nb = nbformat.read(build / "notebooks" / n, as_version=4)
         chapters.append(Chapter(build / "notebooks" / n, Path(n).with_suffix(".html").name,
                                 notebook_title(nb)))  # fmt: skip
-    tmp = out.with_name(f".{out.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
+    with publish(out) as tmp:
         exporter = HTMLExporter(template_name="lab")
         exporter.log.setLevel("ERROR")
         for k, ch in enumerate(chapters):
@@ -158,10 +156,6 @@ def build_book(
         if docs.is_dir():
             shutil.copytree(docs, tmp / "docs")
         (tmp / "index.html").write_text(_index(chapters, root), encoding="utf-8")
-        shutil.rmtree(out, ignore_errors=True)
-        tmp.rename(out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return out / "index.html"
 
 

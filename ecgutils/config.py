@@ -9,9 +9,7 @@ notebook never hard-codes a record list or an image size.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -120,23 +118,6 @@ def data_dir() -> Path:
     """
     env = os.environ.get(DATA_DIR_ENV)
     return Path(env).expanduser() if env else project_root() / "data"
-
-
-@contextmanager
-def atomic_folder(folder: str | os.PathLike) -> Iterator[Path]:
-    """Write a folder all at once: yields a temporary sibling (``.<name>.*``) to fill; when the
-    block ends without error it replaces ``folder``, otherwise it is removed and ``folder`` is
-    left as it was. Readers never see a half-written folder."""
-    folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
-        yield tmp
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def mitdb_dir() -> Path:

@@ -335,7 +335,9 @@ class Record:
         return label_symbols(self.beats.symbol, scheme)
 
 
-def _choose_lead(name: str, leads: Sequence[str], lead: str | int, stacklevel: int) -> str:
+def _choose_lead(
+    name: str, leads: Sequence[str], lead: str | int, stacklevel: int, warn: bool = True
+) -> str:
     if isinstance(lead, int):
         if not -len(leads) <= lead < len(leads):
             raise ValueError(
@@ -345,11 +347,12 @@ def _choose_lead(name: str, leads: Sequence[str], lead: str | int, stacklevel: i
     if lead in leads:
         return lead
     if lead == "MLII" and MLII_FALLBACK in leads:
-        warnings.warn(
-            f"Record {name} has no MLII lead (its leads are {', '.join(leads)}); "
-            f"using {MLII_FALLBACK} instead.",
-            stacklevel=stacklevel,
-        )
+        if warn:
+            warnings.warn(
+                f"Record {name} has no MLII lead (its leads are {', '.join(leads)}); "
+                f"using {MLII_FALLBACK} instead.",
+                stacklevel=stacklevel,
+            )
         return MLII_FALLBACK
     raise ValueError(f"Record {name} has no lead {lead!r}; its leads are {', '.join(leads)}.")
 
@@ -376,6 +379,7 @@ def read_record(
     lead: str | int = "MLII",
     *,
     annotator: str | None = "atr",
+    warn: bool = True,
     _stacklevel: int = 2,
 ) -> Record:
     """Read one lead of any WFDB record at ``path`` (without extension), in mV.
@@ -392,12 +396,16 @@ def read_record(
         when the record has no MLII.
     annotator : str or None
         Annotation file extension to read, or ``None`` for none (empty beats and marks).
+    warn : bool
+        Warn when MLII falls back to another lead. Code that reads many records (in worker
+        threads too) passes ``False`` rather than changing the process's warning filters;
+        the chosen lead is in :attr:`Record.lead` either way.
     """
     path = Path(path)
     header = wfdb.rdheader(str(path))
     name = header.record_name
     leads = tuple(header.sig_name)
-    chosen = _choose_lead(name, leads, lead, _stacklevel + 1)
+    chosen = _choose_lead(name, leads, lead, _stacklevel + 1, warn)
     rec = wfdb.rdrecord(str(path), channel_names=[chosen])
     if rec.units[0] != "mV":
         raise ValueError(f"Record {name} lead {chosen} is in {rec.units[0]!r}, expected mV.")
@@ -436,6 +444,7 @@ def load_record(
     lead: str | int = "MLII",
     *,
     data_dir: str | os.PathLike | None = None,
+    warn: bool = True,
 ) -> Record:
     """Load one lead of an MIT-BIH record, in mV, with its reference annotations.
 
@@ -450,6 +459,8 @@ def load_record(
         asking them for MLII gives :data:`MLII_FALLBACK` (V5) with a warning.
     data_dir : path, optional
         Folder with the MIT-BIH files; defaults to ``data/mitdb``.
+    warn : bool
+        ``False``: no warning for the MLII fallback (see :func:`read_record`).
 
     Raises
     ------
@@ -459,7 +470,7 @@ def load_record(
     (name,) = check_record_names(record)
     folder = Path(data_dir) if data_dir is not None else mitdb_dir()
     fetch(name, dest=folder, progress=False)
-    return read_record(folder / name, lead, _stacklevel=3)
+    return read_record(folder / name, lead, warn=warn, _stacklevel=3)
 
 
 def count_classes(

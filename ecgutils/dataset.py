@@ -1,10 +1,11 @@
 """From a profile to arrays: every beat of its records as an image, with its labels.
 
 :func:`build_dataset` loads the records, segments them, renders every beat and returns a
-:class:`BeatDataset`. The result is cached under ``data/cache/beats-<key>/``, where the key is
-a hash of everything that changes the arrays (records and their checksums, rule, image size,
-scaling, line width, code version), so a notebook asking again gets it in a fraction of a
-second, and changing any option builds a new one.
+:class:`BeatDataset`. The result is kept in the store (:mod:`ecgutils.store`,
+``data/cache/beats/``), keyed by everything that changes the arrays (records and their
+checksums, rule, image size, scaling, line width, the code that draws them, library versions),
+so a notebook asking again gets it in a fraction of a second, and changing any option builds a
+new one.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import hashlib
 import json
 import os
 import time
-import warnings
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,14 +22,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import store
 from .classes import SCHEMES, scheme_classes
-from .config import Profile, atomic_folder, cache_dir, get_profile
+from .config import Profile, get_profile
 from .data import check_record_names, expected_checksums, fetch, load_record
 from .render import FIXED_RANGE_MV, PATIENT_RANGE, patient_normalize, render_beats
 from .segment import FIXED_WINDOW_S, segment_record
 
-#: Bump when the arrays a given set of parameters produces change.
-DATASET_VERSION = 2
 #: Scales a data set can be drawn with: the renderer's, and ``patient`` (see
 #: :func:`ecgutils.render.patient_normalize`): baseline removed, heights in units of the record's
 #: typical beat, drawn over :data:`ecgutils.render.PATIENT_RANGE`, plus one template image per
@@ -117,14 +116,26 @@ def dataset_params(
         "mv_range": list(PATIENT_RANGE if scale == "patient" else FIXED_RANGE_MV),
         "line_width": float(line_width or prof.line_width),
         "data_fingerprint": fingerprint,
-        "version": DATASET_VERSION,
         **({"template": "median of reference beats"} if scale == "patient" else {}),
     }
 
 
+def dataset_spec(params: dict) -> store.Spec:
+    """The store entry of the data set ``params`` describes (:func:`dataset_params`)."""
+    label = f"{params['rule']}-{params['scale']}-{params['size']}px-{len(params['records'])}rec"
+    return store.Spec(
+        kind="beats",
+        label=label,
+        params=params,
+        module=__name__,
+        data=params["data_fingerprint"],
+        libraries=("numpy", "scipy", "pandas", "wfdb", "opencv-python"),
+    )
+
+
 def cache_key(params: dict) -> str:
-    """Short hash of a parameter dict."""
-    return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
+    """The store key of the data set ``params`` describes: what models built on it key on."""
+    return dataset_spec(params).key
 
 
 def _build(params: dict, progress: bool) -> BeatDataset:
@@ -136,9 +147,7 @@ def _build(params: dict, progress: bool) -> BeatDataset:
 
     def prepare(name):
         t0 = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # the MLII fallback of 102 and 104
-            rec = load_record(name)
+        rec = load_record(name, warn=False)  # the MLII fallback of 102 and 104 (chapter 01)
         t1 = time.perf_counter()
         table = segment_record(
             rec, params["rule"], neighbours=params["neighbours"], window_s=tuple(params["window_s"])
@@ -186,12 +195,11 @@ def _build(params: dict, progress: bool) -> BeatDataset:
 
 
 def _save(ds: BeatDataset, folder: Path) -> None:
-    with atomic_folder(folder) as tmp:
-        np.save(tmp / "images.npy", ds.images)
-        if ds.templates is not None:
-            np.save(tmp / "templates.npy", ds.templates)
-        ds.beats.to_csv(tmp / "beats.csv", index=False)
-        (tmp / "params.json").write_text(json.dumps(ds.params, indent=1))
+    np.save(folder / "images.npy", ds.images)
+    if ds.templates is not None:
+        np.save(folder / "templates.npy", ds.templates)
+    ds.beats.to_csv(folder / "beats.csv", index=False)
+    (folder / "params.json").write_text(json.dumps(ds.params, indent=1))
 
 
 def _load(folder: Path) -> BeatDataset:
@@ -231,20 +239,24 @@ def build_dataset(
         Overrides; see :func:`ecgutils.segment.segment_beats` and
         :func:`ecgutils.render.render_beats`.
     cache : bool
-        Read and write ``data/cache/beats-<key>/``. ``False`` always builds, writes nothing.
+        Read and write the store's entry (``data/cache/beats/<label>-<key>/``). ``False``
+        always builds, writes nothing.
     progress : bool
         Show a progress bar while rendering.
     """
     params = dataset_params(
         profile, records=records, rule=rule, size=size, scale=scale, line_width=line_width
     )
-    folder = cache_dir() / f"beats-{cache_key(params)}"
-    if cache and (folder / "params.json").is_file():
-        return _load(folder)
-    ds = _build(params, progress)
-    if cache:
-        _save(ds, folder)
-    return ds
+    if not cache:
+        return _build(params, progress)
+    built = []
+
+    def build(folder):
+        built.append(_build(params, progress))
+        _save(built[0], folder)
+
+    folder, _ = store.get_or_build(dataset_spec(params), build)
+    return built[0] if built else _load(folder)
 
 
 def rr_features(beats: pd.DataFrame) -> np.ndarray:

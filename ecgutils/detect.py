@@ -33,8 +33,8 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pandas as pd
 
-from .config import cache_dir
-from .data import Record, check_record_names, load_record
+from . import store
+from .data import Record, check_record_names, expected_checksums, load_record
 
 #: Detectors, in the order the course presents them.
 DETECTORS: tuple[str, ...] = ("hamilton", "christov", "engzee", "xqrs", "gqrs")
@@ -42,8 +42,6 @@ DETECTORS: tuple[str, ...] = ("hamilton", "christov", "engzee", "xqrs", "gqrs")
 BIOSPPY_BAND_HZ: tuple[float, float] = (3.0, 45.0)
 #: Matching tolerance of EC57, seconds.
 MATCH_WINDOW_S = 0.150
-#: Bump when detection output changes, so cached detections are recomputed.
-DETECT_VERSION = 1
 
 
 def bandpass(signal: np.ndarray, fs: float) -> np.ndarray:
@@ -184,30 +182,41 @@ def score_detections(record: Record, peaks: np.ndarray) -> dict[str, float]:
     return {"tp": tp, "fp": fp, "fn": fn, "se": tp / max(tp + fn, 1), "ppv": tp / max(tp + fp, 1)}
 
 
-def _cache_path(record: str, method: str):
-    return cache_dir() / f"rpeaks-v{DETECT_VERSION}" / method / f"{record}.npy"
+def detections_spec(record: str, method: str) -> store.Spec:
+    """The store entry of one record's detections by one detector (its key: the detector,
+    the record's published checksums, this module's code, the libraries' versions)."""
+    sums = expected_checksums()
+    return store.Spec(
+        kind="rpeaks",
+        label=f"{method}-{record}",
+        params={"record": record, "method": method, "lead": "MLII"},
+        module=__name__,
+        data=store.key_of([sums[f"{record}.{e}"] for e in ("hea", "dat")]),
+        libraries=("numpy", "scipy", "wfdb", "biosppy"),
+    )
 
 
 def cached_detections(record: str, method: str) -> np.ndarray:
-    """Detections of one MIT-BIH record (MLII) by one detector, cached under data/cache."""
-    path = _cache_path(record, method)
-    if path.is_file():
-        return np.load(path)
-    rec = load_record(record)
-    peaks = detect_rpeaks(rec.signal, rec.fs, method)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.npy")
-    np.save(tmp, peaks)
-    os.replace(tmp, path)
-    return peaks
+    """Detections of one MIT-BIH record (MLII) by one detector, kept in the store
+    (:mod:`ecgutils.store`, ``data/cache/rpeaks/``).
+
+    Returns
+    -------
+    (n,) int64 array
+        Sample numbers at 360 Hz.
+    """
+
+    def build(folder):
+        rec = load_record(record, warn=False)
+        np.save(folder / "peaks.npy", detect_rpeaks(rec.signal, rec.fs, method))
+
+    folder, _ = store.get_or_build(detections_spec(record, method), build)
+    return np.load(folder / "peaks.npy")
 
 
 def _evaluate_one(args: tuple[str, str]) -> list[dict]:
-    import warnings
-
-    warnings.simplefilter("ignore", UserWarning)  # the MLII fallback of 102 and 104
     name, method = args
-    rec = load_record(name)
+    rec = load_record(name, warn=False)  # the MLII fallback of 102 and 104: chapter 01's lesson
     raw = cached_detections(name, method)
     rows = []
     for refine in (False, True):

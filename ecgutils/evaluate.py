@@ -220,12 +220,12 @@ def confusion_frame(metrics: dict, *, normalize: bool = False) -> pd.DataFrame:
 
 
 def save_metrics(metrics: dict, path: str | os.PathLike) -> Path:
-    """Write metrics as JSON (atomically: a temporary file renamed into place)."""
+    """Write metrics as JSON (atomically: :func:`ecgutils.store.publish_file`)."""
+    from .store import publish_file
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(metrics, indent=1))
-    os.replace(tmp, path)
+    with publish_file(path) as tmp:
+        tmp.write_text(json.dumps(metrics, indent=1))
     return path
 
 

@@ -583,7 +583,8 @@ def ship_model(
     """
     keras = import_keras()
 
-    from .config import atomic_folder, get_profile
+    from .config import get_profile
+    from .store import publish
     from .train import load_or_train
 
     prof = get_profile(profile)
@@ -619,7 +620,7 @@ def ship_model(
         "command": f"python -m ecgutils ship-model --profile {prof.name}",
     }
     folder = Path(out) if out is not None else MODEL_DIR
-    with atomic_folder(folder) as tmp:
+    with publish(folder) as tmp:
         tm.model.save(tmp / "model.keras")
         (tmp / "card.json").write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n")
         (tmp / "MODEL_CARD.md").write_text(model_card_text(card))

@@ -2,11 +2,12 @@
 
 :func:`load_or_train` is what the notebooks call: it builds (or reads) the profile's data set,
 splits it (stratified beat-level hold-out, 20% test; 10% of the rest for early stopping),
-trains the profile's model, evaluates it on the test beats and saves everything under
-``data/models/<name>-<key>/``: ``model.keras``, ``metadata.json`` (class scheme, image size,
-profile, data fingerprint, configuration, metrics, timings), ``history.csv`` and
-``split.npz``. The key hashes every setting, so asking again returns the saved model and a
-changed setting trains a new one.
+trains the profile's model, evaluates it on the test beats and keeps everything in the store
+(:mod:`ecgutils.store`, ``data/models/model/<profile>-<model>-<key>/``): ``model.keras``,
+``metadata.json`` (class scheme, image size, profile, data fingerprint, configuration, metrics,
+timings), ``history.csv`` and ``split.npz``. The key hashes every setting, the data set's key,
+the training code and the library versions, so asking again returns the saved model and a
+changed setting (or changed code) trains a new one.
 
 The input pipeline is ``tf.data``: batches of (beat, crop) pairs are gathered from the arrays,
 cropped on the fly (:func:`ecgutils.augment.apply_crops`, arrhythmia classes only), shuffled
@@ -17,7 +18,6 @@ A ``tf.distribute`` strategy can be passed to use one or several GPUs.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import shutil
@@ -30,9 +30,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import store
 from .augment import N_VARIANTS, apply_crops, augmentation_index, augmented_classes
 from .classes import scheme_classes
-from .config import Profile, atomic_folder, data_dir, get_profile, import_keras, import_tensorflow
+from .config import Profile, get_profile, import_keras, import_tensorflow
 from .dataset import (
     BeatDataset,
     build_dataset,
@@ -44,8 +45,6 @@ from .dataset import (
 )
 from .evaluate import classification_metrics, ec57_metrics, holdout_split, interpatient_split
 
-#: Bump when training changes what a given configuration produces.
-TRAIN_VERSION = 1
 BALANCES = ("class_weight", "oversample", "none")
 AUGMENTS = ("none", "random", "enlarge")
 #: ``beat``: stratified beat-level hold-out (the paper). ``interpatient``: de Chazal's DS1 ->
@@ -305,6 +304,7 @@ class TrainedModel:
     history: pd.DataFrame
     dataset: BeatDataset
     split: dict = field(default_factory=dict)  # train / val / test beat indices
+    folder: Path | None = None  # its entry in the store (None: not saved)
 
     def predict(self, index: np.ndarray) -> np.ndarray:
         """Class probabilities of the data set's beats ``index``."""
@@ -326,8 +326,17 @@ def config_key(cfg: TrainConfig) -> dict:
     }
 
 
-def model_dir(name: str, key: str) -> Path:
-    return data_dir() / "models" / f"{name}-{key}"
+def model_spec(profile: Profile | str | None, cfg: TrainConfig, data_key: str) -> store.Spec:
+    """The store entry of a model trained with ``cfg`` on the data set whose key is
+    ``data_key`` (:func:`ecgutils.dataset.cache_key`)."""
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    return store.Spec(
+        kind="model",
+        label=f"{prof.name}-{cfg.model}",
+        params={"config": config_key(cfg)},
+        module=__name__,
+        data=data_key,
+    )
 
 
 def train_model(
@@ -476,73 +485,75 @@ def load_or_train(
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     cfg = config_from_profile(prof, **overrides)
     ds = build_dataset(prof, size=cfg.size, rule=cfg.rule, scale=cfg.scale, progress=verbose > 0)
-    key_src = {
-        "config": config_key(cfg),
-        "data": cache_key(ds.params),
-        "version": TRAIN_VERSION,
-    }
-    key = hashlib.sha256(json.dumps(key_src, sort_keys=True).encode()).hexdigest()[:12]
-    name = f"{prof.name}-{cfg.model}"
-    folder = model_dir(name, key)
-    labels = ds.labels(cfg.scheme)
-    if not retrain and (folder / "metadata.json").is_file():
-        split = dict(np.load(folder / "split.npz"))
-        return TrainedModel(
-            keras.saving.load_model(folder / "model.keras"),
-            cfg,
-            json.loads((folder / "metadata.json").read_text()),
-            pd.read_csv(folder / "history.csv"),
-            ds,
-            split,
-        )
+    if cfg.ignore_classes:
+        unknown = set(cfg.ignore_classes) - set(scheme_classes(cfg.scheme))
+        if unknown:
+            raise ValueError(f"ignore_classes {sorted(unknown)} are not classes of {cfg.scheme}.")
+    spec = model_spec(prof, cfg, cache_key(ds.params))
+    built = []
 
+    def build(folder: Path) -> None:
+        built.append(_train_and_save(spec, prof, cfg, ds, folder, strategy, verbose))
+
+    folder, _ = store.get_or_build(spec, build, force=retrain)
+    if built:
+        return dataclasses.replace(built[0], folder=folder)
+    return TrainedModel(
+        keras.saving.load_model(folder / "model.keras"),
+        cfg,
+        json.loads((folder / "metadata.json").read_text()),
+        pd.read_csv(folder / "history.csv"),
+        ds,
+        dict(np.load(folder / "split.npz")),
+        folder,
+    )
+
+
+def _train_and_save(spec, prof, cfg, ds, folder: Path, strategy, verbose) -> TrainedModel:
+    keras = import_keras()
+
+    labels = ds.labels(cfg.scheme)
     split = _split(labels, cfg, ds.beats)
     if cfg.ignore_classes:
         names = scheme_classes(cfg.scheme)
-        unknown = set(cfg.ignore_classes) - set(names)
-        if unknown:
-            raise ValueError(f"ignore_classes {sorted(unknown)} are not classes of {cfg.scheme}.")
         ignored = [names.index(c) for c in cfg.ignore_classes]
         for part in ("train", "val"):
             split[part] = split[part][~np.isin(labels[split[part]], ignored)]
-    with atomic_folder(folder) as tmp:
-        model, history, seconds = train_model(
-            cfg, ds, split["train"], split["val"], strategy=strategy, out_dir=tmp, verbose=verbose
-        )
-        probs = predict(model, ds, split["test"], cfg)
-        metrics = classification_metrics(labels[split["test"]], probs.argmax(axis=1), cfg.scheme)
-        if cfg.scheme == "aami5":
-            metrics["ec57"] = ec57_metrics(labels[split["test"]], probs.argmax(axis=1))
-        metadata = {
-            "name": name,
-            "key": key,
-            "profile": prof.name,
-            "scheme": cfg.scheme,
-            "classes": scheme_classes(cfg.scheme),
-            "image_size": cfg.size,
-            "config": dataclasses.asdict(cfg),
-            "dataset": ds.params,
-            "data_fingerprint": ds.params["data_fingerprint"],
-            "split": {k: len(v) for k, v in split.items()},
-            "split_kind": {
-                "beat": "beat-level hold-out",
-                "interpatient": "inter-patient DS1 -> DS2",
-            }[cfg.split],
-            "train_seconds": round(seconds, 1),
-            "epochs_run": (
-                len(history)
-                if "member" not in history
-                else history.groupby("member").size().tolist()
-            ),
-            "parameters": int(model.count_params()),
-            "metrics": metrics,
-            "trained": datetime.now(UTC).isoformat(timespec="seconds"),
-            "versions": {"keras": keras.__version__, "train": TRAIN_VERSION},
-        }
-        model.save(tmp / "model.keras")
-        (tmp / "best.keras").unlink(missing_ok=True)
-        np.savez(tmp / "split.npz", **split)
-        (tmp / "metadata.json").write_text(json.dumps(metadata, indent=1))
+    model, history, seconds = train_model(
+        cfg, ds, split["train"], split["val"], strategy=strategy, out_dir=folder, verbose=verbose
+    )
+    probs = predict(model, ds, split["test"], cfg)
+    metrics = classification_metrics(labels[split["test"]], probs.argmax(axis=1), cfg.scheme)
+    if cfg.scheme == "aami5":
+        metrics["ec57"] = ec57_metrics(labels[split["test"]], probs.argmax(axis=1))
+    metadata = {
+        "name": spec.label,
+        "key": spec.key,
+        "profile": prof.name,
+        "scheme": cfg.scheme,
+        "classes": scheme_classes(cfg.scheme),
+        "image_size": cfg.size,
+        "config": dataclasses.asdict(cfg),
+        "dataset": ds.params,
+        "data_fingerprint": ds.params["data_fingerprint"],
+        "split": {k: len(v) for k, v in split.items()},
+        "split_kind": {
+            "beat": "beat-level hold-out",
+            "interpatient": "inter-patient DS1 -> DS2",
+        }[cfg.split],
+        "train_seconds": round(seconds, 1),
+        "epochs_run": (
+            len(history) if "member" not in history else history.groupby("member").size().tolist()
+        ),
+        "parameters": int(model.count_params()),
+        "metrics": metrics,
+        "trained": datetime.now(UTC).isoformat(timespec="seconds"),
+        "versions": {"keras": keras.__version__, "code": spec.code},
+    }
+    model.save(folder / "model.keras")
+    (folder / "best.keras").unlink(missing_ok=True)
+    np.savez(folder / "split.npz", **split)
+    (folder / "metadata.json").write_text(json.dumps(metadata, indent=1))
     return TrainedModel(model, cfg, metadata, history, ds, split)
 
 
@@ -783,14 +794,17 @@ def _cached_folds(profile, k: int, verbose: int, overrides: dict) -> pd.DataFram
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     cfg = config_from_profile(prof, **overrides)
     params = dataset_params(prof, size=cfg.size, rule=cfg.rule, scale=cfg.scale)
-    src = {"config": config_key(cfg), "data": cache_key(params), "k": k, "v": TRAIN_VERSION}
-    key = hashlib.sha256(json.dumps(src, sort_keys=True).encode()).hexdigest()[:12]
-    path = data_dir() / "models" / f"cv-patient-{prof.name}-{key}.csv"
-    if path.is_file():
-        return pd.read_csv(path, index_col="fold")
-    folds = cross_validate(prof, k=k, groups="patient", verbose=verbose, **overrides)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    folds.to_csv(tmp)
-    os.replace(tmp, path)
-    return folds
+    spec = store.Spec(
+        kind="cv",
+        label=f"patient-{prof.name}-{k}fold",
+        params={"config": config_key(cfg), "k": k, "groups": "patient"},
+        module=__name__,
+        data=cache_key(params),
+    )
+
+    def build(folder: Path) -> None:
+        folds = cross_validate(prof, k=k, groups="patient", verbose=verbose, **overrides)
+        folds.to_csv(folder / "folds.csv")
+
+    folder, _ = store.get_or_build(spec, build)
+    return pd.read_csv(folder / "folds.csv", index_col="fold")

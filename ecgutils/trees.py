@@ -18,22 +18,21 @@ cores, so notebook 08 and ``bench interpatient`` train them from scratch when mi
 
 from __future__ import annotations
 
-import hashlib
 import json
 import pickle
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from . import store
 from .classes import scheme_classes
-from .config import Profile, atomic_folder, data_dir, get_profile
+from .config import Profile, get_profile
 from .dataset import BeatDataset, build_dataset, cache_key, relative_rr_features, rhythm_features
 from .render import trace_from_image
 
-#: Bump when the trees a given configuration produces change.
-TREES_VERSION = 1
 #: Class-weight exponent of the trees: the inter-patient CNN's (``INTERPATIENT["balance_power"]``),
 #: fixed before DS2 was scored. Patient-grouped cross-validation on DS1 alone
 #: (:func:`choose_balance_power`) cannot tell the exponents 0 to 1 apart: their scores lie within
@@ -164,34 +163,44 @@ def load_or_train_trees(
     """Trees on DS1 (inter-patient split, Q beats left out of training), scored on DS2.
 
     The data set is the inter-patient CNN's (fixed window, patient units, templates; image size
-    the profile's). The trees, their DS2 probabilities and metrics are cached under
-    ``data/models/trees-<profile>-<key>/``.
+    the profile's). The trees, their DS2 probabilities and metrics are kept in the store
+    (``data/models/trees/<profile>-<key>/``; ``retrain=True`` replaces them).
     """
-    from .evaluate import classification_metrics, ec57_metrics, interpatient_split
-
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     ds = build_dataset(prof, rule="fixed", scale="patient", size=size, progress=False)
-    settings = {
-        "balance_power": balance_power,
-        "n_models": n_models,
-        "seed": seed,
-        "data": cache_key(ds.params),
-        "version": TREES_VERSION,
-    }
-    key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
-    folder = data_dir() / "models" / f"trees-{prof.name}-{key}"
-    if not retrain and (folder / "metadata.json").is_file():
-        with open(folder / "trees.pkl", "rb") as f:
-            trees = pickle.load(f)
-        saved = np.load(folder / "split.npz")
-        return TrainedTrees(
-            trees,
-            json.loads((folder / "metadata.json").read_text()),
-            ds,
-            {k: saved[k] for k in ("train", "test")},
-            saved["probabilities"],
-        )
+    settings = {"balance_power": balance_power, "n_models": n_models, "seed": seed}
+    spec = store.Spec(
+        kind="trees",
+        label=prof.name,
+        params=settings,
+        module=__name__,
+        data=cache_key(ds.params),
+        libraries=("numpy", "scipy", "pandas", "scikit-learn"),
+    )
+    built = []
 
+    def build(folder: Path) -> None:
+        built.append(_fit_and_save(spec, prof, ds, settings, folder))
+
+    folder, _ = store.get_or_build(spec, build, force=retrain)
+    if built:
+        return built[0]
+    with open(folder / "trees.pkl", "rb") as f:
+        trees = pickle.load(f)
+    saved = np.load(folder / "split.npz")
+    return TrainedTrees(
+        trees,
+        json.loads((folder / "metadata.json").read_text()),
+        ds,
+        {k: saved[k] for k in ("train", "test")},
+        saved["probabilities"],
+    )
+
+
+def _fit_and_save(spec, prof, ds, settings: dict, folder: Path) -> TrainedTrees:
+    from .evaluate import classification_metrics, ec57_metrics, interpatient_split
+
+    balance_power, n_models, seed = (settings[k] for k in ("balance_power", "n_models", "seed"))
     scheme = "aami5"
     classes = scheme_classes(scheme)
     labels = ds.labels(scheme)
@@ -212,7 +221,7 @@ def load_or_train_trees(
     metrics["ec57"] = ec57_metrics(labels[test], pred)
     metadata = {
         "name": f"trees-{prof.name}",
-        "key": key,
+        "key": spec.key,
         "profile": prof.name,
         "scheme": scheme,
         "classes": classes,
@@ -224,11 +233,10 @@ def load_or_train_trees(
         "iterations": [int(m.n_iter_) for m in trees.models],
         "metrics": metrics,
     }
-    with atomic_folder(folder) as tmp:
-        with open(tmp / "trees.pkl", "wb") as f:
-            pickle.dump(trees, f)
-        np.savez(tmp / "split.npz", train=train, test=test, probabilities=probs)
-        (tmp / "metadata.json").write_text(json.dumps(metadata, indent=1))
+    with open(folder / "trees.pkl", "wb") as f:
+        pickle.dump(trees, f)
+    np.savez(folder / "split.npz", train=train, test=test, probabilities=probs)
+    (folder / "metadata.json").write_text(json.dumps(metadata, indent=1))
     return TrainedTrees(trees, metadata, ds, {"train": train, "test": test}, probs)
 
 

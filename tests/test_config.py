@@ -57,22 +57,6 @@ def test_inter_patient_protocol_records():
     assert "201" in ds1 and "202" in ds2
 
 
-def test_atomic_folder_replaces_only_on_success(tmp_path):
-    from ecgutils.config import atomic_folder
-
-    target = tmp_path / "out"
-    target.mkdir()
-    (target / "old.txt").write_text("old")
-    with pytest.raises(RuntimeError), atomic_folder(target) as tmp:
-        (tmp / "half.txt").write_text("half")
-        raise RuntimeError("interrupted")
-    assert [p.name for p in tmp_path.iterdir()] == ["out"] and (target / "old.txt").is_file()
-    with atomic_folder(target) as tmp:
-        (tmp / "new.txt").write_text("new")
-    assert [p.name for p in target.iterdir()] == ["new.txt"]
-    assert [p.name for p in tmp_path.iterdir()] == ["out"]
-
-
 def test_tensorflow_is_imported_without_its_native_start_up_log():
     """The CUDA wheel's Abseil log ("Could not find cuda drivers", "All log messages before
     absl::InitializeLog()") must not reach stderr, where a notebook shows it as a red box."""

@@ -107,9 +107,17 @@ def test_christov_works_at_360_hz(mitdb_ready):
 
 @pytest.mark.integration
 def test_evaluation_on_quick_records_with_cache(mitdb_ready, tmp_path, monkeypatch):
-    monkeypatch.setattr(detect, "cache_dir", lambda: tmp_path)
+    import warnings
+
+    from ecgutils import store
+
+    monkeypatch.setattr(store, "data_dir", lambda: tmp_path)
+    filters = list(warnings.filters)
     table = detect.evaluate_detectors(["100", "207"], ["gqrs"], n_jobs=1, progress=False)
+    assert warnings.filters == filters  # no process-wide filter left behind
     assert len(table) == 4 and set(table["refine"]) == {False, True}
-    assert (tmp_path / f"rpeaks-v{detect.DETECT_VERSION}" / "gqrs" / "207.npy").is_file()
+    entry = detect.detections_spec("207", "gqrs").path
+    assert entry.parent == tmp_path / "cache" / "rpeaks" and (entry / "peaks.npy").is_file()
+    assert set(store.entries(tmp_path)["label"]) == {"gqrs-100", "gqrs-207"}
     gross = detect.summarize_detectors(table)
     assert gross.loc[("gqrs", True), "Se (%)"] > 99 and gross.loc[("gqrs", True), "+P (%)"] > 99
