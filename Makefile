@@ -6,6 +6,9 @@
 #   make book     the notebooks executed by `make course` as a static site in build/book
 #   make figure   the pipeline figure of the README (docs/pipeline.png) from real data
 #   make data     fetch and verify all of MIT-BIH into data/mitdb
+#   make lock     refresh requirements.lock: the newest versions pyproject.toml allows, resolved
+#                 in a throwaway venv and written with their exact versions (commit it once
+#                 `make test` passes with it)
 # MIT-BIH comes from $MITDB_SOURCE (a local copy) when set, else from PhysioNet.
 
 PYTHON ?= python3
@@ -17,16 +20,19 @@ PROFILE ?= $(or $(ECG_PROFILE),standard)
 
 APP_PORT ?= 8866
 
-.PHONY: install data course test lint unit nb lab app book figure clean
+LOCK   := requirements.lock
+
+.PHONY: install data course test lint unit nb lab app book figure clean lock
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstalls only when pyproject.toml changes. Then makes sure exactly one OpenCV wheel
+# Reinstalls only when pyproject.toml or the lock changes; every package, transitive ones too,
+# at the version requirements.lock names. Then makes sure exactly one OpenCV wheel
 # provides cv2: a headless wheel pulled in beside opencv-python would overwrite its files.
-$(STAMP): pyproject.toml | $(PY)
+$(STAMP): pyproject.toml $(LOCK) | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -c $(LOCK) -e '.[test]'
 	@if $(PY) -m pip list 2>/dev/null | grep -qiE '^opencv-(contrib-)?python-headless '; then \
 	  echo "A headless OpenCV wheel was installed beside opencv-python: removing it."; \
 	  $(PY) -m pip uninstall --quiet -y opencv-python-headless opencv-contrib-python-headless; \
@@ -68,6 +74,18 @@ book: install
 figure: install
 	$(PY) -m ecgutils fetch --records 207
 	$(PY) -m ecgutils figure pipeline --out docs/pipeline.png
+
+lock:
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet --upgrade pip
+	.venv-lock/bin/python -m pip install --quiet -e '.[test]'
+	{ echo "# Exact versions CI passed with (pip constraints; make install uses them). Refresh: make lock"; \
+	  .venv-lock/bin/python -c "import platform, sys; print(f'# Python {platform.python_version()} on {sys.platform} {platform.machine()}')"; \
+	  .venv-lock/bin/python -m pip freeze --exclude-editable | LC_ALL=C sort -f; } > $(LOCK).new
+	mv $(LOCK).new $(LOCK)
+	rm -rf .venv-lock
+	@echo "Wrote $(LOCK); run make test, then commit it."
 
 clean:
 	rm -rf $(BUILD) .pytest_cache .ruff_cache

@@ -23,9 +23,11 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -675,25 +677,27 @@ def compare_variants(
 #: patient's template beat, relative RR and rhythm features, gentle class weights, Q beats out of
 #: training, three networks averaged. Image size and epochs are the profile's (standard: 48x48,
 #: 8 epochs, early stopping). ``load_or_train("standard", **INTERPATIENT)``.
-INTERPATIENT: dict = {
-    "model": "compact",
-    "scheme": "aami5",
-    "split": "interpatient",
-    "rule": "fixed",
-    "scale": "patient",
-    "template": True,
-    "rhythm": True,
-    "rr": True,
-    "relative_rr": True,
-    "balance": "class_weight",
-    "balance_power": 0.5,
-    "ignore_classes": ("Q",),
-    "ensemble": 3,
-}
+INTERPATIENT: Mapping = MappingProxyType(
+    {
+        "model": "compact",
+        "scheme": "aami5",
+        "split": "interpatient",
+        "rule": "fixed",
+        "scale": "patient",
+        "template": True,
+        "rhythm": True,
+        "rr": True,
+        "relative_rr": True,
+        "balance": "class_weight",
+        "balance_power": 0.5,
+        "ignore_classes": ("Q",),
+        "ensemble": 3,
+    }
+)
 
 #: The ablation of notebook 08: each step adds one thing to the one before (same protocol).
 _FIRST_WEIGHTS = {"balance_power": 0.75, "ignore_classes": (), "ensemble": 1}  # earlier steps
-ABLATION_STEPS: dict = {
+_ABLATION_STEPS: dict = {
     "as published: beat images only": {
         "rule": None, "scale": None, "template": False, "rhythm": False, "rr": False,
         "relative_rr": False, "balance": "none", **_FIRST_WEIGHTS,
@@ -715,6 +719,10 @@ ABLATION_STEPS: dict = {
     "+ Q out of training, gentler class weights": {"ensemble": 1},
     "+ three networks averaged (the recipe)": {},
 }  # fmt: skip
+#: Read-only (as :data:`INTERPATIENT`): pass changed steps to :func:`interpatient_ablation`.
+ABLATION_STEPS: Mapping = MappingProxyType(
+    {name: MappingProxyType(step) for name, step in _ABLATION_STEPS.items()}
+)
 
 
 def interpatient_ablation(

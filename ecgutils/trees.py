@@ -300,12 +300,12 @@ def choose_balance_power(
     return table
 
 
-def recipe_comparison(profile: Profile | str | None = None) -> pd.DataFrame:
+def recipe_comparison(profile: Profile | str | None = None, **cnn_overrides) -> pd.DataFrame:
     """The CNN recipe, the trees, and their average, on the same DS2 beats (EC57, %).
 
     The CNN is :data:`ecgutils.train.INTERPATIENT` (cached, trained if missing: minutes on the
-    standard profile); the average is the mean of the two models' class probabilities, equal
-    weights (fixed beforehand, not tuned on DS2).
+    standard profile), changed by ``cnn_overrides`` (e.g. ``ensemble=1``); the average is the
+    mean of the two models' class probabilities, equal weights (fixed beforehand, not tuned on DS2).
 
     Returns
     -------
@@ -317,7 +317,7 @@ def recipe_comparison(profile: Profile | str | None = None) -> pd.DataFrame:
     from .train import INTERPATIENT, ec57_row, load_or_train
 
     tt = load_or_train_trees(profile)
-    cnn = load_or_train(profile, verbose=0, **INTERPATIENT)
+    cnn = load_or_train(profile, verbose=0, **{**INTERPATIENT, **cnn_overrides})
     test = tt.split["test"]
     if not np.array_equal(cnn.split["test"], test):
         raise RuntimeError("The CNN and the trees were tested on different beats; rebuild both.")

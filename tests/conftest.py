@@ -89,3 +89,33 @@ def mitdb_ready() -> Path:
             raise
         pytest.skip(f"MIT-BIH not available: {exc}")
     return mitdb_dir()
+
+
+@pytest.fixture(scope="session")
+def tiny(mitdb_ready):
+    """A profile for tests of training *plumbing* (caching, ensembles, splits, experiments):
+    the quick profile's records (100 from DS2; 107 paced; 207 from DS1) at 16x16, one epoch.
+
+    Its models share the course's store (``data/``) like every other test's: a second run of
+    the suite trains nothing.
+    """
+    from ecgutils.config import Profile
+
+    return Profile(
+        name="tiny",
+        description="Tests of training plumbing: the quick records at 16x16, one epoch.",
+        records=("100", "107", "207"),
+        image_size=16,
+        epochs=1,
+        batch_size=64,  # enough steps in one epoch for batch norm's moving statistics
+    )
+
+
+@pytest.fixture(scope="session")
+def quick_trained(mitdb_ready):
+    """The quick profile's model exactly as notebooks 06, 07, 09 and 10 ask for it
+    (``load_or_train("quick")``): trained once into ``data/``, where ``make test``'s notebook
+    run finds it."""
+    from ecgutils import train
+
+    return train.load_or_train("quick", verbose=0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -43,15 +45,18 @@ def test_windows_are_centred_on_r_in_mv(mitdb_ready):
 
 
 @pytest.mark.integration
-def test_baseline_table_scores_both_protocols(mitdb_ready, tmp_path, monkeypatch):
-    monkeypatch.setattr(baselines, "data_dir", lambda: tmp_path)  # its own cache of tables
+def test_baseline_table_scores_both_protocols(mitdb_ready, monkeypatch):
+    from ecgutils import store
+
     table = baselines.baseline_table("quick", models=("1-NN",))
     assert list(table.index) == ["1-NN"]
     row = table.loc["1-NN"]
     assert 90 < row["hold-out accuracy (%)"] <= 100 and 0 < row["DS2 accuracy (%)"] <= 100
     assert row["hold-out ms/beat"] > 0
-    (cached,) = (tmp_path / "models").glob("baselines-quick-*.csv")
-    assert not list((tmp_path / "models").glob(".*"))  # no temporary file left behind
+    stored = store.entries()
+    (folder,) = stored.loc[stored["kind"] == "baselines", "path"].map(Path)
+    assert (folder / "table.csv").is_file() and folder.name.startswith("quick-")
+    assert not [p for p in folder.parent.iterdir() if ".tmp." in p.name]  # nothing half-written
 
     # A second call reads the cache: nothing is fitted again.
     def no_fit(*args):
@@ -77,10 +82,8 @@ def test_one_d_cnn_learns_a_separable_toy_problem():
 
 
 @pytest.mark.integration
-def test_trained_model_row_fits_the_baseline_table(mitdb_ready):
-    from ecgutils import train
-
-    tm = train.load_or_train("quick", epochs=1, verbose=0)
+def test_trained_model_row_fits_the_baseline_table(quick_trained):
+    tm = quick_trained
     row = baselines.trained_model_row(tm, repeats=1)
     table = baselines.baseline_table("quick", models=("1-NN",))
     assert set(row.index) <= set(table.columns)  # lands in the table's own columns

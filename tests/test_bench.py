@@ -26,26 +26,20 @@ def test_bench_readback_reports_the_distribution(mitdb_ready):
 
 
 @pytest.mark.integration
-def test_bench_interpatient_quick_reports_ec57_against_the_targets(
-    mitdb_ready, tmp_path, monkeypatch
-):
-    from ecgutils import train
+def test_bench_interpatient_reports_ec57_against_the_targets(tiny):
     from ecgutils.bench import INTERPATIENT_TARGETS, bench_interpatient
 
-    monkeypatch.setattr(train, "data_dir", lambda: tmp_path)
-    text = bench_interpatient("quick", "cnn", epochs=1)
-    assert text.startswith("Inter-patient DS1 -> DS2 (de Chazal 2004), profile quick: compact")
+    text = bench_interpatient(tiny, "cnn", ensemble=1)
+    assert text.startswith("Inter-patient DS1 -> DS2 (de Chazal 2004), profile tiny: compact")
     assert "test 2,271 beats (DS2" in text and "Overall accuracy:" in text
     assert text.count("(target >= ") == 5 and "(target <= 30 min" in text
     assert INTERPATIENT_TARGETS["V ppv"] == 0.90 and INTERPATIENT_TARGETS["minutes"] == 30.0
 
 
 @pytest.mark.integration
-def test_bench_interpatient_trees_on_quick(mitdb_ready, tmp_path, monkeypatch):
-    from ecgutils import trees
+def test_bench_interpatient_trees_on_quick(mitdb_ready):
     from ecgutils.bench import bench_interpatient
 
-    monkeypatch.setattr(trees, "data_dir", lambda: tmp_path)
     text = bench_interpatient("quick", n_models=1)
     assert text.startswith("Inter-patient DS1 -> DS2 (de Chazal 2004), profile quick: 1 gradient")
     assert "7 relative RR + 4 rhythm + 32 trace differences" in text

@@ -150,12 +150,12 @@ def test_column_times_and_wave_shares():
 
 
 @pytest.mark.integration
-def test_explain_a_trained_course_model(mitdb_ready):
+def test_explain_a_trained_course_model(quick_trained):
     import matplotlib.pyplot as plt
 
-    from ecgutils import plotting, train, widgets
+    from ecgutils import plotting, widgets
 
-    tm = train.load_or_train("quick", epochs=1, verbose=0)
+    tm = quick_trained
     test = tm.split["test"]
     labels = tm.dataset.labels(tm.config.scheme)
     pick = np.r_[test[labels[test] == 0][:3], test[labels[test] == 4][:3]]  # N and V beats

@@ -53,14 +53,13 @@ def test_tree_features_need_templates():
 
 
 @pytest.mark.integration
-def test_trees_train_on_ds1_score_ds2_and_reload(mitdb_ready, tmp_path, monkeypatch):
-    monkeypatch.setattr(trees, "data_dir", lambda: tmp_path)
+def test_trees_train_on_ds1_score_ds2_and_reload(mitdb_ready, monkeypatch):
     tt = trees.load_or_train_trees("quick", n_models=1)
     records = tt.dataset.beats["record"].astype(str).to_numpy()
     assert set(records[tt.split["train"]]) == {"207"} and set(records[tt.split["test"]]) == {"100"}
     assert tt.probabilities.shape == (len(tt.split["test"]), 5)
     ec = tt.metrics["ec57"]
-    assert ec["n"] == len(tt.split["test"]) and 0.5 < ec["accuracy"] <= 1
+    assert ec["n"] == len(tt.split["test"]) and 0.95 < ec["accuracy"] <= 1  # N alone: 0.985
     assert tt.metadata["features"] == "7 relative RR + 4 rhythm + 32 trace differences"
 
     def no_training(*args, **kwargs):
@@ -86,15 +85,9 @@ def test_balance_power_chosen_on_patient_folds(mitdb_ready):
 
 
 @pytest.mark.integration
-def test_recipe_comparison_scores_the_same_ds2_beats(mitdb_ready, tmp_path, monkeypatch):
-    from ecgutils import train
-
-    monkeypatch.setattr(trees, "data_dir", lambda: tmp_path)
-    monkeypatch.setattr(train, "data_dir", lambda: tmp_path)
-    monkeypatch.setitem(train.INTERPATIENT, "ensemble", 1)
-    monkeypatch.setitem(train.INTERPATIENT, "epochs", 1)
-    table = trees.recipe_comparison("quick")
+def test_recipe_comparison_scores_the_same_ds2_beats(tiny):
+    table = trees.recipe_comparison(tiny, ensemble=1)
     assert list(table.index) == ["CNN recipe", "trees", "CNN and trees averaged"]
-    tt = trees.load_or_train_trees("quick")
+    tt = trees.load_or_train_trees(tiny)
     assert table.loc["trees", "accuracy (%)"] == pytest.approx(100 * tt.metrics["ec57"]["accuracy"])
     assert ((table["accuracy (%)"] > 0) & (table["accuracy (%)"] <= 100)).all()
