@@ -107,7 +107,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _cmd_ship_model(args: argparse.Namespace) -> int:
-    from .predict import ship_model
+    from .experiments import ship_model
 
     shipped = ship_model(args.profile, args.out)
     size = (shipped.path / "model.keras").stat().st_size / 2**20

@@ -26,8 +26,9 @@ import numpy as np
 import pandas as pd
 
 from . import store
+from .backend import import_keras
 from .classes import scheme_classes
-from .config import MITDB_FS, Profile, get_profile, import_keras
+from .config import MITDB_FS, Profile, get_profile
 from .data import expected_checksums
 from .dataset import relative_rr_features, rr_features
 from .segment import FIXED_WINDOW_S

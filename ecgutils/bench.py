@@ -176,14 +176,15 @@ def bench_interpatient(profile: str = "standard", model: str = "trees", **overri
 
     ``model="trees"``: the course's recipe, :func:`ecgutils.trees.load_or_train_trees`
     (``overrides``: ``balance_power``, ``n_models``, ``size``). ``model="cnn"``: the CNN recipe
-    :data:`ecgutils.train.INTERPATIENT` (``overrides`` change it). Either is saved like the
+    :data:`ecgutils.experiments.INTERPATIENT` (``overrides`` change it). Either is saved like the
     notebooks' models, so notebook 08 finds it.
     """
     if model not in ("trees", "cnn"):
         raise ValueError(f"model must be 'trees' or 'cnn', got {model!r}.")
     t0 = time.perf_counter()
     if model == "cnn":
-        from .train import INTERPATIENT, load_or_train
+        from .experiments import INTERPATIENT
+        from .train import load_or_train
 
         tm = load_or_train(profile, retrain=True, verbose=2, **{**INTERPATIENT, **overrides})
         meta = tm.metadata

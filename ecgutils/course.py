@@ -97,7 +97,8 @@ def run_course(
     out = Path(out_dir) if out_dir is not None else project_root() / "build"
     (out / "notebooks").mkdir(parents=True, exist_ok=True)
     paths = [Path(p) for p in notebooks] if notebooks else course_notebooks()
-    os.environ[PROFILE_ENV] = prof.name  # inherited by every kernel started below
+    # Each kernel gets the profile in its own environment; this process's is left as it was.
+    kernel_env = {**os.environ, PROFILE_ENV: prof.name}
     runs = []
     for path in paths:
         nb = nbformat.read(path, as_version=4)
@@ -112,7 +113,7 @@ def run_course(
         error = ""
         with PeakMemory() as memory:
             try:
-                client.execute()
+                client.execute(env=kernel_env)
             except Exception as exc:  # CellExecutionError, timeouts, dead kernels
                 text = str(exc).strip()
                 error = text.splitlines()[-1] if text else type(exc).__name__

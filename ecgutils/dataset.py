@@ -376,3 +376,77 @@ def relative_rr_features(beats: pd.DataFrame) -> np.ndarray:
             ]
         )
     return np.nan_to_num(feats, nan=1.0, posinf=1.0, neginf=1.0).astype(np.float32)
+
+
+def beat_features(
+    beats: pd.DataFrame, *, relative_rr: bool = False, rhythm: bool = False
+) -> np.ndarray:
+    """The feature input of the compact CNN for every beat of a table.
+
+    Parameters
+    ----------
+    beats : DataFrame
+        Beat table with the RR columns of :func:`ecgutils.segment.segment_beats` (a record's
+        beats in order; several records may follow each other).
+    relative_rr : bool
+        :func:`relative_rr_features` instead of :func:`rr_features` (no seconds).
+    rhythm : bool
+        Append the 4 :func:`rhythm_features`.
+
+    Returns
+    -------
+    (n, 7) or (n, 11) float32 array
+    """
+    feats = relative_rr_features(beats) if relative_rr else rr_features(beats)
+    if rhythm:
+        feats = np.column_stack([feats, rhythm_features(beats)])
+    return feats.astype(np.float32)
+
+
+def network_inputs(
+    images: np.ndarray,
+    beats: pd.DataFrame,
+    index: np.ndarray | None = None,
+    *,
+    rr: bool = True,
+    relative_rr: bool = False,
+    rhythm: bool = False,
+    templates: np.ndarray | None = None,
+    template_index: np.ndarray | None = None,
+) -> dict:
+    """A network's inputs for beats ``index`` of a table: the one place training, evaluation,
+    explanation and deployment build them.
+
+    Parameters
+    ----------
+    images : (n, size, size) uint8 array
+        Every beat's image, in the order of ``beats``.
+    beats : DataFrame
+        The beats' table (n rows); features are computed over all of it, then indexed, since
+        rhythm features look at a beat's neighbours.
+    index : (m,) int array, optional
+        Which beats (default: all).
+    rr, relative_rr, rhythm : bool
+        Whether there is a feature input, and which (:func:`beat_features`).
+    templates : (n_records, size, size) uint8 array, optional
+        Each record's template image, added as a second channel ...
+    template_index : (n,) int array, optional
+        ... row of ``templates`` for every beat.
+
+    Returns
+    -------
+    dict
+        ``image``: ``(m, size, size, channels)`` float32; with ``rr``, ``rr``: ``(m, k)``
+        float32.
+    """
+    idx = np.arange(len(images)) if index is None else np.asarray(index)
+    x = images[idx][..., None].astype(np.float32)
+    if templates is not None:
+        if template_index is None:
+            raise ValueError("templates need template_index: each beat's row of templates.")
+        extra = templates[np.asarray(template_index)[idx]][..., None].astype(np.float32)
+        x = np.concatenate([x, extra], axis=-1)
+    out = {"image": x}
+    if rr:
+        out["rr"] = beat_features(beats, relative_rr=relative_rr, rhythm=rhythm)[idx]
+    return out

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .config import import_keras, import_tensorflow
+from .backend import import_keras, import_tensorflow
 
 #: Typical windows of the waves relative to the R peak, seconds (a heart rate of 60-100 bpm:
 #: the P wave ends 50-80 ms before R; a narrow QRS lasts about 100 ms; the T wave ends within

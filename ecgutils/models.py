@@ -22,7 +22,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from .config import import_keras, import_tensorflow
+from .backend import import_keras, import_tensorflow
 
 #: Number of RR features the compact CNN's second input takes (see dataset.rr_features).
 N_RR_FEATURES = 7

@@ -545,7 +545,7 @@ def plot_per_record(table: pd.DataFrame, *, target: float | None = None) -> plt.
 
 def plot_ablation(table: pd.DataFrame, targets: dict | None = None) -> plt.Figure:
     """S and V sensitivity and positive predictivity, and accuracy, of each ablation step
-    (:func:`ecgutils.train.interpatient_ablation`), with dashed target lines."""
+    (:func:`ecgutils.experiments.interpatient_ablation`), with dashed target lines."""
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), sharey=True, layout="constrained")
     y = np.arange(len(table))[::-1]
     panels = [

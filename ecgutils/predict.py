@@ -38,8 +38,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .backend import import_keras
 from .classes import scheme_table
-from .config import MITDB_FS, import_keras
+from .config import MITDB_FS
 
 #: Largest file :func:`read_ecg` accepts, bytes (a 30-minute two-lead PhysioNet CSV export is
 #: about 16 MB; a 24-hour single-lead one about 100 MB).
@@ -406,16 +407,15 @@ class Prediction:
 
 def predict_ecg(ecg: ECG, model: DeployedModel | None = None, *, detector: str | None = None):
     """Classify every beat of ``ecg`` (module docstring). Returns a :class:`Prediction`."""
-    from .dataset import BeatDataset
+    from .dataset import network_inputs
     from .detect import detect_rpeaks
     from .render import render_beats
     from .segment import segment_beats
-    from .train import TrainConfig, model_features
 
     model = model or load_deployed_model()
     card = model.card
-    cfg = TrainConfig(**card["config"])
-    if cfg.template or cfg.rhythm or cfg.relative_rr:
+    cfg = card["config"]
+    if cfg.get("template") or cfg.get("rhythm") or cfg.get("relative_rr"):
         raise ValueError(
             "This model needs the patient's template or rhythm features, which deployment does "
             "not compute yet: ship a model of a profile's default configuration."
@@ -442,9 +442,7 @@ def predict_ecg(ecg: ECG, model: DeployedModel | None = None, *, detector: str |
         x, starts, ends, size=card["image_size"], line_width=card["line_width"],
         scale=card["scale"],
     )  # fmt: skip
-    inputs = {"image": images[..., None].astype(np.float32)}
-    if cfg.rr:
-        inputs["rr"] = model_features(BeatDataset(images, table, {}), cfg)
+    inputs = network_inputs(images, table, rr=cfg["rr"])
     t3 = time.perf_counter()
     seconds["draw"] = t3 - t2
     probs = _classify(model.model, inputs, len(images))
@@ -551,80 +549,6 @@ def export_csv(
 #: windows it cuts differ from the training ones (record 100, quick model: classes agree with the
 #: reference on 98.5% of beats with gqrs, 99.9% with hamilton), and it is about 3x slower.
 DEFAULT_DETECTOR = "hamilton"
-
-
-def _figures(metrics: dict) -> dict:
-    """The headline figures of :func:`ecgutils.evaluate.classification_metrics`, in %."""
-    per = metrics["per_class"]
-    return {
-        "accuracy": round(100 * metrics["accuracy"], 2),
-        "macro sensitivity": round(100 * metrics["macro"]["se"], 2),
-        "per class Se / +P": {
-            c: [round(100 * v["se"], 2), round(100 * v["ppv"], 2)] for c, v in per.items()
-        },
-        "test beats": metrics["n"],
-    }
-
-
-def ship_model(
-    profile: str = "standard",
-    out: str | os.PathLike | None = None,
-    *,
-    detector: str = DEFAULT_DETECTOR,
-    verbose: int = 2,
-) -> DeployedModel:
-    """Train (or reuse) the profile's model and save it with its card for deployment.
-
-    The model is :func:`ecgutils.train.load_or_train` of the profile (beat-level hold-out, the
-    paper's protocol); the same configuration is also trained DS1 -> DS2 so the card states what
-    to expect on new patients. Writes ``model.keras``, ``card.json`` and ``MODEL_CARD.md`` into
-    ``out`` (default: the package's ``resources/model``), replacing what was there only once all
-    three are written.
-    """
-    keras = import_keras()
-
-    from .config import get_profile
-    from .store import publish
-    from .train import load_or_train
-
-    prof = get_profile(profile)
-    tm = load_or_train(prof, verbose=verbose)
-    ip = load_or_train(prof, verbose=verbose, split="interpatient")
-    meta, params = tm.metadata, tm.dataset.params
-    names = scheme_table(meta["scheme"])["name"].to_dict()
-    card = {
-        "model": f"{meta['config']['model']} CNN, {meta['parameters']:,} parameters",
-        "classes": meta["classes"],
-        "class names": names,
-        "scheme": meta["scheme"],
-        "fs": MITDB_FS,
-        "detector": detector,
-        "rule": params["rule"],
-        "image_size": params["size"],
-        "scale": params["scale"],
-        "line_width": params["line_width"],
-        "config": meta["config"],
-        "training data": {
-            "database": "MIT-BIH Arrhythmia Database 1.0.0 (PhysioNet, ODC-By 1.0), lead MLII",
-            "profile": prof.name,
-            "records": len(params["records"]),
-            "data fingerprint": meta["data_fingerprint"],
-            "beats": meta["split"],
-        },
-        "measured": {
-            "seen patients (beat-level hold-out, as in the paper)": _figures(tm.metrics),
-            "new patients (same configuration trained DS1 -> DS2)": _figures(ip.metrics),
-        },
-        "trained": meta["trained"],
-        "keras": keras.__version__,
-        "command": f"python -m ecgutils ship-model --profile {prof.name}",
-    }
-    folder = Path(out) if out is not None else MODEL_DIR
-    with publish(folder) as tmp:
-        tm.model.save(tmp / "model.keras")
-        (tmp / "card.json").write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n")
-        (tmp / "MODEL_CARD.md").write_text(model_card_text(card))
-    return load_deployed_model(folder)
 
 
 def model_card_text(card: dict) -> str:

@@ -12,7 +12,7 @@ trees here are given that comparison directly, from the same inputs the inter-pa
 
 :func:`load_or_train_trees` trains a few scikit-learn ``HistGradientBoostingClassifier`` (one per
 seed, probabilities averaged) on the training beats of a split and caches them under
-``data/models/trees-<profile>-<key>/`` like the CNNs. Training takes seconds to a minute on 2
+``data/models/trees/<profile>-<key>/`` like the CNNs. Training takes seconds to a minute on 2
 cores, so notebook 08 and ``bench interpatient`` train them from scratch when missing.
 """
 
@@ -303,7 +303,7 @@ def choose_balance_power(
 def recipe_comparison(profile: Profile | str | None = None, **cnn_overrides) -> pd.DataFrame:
     """The CNN recipe, the trees, and their average, on the same DS2 beats (EC57, %).
 
-    The CNN is :data:`ecgutils.train.INTERPATIENT` (cached, trained if missing: minutes on the
+    The CNN is :data:`ecgutils.experiments.INTERPATIENT` (cached, trained if missing: minutes on the
     standard profile), changed by ``cnn_overrides`` (e.g. ``ensemble=1``); the average is the
     mean of the two models' class probabilities, equal weights (fixed beforehand, not tuned on DS2).
 
@@ -311,10 +311,11 @@ def recipe_comparison(profile: Profile | str | None = None, **cnn_overrides) -> 
     -------
     DataFrame
         Rows: ``CNN recipe``, ``trees``, ``CNN and trees averaged``; columns of
-        :func:`ecgutils.train.ec57_row`.
+        :func:`ecgutils.experiments.ec57_row`.
     """
     from .evaluate import ec57_metrics
-    from .train import INTERPATIENT, ec57_row, load_or_train
+    from .experiments import INTERPATIENT, ec57_row
+    from .train import load_or_train
 
     tt = load_or_train_trees(profile)
     cnn = load_or_train(profile, verbose=0, **{**INTERPATIENT, **cnn_overrides})

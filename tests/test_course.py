@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import nbformat
 import pytest
@@ -38,6 +39,7 @@ def test_run_course_executes_writes_and_reports(tmp_path, monkeypatch):
     nbformat.write(new_notebook(cells=[new_code_cell("1 / 0")]), bad)
     out = tmp_path / "build"
     runs = course.run_course(out, profile="quick", notebooks=[good, bad], cell_timeout_s=120)
+    assert "ECG_PROFILE" not in os.environ  # the runner changes its kernels' environment only
     assert [(r.notebook, r.ok) for r in runs] == [("01_good.ipynb", True), ("02_bad.ipynb", False)]
     assert "ZeroDivisionError" in runs[1].error
     assert 0.02 < runs[0].peak_memory_gb < 8  # a kernel was measured (tens of MB at least)

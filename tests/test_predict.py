@@ -165,7 +165,9 @@ def test_cli_bad_input_is_one_line(tmp_path, capsys):
 def quick_model(mitdb_ready, tmp_path_factory):
     """A model shipped from the quick profile into a temporary folder (trains in a minute)."""
     out = tmp_path_factory.mktemp("model") / "model"
-    return predict.ship_model("quick", out, verbose=0)
+    from ecgutils.experiments import ship_model
+
+    return ship_model("quick", out, verbose=0)
 
 
 def record_csv(folder: Path, name: str = "100", seconds: float = 60.0, fs_out: float = 360.0):
@@ -272,3 +274,20 @@ def test_two_beats_are_not_enough():
     ecg = predict.ecg_from_array(x, FS, lead="MLII")
     with pytest.raises(ValueError, match="at least 3 are needed"):
         predict.predict_ecg(ecg)
+
+
+def test_prediction_does_not_import_training():
+    """Deployment builds a beat's network inputs with the same function as training
+    (ecgutils.dataset.network_inputs), without importing the training modules."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ecgutils.predict; "
+        "print(sorted(m for m in sys.modules if m in ('ecgutils.train', 'ecgutils.experiments')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    source = (Path(predict.__file__)).read_text()
+    assert "from .train" not in source and "from .experiments" not in source
+    assert "network_inputs" in source

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecgutils import store, train
+from ecgutils import experiments, store, train
 from ecgutils.dataset import BeatDataset, cache_key
 from ecgutils.train import TrainConfig
 
@@ -111,26 +111,6 @@ def test_load_or_train_quick_saves_and_reloads(quick_trained, monkeypatch):
     )
 
 
-@pytest.mark.integration
-def test_cross_validation_two_folds(tiny):
-    folds = train.cross_validate(tiny, k=2)
-    assert list(folds.index) == [1, 2] and folds["test beats"].sum() == 6736
-    assert (folds["accuracy"] > 0.9).all()  # one epoch at 16x16; majority class N: 0.72
-
-
-@pytest.mark.integration
-def test_compare_variants_trains_each_once(tiny, monkeypatch):
-    variants = {"weights": {"balance": "class_weight"}, "no RR": {"rr": False}}
-    table = train.compare_variants(tiny, variants)
-    assert list(table.index) == ["weights", "no RR"]
-    assert {"accuracy (%)", "macro Se (%)", "Se A (%)", "minutes"} <= set(table.columns)
-    assert (table["accuracy (%)"] > 90).all()  # always answering N: 72
-    monkeypatch.setattr(train, "_train_and_save", _no_training)
-    pd.testing.assert_frame_equal(train.compare_variants(tiny, variants), table)
-    folders = {train.load_or_train(tiny, verbose=0, **v).folder for v in variants.values()}
-    assert len(folders) == 2
-
-
 def test_later_fields_keep_old_keys_and_are_checked():
     cfg = TrainConfig()
     key = train.config_key(cfg)
@@ -167,54 +147,10 @@ def test_pipeline_with_template_channel_and_rhythm_features():
 
 
 @pytest.mark.integration
-def test_interpatient_recipe_trains_on_ds1_and_tests_on_ds2(tiny):
-    from ecgutils.config import DS1, DS2
-
-    tm = train.load_or_train(tiny, verbose=0, **{**train.INTERPATIENT, "ensemble": 1})
-    records = tm.dataset.beats["record"].astype(str).to_numpy()
-    assert set(records[tm.split["train"]]) | set(records[tm.split["val"]]) == {"207"}
-    assert set(records[tm.split["test"]]) == {"100"} and set(records) >= {"107"}
-    assert set(records[tm.split["test"]]) <= set(DS2) and "207" in DS1
-    assert tm.metadata["split_kind"] == "inter-patient DS1 -> DS2"
-    ec = tm.metrics["ec57"]
-    assert ec["n"] == len(tm.split["test"]) and set(ec["per_class"]) == {"N", "S", "V", "F"}
-    image, feats = tm.model.inputs
-    assert tuple(image.shape[1:]) == (16, 16, 2) and feats.shape[1] == 11
-    with pytest.raises(ValueError, match="not classes of aami5"):
-        train.load_or_train(tiny, verbose=0, **{**train.INTERPATIENT, "ignore_classes": ("X",)})
-
-
-@pytest.mark.integration
-def test_protocol_comparison_and_ablation(tiny, monkeypatch):
-    table = train.protocol_comparison(tiny, k=2)
-    assert len(table) == 3 and list(table.columns)[0] == "accuracy (%)"
-    assert table.index[1] == "patient-grouped 2-fold"
-    acc = table["accuracy (%)"]  # one epoch on one DS1 patient transfers to nobody: only the
-    assert acc.iloc[0] > 90 and (acc >= 0).all() and (acc <= 100).all()  # seen patients score
-    monkeypatch.setattr(train, "cross_validate", _no_training)
-    again = train.protocol_comparison(tiny, k=2)
-    pd.testing.assert_frame_equal(again, table, check_dtype=False)
-    steps = {"images only": train.ABLATION_STEPS["as published: beat images only"], "all": {}}
-    ablation = train.interpatient_ablation(tiny, steps, ensemble=1)
-    assert list(ablation.index) == ["images only", "all"]
-    assert {"S Se (%)", "V +P (%)", "accuracy (%)", "minutes"} <= set(ablation.columns)
-    assert (ablation["epochs"] == 1).all()
-
-
-def test_recipe_tables_cannot_be_changed_by_accident():
-    with pytest.raises(TypeError):
-        train.INTERPATIENT["ensemble"] = 1
-    with pytest.raises(TypeError):
-        train.ABLATION_STEPS["+ rhythm irregularity"]["rhythm"] = False
-    with pytest.raises(TypeError):
-        train.ABLATION_STEPS["new step"] = {}
-
-
-@pytest.mark.integration
 def test_ensemble_is_one_saved_model_averaging_its_members(tiny, monkeypatch):
     import tensorflow as tf
 
-    overrides = {**train.INTERPATIENT, "ensemble": 2}
+    overrides = {**experiments.INTERPATIENT, "ensemble": 2}
     strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
     tm = train.load_or_train(tiny, verbose=0, strategy=strategy, **overrides)
     assert tm.metadata["epochs_run"] == [1, 1] and set(tm.history["member"]) == {0, 1}
