@@ -60,7 +60,13 @@ unit: install
 nb: install
 	ECG_PROFILE=quick $(PY) -m pytest --durations=20 --nbval-lax -p no:cacheprovider notebooks
 
-test: lint unit nb
+# Each part timed; the run ends with the times and this machine's speed (models.time_per_image).
+test: install
+	@t0=$$(date +%s); \
+	$(MAKE) --no-print-directory lint && t1=$$(date +%s) && \
+	$(MAKE) --no-print-directory unit && t2=$$(date +%s) && \
+	$(MAKE) --no-print-directory nb && t3=$$(date +%s) && \
+	$(PY) -m ecgutils speed --phases "lint=$$((t1 - t0)) unit=$$((t2 - t1)) notebooks=$$((t3 - t2))"
 
 lab: install
 	$(VENV)/bin/jupyter lab notebooks/

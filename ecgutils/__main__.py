@@ -161,6 +161,20 @@ def _cmd_cache(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_speed(args: argparse.Namespace) -> int:
+    from .models import machine_speed
+
+    ms = machine_speed()
+    line = f"machine speed: models.time_per_image {ms:.2f} ms (compact CNN, 48x48, training step)"
+    if args.phases:
+        times = dict(p.split("=", 1) for p in args.phases.split())
+        total = sum(float(v) for v in times.values())
+        parts = ", ".join(f"{k} {float(v) / 60:.1f}" for k, v in times.items())
+        print(f"times (min): {parts}; total {total / 60:.1f}")
+    print(line)
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from .bench import bench_interpatient, bench_predict, bench_readback, bench_render, bench_train
 
@@ -283,6 +297,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clear", action="store_true", help="remove stale entries and leftovers")
     p.add_argument("--all", action="store_true", help="remove every entry")
     p.set_defaults(func=_cmd_cache)
+
+    p = sub.add_parser(
+        "speed", help="this machine's speed: ms per 48x48 image of a compact-CNN training step"
+    )
+    p.add_argument("--phases", help='durations to report beside it, e.g. "unit=200 nb=280" (s)')
+    p.set_defaults(func=_cmd_speed)
 
     p = sub.add_parser("profile", help="show a profile (default: the one $ECG_PROFILE selects)")
     p.add_argument("name", nargs="?")

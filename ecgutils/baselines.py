@@ -188,6 +188,18 @@ def baseline_table(
     if unknown:  # fail before any work
         choices = ", ".join(BASELINE_NAMES)
         raise ValueError(f"Unknown baseline {unknown[0]!r}; choose from {choices}.")
+    spec = baseline_spec(prof, models)
+
+    def build(folder: Path) -> None:
+        _baseline_table(prof, models).to_csv(folder / "table.csv")
+
+    folder, _ = store.get_or_build(spec, build, force=not cache)
+    return pd.read_csv(folder / "table.csv", index_col=0)
+
+
+def baseline_spec(profile: Profile | str | None, models: tuple[str, ...]) -> store.Spec:
+    """The store entry of :func:`baseline_table` for these records and baselines."""
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
     settings = {
         "records": list(prof.records),
         "models": list(models),
@@ -196,19 +208,13 @@ def baseline_table(
         "cnn_epochs": CNN_EPOCHS,
     }
     sums = expected_checksums()
-    spec = store.Spec(
+    return store.Spec(
         kind="baselines",
         label=prof.name,
         params=settings,
         module=__name__,
         data=store.key_of([sums[f"{r}.{e}"] for r in prof.records for e in ("hea", "dat", "atr")]),
     )
-
-    def build(folder: Path) -> None:
-        _baseline_table(prof, models).to_csv(folder / "table.csv")
-
-    folder, _ = store.get_or_build(spec, build, force=not cache)
-    return pd.read_csv(folder / "table.csv", index_col=0)
 
 
 def _baseline_table(prof: Profile, models: tuple[str, ...]) -> pd.DataFrame:

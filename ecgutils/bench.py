@@ -175,9 +175,9 @@ def bench_interpatient(profile: str = "standard", model: str = "trees", **overri
     """Train an inter-patient model on DS1 from scratch, score DS2, report the EC57 table.
 
     ``model="trees"``: the course's recipe, :func:`ecgutils.trees.load_or_train_trees`
-    (``overrides``: ``balance_power``, ``n_models``, ``size``). ``model="cnn"``: the CNN recipe
-    :data:`ecgutils.experiments.INTERPATIENT` (``overrides`` change it). Either is saved like the
-    notebooks' models, so notebook 08 finds it.
+    (``overrides``: ``balance_power``, ``n_models``, ``size``, ``max_iter``). ``model="cnn"``:
+    the CNN recipe :data:`ecgutils.experiments.INTERPATIENT` (``overrides`` change it). Either
+    is saved like the notebooks' models, so notebook 08 finds it.
     """
     if model not in ("trees", "cnn"):
         raise ValueError(f"model must be 'trees' or 'cnn', got {model!r}.")
@@ -202,10 +202,10 @@ def bench_interpatient(profile: str = "standard", model: str = "trees", **overri
     else:
         from .trees import load_or_train_trees
 
-        unknown = set(overrides) - {"balance_power", "n_models", "size"}
+        unknown = set(overrides) - {"balance_power", "n_models", "size", "max_iter"}
         if unknown:
             raise ValueError(
-                f"The trees take balance_power, n_models and size, not {sorted(unknown)} "
+                f"The trees take balance_power, n_models, size and max_iter, not {sorted(unknown)} "
                 "(epochs apply to the CNN: --model cnn)."
             )
         tm = load_or_train_trees(profile, retrain=True, **overrides)

@@ -118,6 +118,7 @@ def config_from_profile(profile: Profile | str | None = None, **overrides) -> Tr
         "augment": p.augment,
         "scheme": p.scheme,
         "seed": p.seed,
+        "precise_bn": p.precise_bn,
     }
     base.update(overrides)
     return TrainConfig(**base)

@@ -158,17 +158,21 @@ def load_or_train_trees(
     n_models: int = 3,
     size: int | None = None,
     seed: int = 2018,
+    max_iter: int = 300,
     retrain: bool = False,
 ) -> TrainedTrees:
     """Trees on DS1 (inter-patient split, Q beats left out of training), scored on DS2.
 
     The data set is the inter-patient CNN's (fixed window, patient units, templates; image size
-    the profile's). The trees, their DS2 probabilities and metrics are kept in the store
+    the profile's). ``max_iter``: boosting rounds at most per tree model (:func:`train_trees`).
+    The trees, their DS2 probabilities and metrics are kept in the store
     (``data/models/trees/<profile>-<key>/``; ``retrain=True`` replaces them).
     """
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     ds = build_dataset(prof, rule="fixed", scale="patient", size=size, progress=False)
     settings = {"balance_power": balance_power, "n_models": n_models, "seed": seed}
+    if max_iter != 300:  # keys of the default stay as they were
+        settings["max_iter"] = max_iter
     spec = store.Spec(
         kind="trees",
         label=prof.name,
@@ -201,6 +205,7 @@ def _fit_and_save(spec, prof, ds, settings: dict, folder: Path) -> TrainedTrees:
     from .evaluate import classification_metrics, ec57_metrics, interpatient_split
 
     balance_power, n_models, seed = (settings[k] for k in ("balance_power", "n_models", "seed"))
+    max_iter = settings.get("max_iter", 300)
     scheme = "aami5"
     classes = scheme_classes(scheme)
     labels = ds.labels(scheme)
@@ -212,7 +217,7 @@ def _fit_and_save(spec, prof, ds, settings: dict, folder: Path) -> TrainedTrees:
     t0 = time.perf_counter()
     trees = train_trees(
         feats[train], labels[train], classes, balance_power=balance_power,
-        n_models=n_models, seed=seed,
+        n_models=n_models, seed=seed, max_iter=max_iter,
     )  # fmt: skip
     seconds = time.perf_counter() - t0
     probs = trees.predict_proba(feats[test])
@@ -248,6 +253,7 @@ def choose_balance_power(
     n_models: int = 1,
     seed: int = 2018,
     records: tuple[str, ...] | None = None,
+    max_iter: int = 300,
 ) -> pd.DataFrame:
     """Pick the trees' class-weight exponent on DS1 alone: patient-grouped k-fold.
 
@@ -282,7 +288,7 @@ def choose_balance_power(
         for train, test in folds:
             trees = train_trees(
                 feats[train], labels[train], classes, balance_power=power,
-                n_models=n_models, seed=seed,
+                n_models=n_models, seed=seed, max_iter=max_iter,
             )  # fmt: skip
             pred[test] = trees.predict_proba(feats[test]).argmax(axis=1)
         done = pred >= 0
@@ -300,11 +306,14 @@ def choose_balance_power(
     return table
 
 
-def recipe_comparison(profile: Profile | str | None = None, **cnn_overrides) -> pd.DataFrame:
+def recipe_comparison(
+    profile: Profile | str | None = None, *, trees: dict | None = None, **cnn_overrides
+) -> pd.DataFrame:
     """The CNN recipe, the trees, and their average, on the same DS2 beats (EC57, %).
 
     The CNN is :data:`ecgutils.experiments.INTERPATIENT` (cached, trained if missing: minutes on the
-    standard profile), changed by ``cnn_overrides`` (e.g. ``ensemble=1``); the average is the
+    standard profile), changed by ``cnn_overrides`` (e.g. ``ensemble=1``); the trees are
+    :func:`load_or_train_trees` with the keyword arguments ``trees``; the average is the
     mean of the two models' class probabilities, equal weights (fixed beforehand, not tuned on DS2).
 
     Returns
@@ -317,7 +326,7 @@ def recipe_comparison(profile: Profile | str | None = None, **cnn_overrides) -> 
     from .experiments import INTERPATIENT, ec57_row
     from .train import load_or_train
 
-    tt = load_or_train_trees(profile)
+    tt = load_or_train_trees(profile, **(trees or {}))
     cnn = load_or_train(profile, verbose=0, **{**INTERPATIENT, **cnn_overrides})
     test = tt.split["test"]
     if not np.array_equal(cnn.split["test"], test):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -53,9 +51,9 @@ def test_baseline_table_scores_both_protocols(mitdb_ready, monkeypatch):
     row = table.loc["1-NN"]
     assert 90 < row["hold-out accuracy (%)"] <= 100 and 0 < row["DS2 accuracy (%)"] <= 100
     assert row["hold-out ms/beat"] > 0
-    stored = store.entries()
-    (folder,) = stored.loc[stored["kind"] == "baselines", "path"].map(Path)
-    assert (folder / "table.csv").is_file() and folder.name.startswith("quick-")
+    folder = baselines.baseline_spec("quick", ("1-NN",)).path
+    assert store.is_complete(folder) and (folder / "table.csv").is_file()
+    assert folder.name.startswith("quick-") and str(folder) in set(store.entries()["path"])
     assert not [p for p in folder.parent.iterdir() if ".tmp." in p.name]  # nothing half-written
 
     # A second call reads the cache: nothing is fitted again.

@@ -40,7 +40,7 @@ def test_bench_interpatient_reports_ec57_against_the_targets(tiny):
 def test_bench_interpatient_trees_on_quick(mitdb_ready):
     from ecgutils.bench import bench_interpatient
 
-    text = bench_interpatient("quick", n_models=1)
+    text = bench_interpatient("quick", n_models=1, max_iter=40)
     assert text.startswith("Inter-patient DS1 -> DS2 (de Chazal 2004), profile quick: 1 gradient")
     assert "7 relative RR + 4 rhythm + 32 trace differences" in text
     assert "test 2,271 beats (DS2" in text and text.count("(target >= ") == 5

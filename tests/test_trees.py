@@ -54,7 +54,7 @@ def test_tree_features_need_templates():
 
 @pytest.mark.integration
 def test_trees_train_on_ds1_score_ds2_and_reload(mitdb_ready, monkeypatch):
-    tt = trees.load_or_train_trees("quick", n_models=1)
+    tt = trees.load_or_train_trees("quick", n_models=1, max_iter=40)
     records = tt.dataset.beats["record"].astype(str).to_numpy()
     assert set(records[tt.split["train"]]) == {"207"} and set(records[tt.split["test"]]) == {"100"}
     assert tt.probabilities.shape == (len(tt.split["test"]), 5)
@@ -66,7 +66,7 @@ def test_trees_train_on_ds1_score_ds2_and_reload(mitdb_ready, monkeypatch):
         raise AssertionError("the trees should come from their cache")
 
     monkeypatch.setattr(trees, "train_trees", no_training)
-    again = trees.load_or_train_trees("quick", n_models=1)
+    again = trees.load_or_train_trees("quick", n_models=1, max_iter=40)
     np.testing.assert_array_equal(again.probabilities, tt.probabilities)
     np.testing.assert_allclose(
         again.trees.predict_proba(trees.tree_features(again.dataset)[again.split["test"]]),
@@ -76,7 +76,9 @@ def test_trees_train_on_ds1_score_ds2_and_reload(mitdb_ready, monkeypatch):
 
 @pytest.mark.integration
 def test_balance_power_chosen_on_patient_folds(mitdb_ready):
-    table = trees.choose_balance_power("quick", (0.0, 1.0), k=2, records=("100", "207"))
+    table = trees.choose_balance_power(
+        "quick", (0.0, 1.0), k=2, records=("100", "207"), max_iter=40
+    )
     assert list(table.index) == [0.0, 1.0] and table.index.name == "balance power"
     assert {"S Se (%)", "V +P (%)", "score"} <= set(table.columns)
     assert ((table["score"] >= 0) & (table["score"] <= 1)).all()
@@ -86,8 +88,8 @@ def test_balance_power_chosen_on_patient_folds(mitdb_ready):
 
 @pytest.mark.integration
 def test_recipe_comparison_scores_the_same_ds2_beats(tiny):
-    table = trees.recipe_comparison(tiny, ensemble=1)
+    table = trees.recipe_comparison(tiny, trees={"n_models": 1, "max_iter": 40}, ensemble=1)
     assert list(table.index) == ["CNN recipe", "trees", "CNN and trees averaged"]
-    tt = trees.load_or_train_trees(tiny)
+    tt = trees.load_or_train_trees(tiny, n_models=1, max_iter=40)
     assert table.loc["trees", "accuracy (%)"] == pytest.approx(100 * tt.metrics["ec57"]["accuracy"])
     assert ((table["accuracy (%)"] > 0) & (table["accuracy (%)"] <= 100)).all()
