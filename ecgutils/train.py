@@ -216,7 +216,8 @@ def recalibrate_batchnorm(model, inputs: dict) -> None:
         for m in layers:
             m.momentum = 0.0
         names = [t.name.split(":")[0] for t in model.inputs]
-        model(inputs["image"] if len(names) == 1 else {k: inputs[k] for k in names}, training=True)
+        x = [inputs[k] for k in names]
+        model(x if isinstance(model.input, list) else x[0], training=True)  # as it was built
     finally:
         for m, momentum in zip(layers, saved):
             m.momentum = momentum

@@ -194,6 +194,21 @@ def test_recalibrate_batchnorm_sets_moving_statistics_to_the_batch():
     np.testing.assert_allclose(keras.ops.convert_to_numpy(bn.moving_mean), x.mean(0), rtol=1e-5)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(bn.moving_variance), x.var(0), rtol=1e-3)
     assert bn.momentum == 0.99  # restored
+    import warnings
+
+    from ecgutils import models
+
+    for net in (models.compact_cnn(16, rr=False), models.compact_cnn(16), models.paper_cnn(48)):
+        side = net.inputs[0].shape[1]
+        x = {
+            "image": np.full((4, side, side, 1), 200, np.float32),
+            "rr": np.ones((4, 7), np.float32),
+        }
+        with warnings.catch_warnings():
+            warnings.simplefilter(
+                "error"
+            )  # Keras warns when the input structure is not the model's
+            train.recalibrate_batchnorm(net, x)
 
 
 def test_precise_bn_is_a_later_field_that_keeps_old_model_keys():
