@@ -62,6 +62,9 @@ LIBRARIES: tuple[str, ...] = (
     "numpy", "scipy", "pandas", "wfdb", "biosppy", "opencv-python", "scikit-learn",
     "tensorflow", "keras",
 )  # fmt: skip
+#: Modules that never shape a stored result (they keep it, or import a library quietly): left out
+#: of code fingerprints, so editing them does not throw every cache away.
+NOT_FINGERPRINTED: tuple[str, ...] = ("ecgutils.store", "ecgutils.backend")
 #: Leftovers of a writer on another machine are removed after this many seconds.
 STALE_FOREIGN_S = 24 * 3600
 _HOST = socket.gethostname().replace(".", "_")
@@ -140,13 +143,13 @@ def code_fingerprint(module: str) -> dict[str, str]:
     -------
     dict module name -> 12 hex digits
         Each module's syntax tree, docstrings left out (comments and formatting never enter
-        the tree), hashed.
+        the tree), hashed; :data:`NOT_FINGERPRINTED` modules are left out.
     """
     seen: dict[str, str] = {}
     todo = [module]
     while todo:
         name = todo.pop()
-        if name in seen:
+        if name in seen or name in NOT_FINGERPRINTED:
             continue
         digest, imports = _parsed(name)
         seen[name] = digest
@@ -479,7 +482,10 @@ def entries(root: str | os.PathLike | None = None):
     rows = []
     for sub in sorted(set(KIND_ROOTS.values())):
         for kind_dir in sorted((base / sub).glob("*")):
+            if kind_dir.name.startswith("."):
+                continue
             if kind_dir.name not in KIND_ROOTS or not kind_dir.is_dir():
+                rows.append(_describe_legacy(kind_dir))
                 continue
             for folder in sorted(kind_dir.iterdir()):
                 if folder.name.startswith(".") or not is_complete(folder):
@@ -487,6 +493,23 @@ def entries(root: str | os.PathLike | None = None):
                 rows.append(_describe(folder))
     cols = ["kind", "label", "key", "MB", "age (days)", "current", "path"]
     return pd.DataFrame(rows, columns=cols)
+
+
+def _describe_legacy(path: Path) -> dict:
+    """A folder or file the course wrote before the store existed (``cache/beats-<key>/``,
+    ``cache/rpeaks-v1/``, ``models/<name>-<key>/``, ``models/baselines-*.csv``): never read
+    again, so always stale."""
+    size = path.stat().st_size if path.is_file() else _size(path)
+    label, _, key = path.stem.rpartition("-")
+    return {
+        "kind": "legacy",
+        "label": label or path.name,
+        "key": key if label else "",
+        "MB": round(size / 1e6, 2),
+        "age (days)": round((time.time() - path.stat().st_mtime) / 86400, 2),
+        "current": False,
+        "path": str(path),
+    }
 
 
 def _describe(folder: Path) -> dict:
@@ -522,8 +545,11 @@ def clear(*, everything: bool = False, root: str | os.PathLike | None = None) ->
     for _, row in table.iterrows():
         if everything or not row["current"]:
             path = Path(row["path"])
-            with _locked(path):
+            if row["kind"] == "legacy":
                 _remove(path)
+            else:
+                with _locked(path):
+                    _remove(path)
             removed.append(path)
     base = Path(root) if root is not None else data_dir()
     for sub in set(KIND_ROOTS.values()):
