@@ -1,9 +1,10 @@
 """Experiments built on training: cross-validation, variants, the inter-patient recipe and its
 ablation, the protocol comparison, and the model the course ships.
 
-Each trains several models through :func:`ecgutils.train.load_or_train` (or
-:func:`ecgutils.train.train_model`), so every model and table is kept in the store
-(:mod:`ecgutils.store`) and asking again costs seconds.
+Each trains several models. Those trained through :func:`ecgutils.train.load_or_train`
+(variants, the recipe, the ablation, the protocol comparison's two splits) and the
+patient-grouped fold tables are kept in the store (:mod:`ecgutils.store`), so asking again costs
+seconds; :func:`cross_validate` itself keeps nothing.
 """
 
 from __future__ import annotations

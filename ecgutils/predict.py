@@ -349,7 +349,8 @@ class DeployedModel:
 
 def load_deployed_model(path: str | os.PathLike | None = None) -> DeployedModel:
     """The model in ``path``, else in ``$ECG_MODEL_DIR``, else the shipped one
-    (``ecgutils/resources/model/``); folders are written by :func:`ship_model`."""
+    (``ecgutils/resources/model/``); folders are written by
+    :func:`ecgutils.experiments.ship_model`."""
     keras = import_keras()
 
     folder = Path(path or os.environ.get(MODEL_ENV) or MODEL_DIR)
