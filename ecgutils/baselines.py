@@ -141,11 +141,12 @@ def make_classifier(name: str, seed: int = 2018):
 
 
 def _fit_score(name, x_train, y_train, x_test, n_classes):
-    from .trees import sample_weights
+    from .trees import can_stop_early, sample_weights
 
     clf = make_classifier(name)
     t0 = time.perf_counter()
     if name == "trees":
+        clf.set_params(early_stopping=can_stop_early(y_train))
         clf.fit(x_train, y_train, sample_weight=sample_weights(y_train, n_classes, 0.5))
     else:
         clf.fit(x_train, y_train)

@@ -93,3 +93,9 @@ def test_recipe_comparison_scores_the_same_ds2_beats(tiny):
     tt = trees.load_or_train_trees(tiny, n_models=1, max_iter=40)
     assert table.loc["trees", "accuracy (%)"] == pytest.approx(100 * tt.metrics["ec57"]["accuracy"])
     assert ((table["accuracy (%)"] > 0) & (table["accuracy (%)"] <= 100)).all()
+
+
+def test_trees_stop_early_when_every_class_can_be_split():
+    assert trees.can_stop_early(np.array([0, 0, 1, 1, 1, 3, 3]))
+    assert not trees.can_stop_early(np.array([0, 0, 1, 3, 3]))  # one beat of class 1
+    assert not trees.can_stop_early(np.array([], dtype=int))
