@@ -49,7 +49,8 @@ def test_baseline_table_scores_both_protocols(mitdb_ready, monkeypatch):
     table = baselines.baseline_table("quick", models=("1-NN",))
     assert list(table.index) == ["1-NN"]
     row = table.loc["1-NN"]
-    assert 90 < row["hold-out accuracy (%)"] <= 100 and 0 < row["DS2 accuracy (%)"] <= 100
+    assert 90 < row["hold-out accuracy (%)"] <= 100  # 1-NN is deterministic: 99.48 and 86.22
+    assert 80 < row["DS2 accuracy (%)"] <= 100  # record 100 from record 207's beats
     assert row["hold-out ms/beat"] > 0
     folder = baselines.baseline_spec("quick", ("1-NN",)).path
     assert store.is_complete(folder) and (folder / "table.csv").is_file()

@@ -134,7 +134,7 @@ def test_resample_keeps_duration_and_frequency():
     assert len(y) == 3600
     spectrum = np.abs(np.fft.rfft(y))
     assert np.argmax(spectrum) == 50  # 5 Hz over 10 s
-    assert predict.resample(t, 360.0, 360.0) is not None
+    np.testing.assert_array_equal(predict.resample(t, 360.0, 360.0), t)  # same rate: unchanged
 
 
 def test_export_styles_read_back(tmp_path):
