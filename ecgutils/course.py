@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import threading
 import time
 from collections.abc import Sequence
@@ -89,7 +90,10 @@ def run_course(
     A failing notebook is still written (with the error in its output) and the run goes on
     to the next one, since each notebook stands on its own.
     """
+    import tempfile
+
     import nbformat
+    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
     from nbconvert import HTMLExporter
 
@@ -102,10 +106,16 @@ def run_course(
     runs = []
     for path in paths:
         nb = nbformat.read(path, as_version=4)
+        # IPC sockets in a private folder: no "Kernel is running over TCP without encryption"
+        # warning in every chapter's log, and nothing listening on the network.
+        sockets = tempfile.mkdtemp(prefix="ecg-kernel-")
+        km = KernelManager(
+            kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "kernel")
+        )
         client = NotebookClient(
             nb,
+            km=km,
             timeout=cell_timeout_s,
-            kernel_name="python3",
             resources={"metadata": {"path": str(path.parent)}},
         )
         print(f"[{prof.name}] running {path.name} ...", flush=True)
@@ -117,6 +127,10 @@ def run_course(
             except Exception as exc:  # CellExecutionError, timeouts, dead kernels
                 text = str(exc).strip()
                 error = text.splitlines()[-1] if text else type(exc).__name__
+            finally:
+                if km.has_kernel:  # a kernel manager we made is ours to stop
+                    km.shutdown_kernel(now=True)
+                shutil.rmtree(sockets, ignore_errors=True)
         seconds = time.perf_counter() - t0
         nbformat.write(nb, out / "notebooks" / path.name)
         exporter = HTMLExporter()

@@ -31,7 +31,7 @@ def test_no_notebooks_is_a_clear_error(tmp_path):
         course.course_notebooks(tmp_path)
 
 
-def test_run_course_executes_writes_and_reports(tmp_path, monkeypatch):
+def test_run_course_executes_writes_and_reports(tmp_path, monkeypatch, capfd):
     monkeypatch.delenv("ECG_PROFILE", raising=False)
     good, bad = tmp_path / "01_good.ipynb", tmp_path / "02_bad.ipynb"
     nb = new_notebook(cells=[new_code_cell("import os\nprint(os.environ['ECG_PROFILE'])")])
@@ -40,6 +40,9 @@ def test_run_course_executes_writes_and_reports(tmp_path, monkeypatch):
     out = tmp_path / "build"
     runs = course.run_course(out, profile="quick", notebooks=[good, bad], cell_timeout_s=120)
     assert "ECG_PROFILE" not in os.environ  # the runner changes its kernels' environment only
+    log = capfd.readouterr()
+    assert "without encryption" not in log.err + log.out  # IPC, not TCP: a quiet log
+    assert not list(tmp_path.glob("kernel*"))  # no socket files left beside the notebooks
     assert [(r.notebook, r.ok) for r in runs] == [("01_good.ipynb", True), ("02_bad.ipynb", False)]
     assert "ZeroDivisionError" in runs[1].error
     assert 0.02 < runs[0].peak_memory_gb < 8  # a kernel was measured (tens of MB at least)
