@@ -234,8 +234,12 @@ def _baseline_table(prof: Profile, models: tuple[str, ...]) -> pd.DataFrame:
     ip = interpatient_split(beats, aami5)
     ip_train = np.sort(np.r_[ip["train"], ip["val"]])
     ip_train = ip_train[aami5[ip_train] != scheme_classes("aami5").index("Q")]
+    from tqdm.auto import tqdm
+
     rows = {}
-    for name in models:
+    bar = tqdm(models, desc="Baselines", unit="model")
+    for name in bar:
+        bar.set_postfix_str(name)
         pred, fit_s, ms, params = _fit_score(name, intra_x[train], paper8[train], intra_x[test], 8)
         m = classification_metrics(paper8[test], pred, "paper8")
         row = {

@@ -83,7 +83,11 @@ def _run_folds(cfg, ds: BeatDataset, labels: np.ndarray, k: int, groups: str, ve
     else:
         splits = kfold_splits(labels, k, cfg.seed)
     rows = []
-    for fold, (train_all, test) in enumerate(splits):
+    from tqdm.auto import tqdm
+
+    for fold, (train_all, test) in enumerate(
+        tqdm(splits, desc=f"{k}-fold cross-validation", unit="fold")
+    ):
         tr, val = validation_split(train_all, labels, cfg.val_fraction, cfg.seed)
         model, _, seconds = train_model(cfg, ds, tr, val, verbose=verbose)
         pred = predict(model, ds, test, cfg).argmax(1)
@@ -133,7 +137,11 @@ def compare_variants(
         "class weights, no RR features": {"balance": "class_weight", "rr": False},
     }
     rows = {}
-    for name, overrides in variants.items():
+    from tqdm.auto import tqdm
+
+    bar = tqdm(variants.items(), desc="Variants", unit="model")
+    for name, overrides in bar:
+        bar.set_postfix_str(name)
         run = load_or_train(profile, verbose=0, **{**common, **overrides})
         m = run.metrics
         per = m["per_class"]
@@ -223,7 +231,11 @@ def interpatient_ablation(
         :func:`load_or_train` model.
     """
     rows = {}
-    for name, overrides in (steps or ABLATION_STEPS).items():
+    from tqdm.auto import tqdm
+
+    bar = tqdm((steps or ABLATION_STEPS).items(), desc="Ablation steps", unit="step")
+    for name, overrides in bar:
+        bar.set_postfix_str(name)
         run = load_or_train(profile, verbose=verbose, **{**INTERPATIENT, **common, **overrides})
         rows[name] = ec57_row(run.metrics["ec57"])
         epochs = run.metadata["epochs_run"]  # a list for an ensemble: one count per network
@@ -258,7 +270,12 @@ def protocol_comparison(
     """
     common = {"scheme": "aami5", **overrides}
     rows = {}
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=3, desc="Protocols", unit="protocol", postfix="random beat split")
     random = load_or_train(profile, verbose=verbose, **common)
+    bar.update()
+    bar.set_postfix_str(f"patient-grouped {k}-fold")
     rows["random beat split (20% of beats)"] = ec57_row(random.metrics["ec57"])
     folds = _cached_folds(profile, k, verbose, common)
     rows[f"patient-grouped {k}-fold"] = {
@@ -266,7 +283,11 @@ def protocol_comparison(
         **{f"{c} {n} (%)": 100 * folds[f"{c} {q}"].mean()
            for c in "SV" for n, q in (("Se", "se"), ("+P", "ppv"))},
     }  # fmt: skip
+    bar.update()
+    bar.set_postfix_str("DS1 -> DS2")
     ip = load_or_train(profile, verbose=verbose, split="interpatient", **common)
+    bar.update()
+    bar.close()
     rows["DS1 -> DS2 (de Chazal)"] = ec57_row(ip.metrics["ec57"])
     cols = ["accuracy (%)", "S Se (%)", "S +P (%)", "V Se (%)", "V +P (%)"]
     return pd.DataFrame(rows).T[cols]
