@@ -215,3 +215,15 @@ def test_precise_bn_is_a_later_field_that_keeps_old_model_keys():
     base = train.TrainConfig()
     assert "precise_bn" not in train.config_key(base)
     assert train.config_key(train.TrainConfig(precise_bn=True))["precise_bn"] is True
+
+
+def test_progress_bars_are_tqdm_not_keras_step_text(capfd):
+    """verbose=1 shows tqdm bars (stderr; widgets in a notebook), not Keras' per-step text,
+    which a saved notebook keeps in full."""
+    ds = _dataset()
+    labelled = np.flatnonzero(ds.labels("paper8") >= 0)
+    cfg = TrainConfig(epochs=2, batch_size=8, patience=5)
+    _, history, _ = train.train_model(cfg, ds, labelled[::2], labelled[1::2], verbose=1)
+    out = capfd.readouterr()
+    assert len(history) == 2 and "epoch" in out.err and "2/2" in out.err
+    assert "━" not in out.out + out.err  # Keras' bar
