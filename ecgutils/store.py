@@ -101,10 +101,16 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
-@cache
 def _parsed(name: str) -> tuple[str, tuple[str, ...]]:
-    """(fingerprint of one module's code, the ecgutils modules it imports)."""
+    """(fingerprint of one module's code, the ecgutils modules it imports), read again whenever
+    the file changes (a student editing ``models.py`` in a running kernel gets a new key)."""
     path = _module_path(name)
+    st = path.stat()
+    return _parsed_file(name, path, st.st_mtime_ns, st.st_size)
+
+
+@cache
+def _parsed_file(name: str, path: Path, mtime_ns: int, size: int) -> tuple[str, tuple[str, ...]]:
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
     candidates = set()

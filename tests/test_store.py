@@ -63,10 +63,11 @@ def test_published_files_and_folders_are_readable_by_others(tmp_path):
 def test_code_fingerprint_follows_code_not_docstrings(tmp_path, monkeypatch):
     mod = tmp_path / "fpmod.py"
     monkeypatch.syspath_prepend(str(tmp_path))
+    tick = iter(range(1, 100))  # distinct modification times even within one clock tick
 
     def fingerprint(source):
-        mod.write_text(textwrap.dedent(source))
-        store._parsed.cache_clear()
+        mod.write_text(textwrap.dedent(source))  # no cache to clear: a changed file is reread
+        os.utime(mod, ns=(time.time_ns(), time.time_ns() + next(tick)))
         return store.code_fingerprint("fpmod")["fpmod"]
 
     base = fingerprint('"""Doc."""\ndef f(x):\n    """Doc."""\n    return x + 1\n')
@@ -74,7 +75,6 @@ def test_code_fingerprint_follows_code_not_docstrings(tmp_path, monkeypatch):
         '"""Other."""\ndef f(x):  # comment\n    """New."""\n    return x+1\n'
     )
     assert base != fingerprint('"""Doc."""\ndef f(x):\n    """Doc."""\n    return x + 2\n')
-    store._parsed.cache_clear()
     train = store.code_fingerprint("ecgutils.train")
     assert {"ecgutils.train", "ecgutils.models", "ecgutils.dataset", "ecgutils.render"} <= set(
         train
