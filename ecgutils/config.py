@@ -54,11 +54,6 @@ def project_root() -> Path:
     return here if (here / "pyproject.toml").is_file() else Path.cwd()
 
 
-def cache_dir() -> Path:
-    """Folder for derived arrays (detections, beat images), keyed by their parameters."""
-    return data_dir() / "cache"
-
-
 def data_dir() -> Path:
     """Folder for everything the course downloads, caches and trains (``data/``).
 
