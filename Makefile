@@ -6,6 +6,9 @@
 #   make book     the notebooks executed by `make course` as a static site in build/book
 #   make figure   the pipeline figure of the README (docs/pipeline.png) from real data
 #   make data     fetch and verify all of MIT-BIH into data/mitdb
+#   make experiments  compute the named experiments (the tables that take many models) for
+#                 $(PROFILE) into ecgutils/resources/results, then write the README's tables from
+#                 them; EXPERIMENTS="variants ablation" for some (default all). Hours in standard.
 #   make lock     refresh requirements.lock: the newest versions pyproject.toml allows, resolved
 #                 in a throwaway venv and written with their exact versions (commit it once
 #                 `make test` passes with it)
@@ -22,7 +25,7 @@ APP_PORT ?= 8866
 
 LOCK   := requirements.lock
 
-.PHONY: install data course test lint unit nb lab app book figure clean lock
+.PHONY: install data course test lint unit nb lab app book figure clean lock experiments
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +48,13 @@ install: $(STAMP)
 
 data: install
 	$(PY) -m ecgutils fetch
+
+EXPERIMENTS ?= all
+
+experiments: install
+	$(PY) -m ecgutils fetch --profile $(PROFILE)
+	$(PY) -m ecgutils experiment run $(EXPERIMENTS) --profile $(PROFILE)
+	$(PY) -m ecgutils experiment readme
 
 course: install
 	$(PY) -m ecgutils fetch --profile $(PROFILE)

@@ -9,6 +9,7 @@ python -m ecgutils app [--port PORT]
 python -m ecgutils bench {render,readback,train,interpatient,predict}
 python -m ecgutils figure pipeline [--record REC] [--out FILE]
 python -m ecgutils book [--build DIR] [--out DIR]
+python -m ecgutils experiment {list,run,readme} [NAME ... | all] [--profile P]
 """
 
 from __future__ import annotations
@@ -199,6 +200,50 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_experiment(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import results
+
+    profile = config.get_profile(args.profile)
+    if args.action == "list":
+        rows = []
+        for name, exp in results.EXPERIMENTS.items():
+            stored = results.load(name, profile, out=args.out)
+            when = "not stored"
+            if stored is not None:
+                p = stored.provenance
+                when = f"{p['date'][:10]}, {p['minutes']:.1f} min, commit {p['commit']}"
+            rows.append(f"{name:<17} {exp.chapter}  {exp.title}\n{'':<21}{profile.name}: {when}")
+        print("\n".join(rows))
+        return 0
+    if args.action == "readme":
+        readme = Path(args.readme)
+        text = readme.read_text()
+        new = results.render_readme(text, out=args.out)
+        if args.check:
+            if new != text:
+                print(
+                    f"error: {readme}'s experiment tables differ from the stored results; "
+                    "`python -m ecgutils experiment readme` writes them.",
+                    file=sys.stderr,
+                )
+                return 1
+            print(f"{readme}: experiment tables agree with the stored results")
+            return 0
+        readme.write_text(new)
+        print(f"{readme}: experiment tables written from the stored results")
+        return 0
+    names = list(results.EXPERIMENTS) if args.names in ([], ["all"]) else args.names
+    for name in names:
+        results.get_experiment(name)  # every name checked before any work
+    for name in names:
+        print(f"experiment {name} ({profile.name} profile)", flush=True)
+        result = results.run(name, profile, out=args.out)
+        print(result.describe(), flush=True)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m ecgutils",
@@ -303,6 +348,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--phases", help='durations to report beside it, e.g. "unit=200 nb=280" (s)')
     p.set_defaults(func=_cmd_speed)
+
+    p = sub.add_parser(
+        "experiment",
+        help="named experiments (the tables that take many models): list them, run them into "
+        "ecgutils/resources/results, or write the README's tables from them",
+    )
+    p.add_argument("action", choices=["list", "run", "readme"])
+    p.add_argument("names", nargs="*", help="run: experiment names, or all (default all)")
+    p.add_argument("--profile", help="quick, standard or paper (default: $ECG_PROFILE or standard)")
+    p.add_argument("--out", help="results folder (default: ecgutils/resources/results)")
+    p.add_argument("--readme", default="README.md", help="readme: the file to fill (README.md)")
+    p.add_argument("--check", action="store_true", help="readme: only check, write nothing")
+    p.set_defaults(func=_cmd_experiment)
 
     p = sub.add_parser("profile", help="show a profile (default: the one $ECG_PROFILE selects)")
     p.add_argument("name", nargs="?")

@@ -327,6 +327,69 @@ def _figures(metrics: dict) -> dict:
     }
 
 
+def course_model(profile: Profile | str | None = None, *, retrain: bool = False, verbose: int = 1):
+    """The profile's trained model, as chapters 06, 07 and 10 use it.
+
+    When the course ships this profile's model (``python -m ecgutils ship-model``; the
+    standard profile's) and it was trained with the configuration and data the profile asks
+    for today, it is read from the package, with a line saying when and how it was trained;
+    nothing is trained. Otherwise, or with ``retrain=True``, this is
+    :func:`ecgutils.train.load_or_train` (from the store, or trained with the code as it is now).
+
+    Returns
+    -------
+    :class:`ecgutils.train.TrainedModel`
+    """
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    if not retrain:
+        shipped, why = _shipped_as_trained(prof)
+        if shipped is not None:
+            card = json.loads((MODEL_DIR / "card.json").read_text())
+            speed = card.get("time_per_image_ms")
+            print(
+                f"The course's shipped model ({card['command']}, commit {card.get('commit', '?')}, "
+                f"trained {card['trained'][:10]} in {card.get('train minutes', '?')} min"
+                + (f" at {speed:.2f} ms/image" if speed else "")
+                + "); course_model(retrain=True) trains it again with your code."
+            )
+            return shipped
+        if why and verbose:
+            print(why)
+    return load_or_train(prof, retrain=retrain, verbose=verbose)
+
+
+def _shipped_as_trained(prof: Profile):
+    """(TrainedModel, None) when the shipped model is this profile's model as configured now,
+    else (None, the reason)."""
+    import dataclasses
+
+    from .train import TrainedModel
+
+    folder = MODEL_DIR
+    meta_path = folder / "metadata.json"
+    if not meta_path.exists():
+        return None, None
+    meta = json.loads(meta_path.read_text())
+    if meta.get("profile") != prof.name:
+        return None, None
+    cfg = config_from_profile(prof)
+    wanted = json.loads(json.dumps(dataclasses.asdict(cfg)))
+    if meta["config"] != wanted:
+        changed = sorted(k for k in wanted if meta["config"].get(k) != wanted[k])
+        return None, (
+            f"The shipped model was trained with other settings ({', '.join(changed)}); "
+            f"training the {prof.name} profile's own."
+        )
+    ds = build_dataset(prof, size=cfg.size, rule=cfg.rule, scale=cfg.scale, progress=False)
+    if json.loads(json.dumps(ds.params)) != meta["dataset"]:
+        return None, "The shipped model was trained on other data; training the profile's own."
+    keras = import_keras()
+    model = keras.saving.load_model(folder / "model.keras")
+    history = pd.read_csv(folder / "history.csv")
+    split = dict(np.load(folder / "split.npz"))
+    return TrainedModel(model, cfg, meta, history, ds, split, folder), None
+
+
 def ship_model(
     profile: str = "standard",
     out: str | os.PathLike | None = None,
@@ -343,8 +406,11 @@ def ship_model(
     three are written.
     """
     keras = import_keras()
+    from .models import machine_speed
+    from .results import code_commit
 
     prof = get_profile(profile)
+    speed = round(machine_speed(), 3)
     tm = load_or_train(prof, verbose=verbose)
     ip = load_or_train(prof, verbose=verbose, split="interpatient")
     meta, params = tm.metadata, tm.dataset.params
@@ -373,12 +439,19 @@ def ship_model(
             "new patients (same configuration trained DS1 -> DS2)": _figures(ip.metrics),
         },
         "trained": meta["trained"],
+        "train minutes": round(meta["train_seconds"] / 60, 1),
+        "time_per_image_ms": speed,
+        "commit": code_commit(),
         "keras": keras.__version__,
         "command": f"python -m ecgutils ship-model --profile {prof.name}",
     }
     folder = Path(out) if out is not None else MODEL_DIR
     with store.publish(folder) as tmp:
         tm.model.save(tmp / "model.keras")
+        # what chapters 06, 07 and 10 need to use it as the profile's trained model
+        (tmp / "metadata.json").write_text(json.dumps(meta, indent=1))
+        tm.history.to_csv(tmp / "history.csv", index=False)
+        np.savez_compressed(tmp / "split.npz", **tm.split)
         (tmp / "card.json").write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n")
         (tmp / "MODEL_CARD.md").write_text(model_card_text(card))
     return load_deployed_model(folder)

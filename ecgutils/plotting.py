@@ -430,12 +430,25 @@ def plot_trace_readback(image: np.ndarray, beat: np.ndarray, *, ax: Axes | None 
     return ax
 
 
-def plot_confusion(metrics: dict, *, normalize: bool = True, ax: Axes | None = None) -> Axes:
-    """Confusion matrix heat map (rows: true class; normalised rows sum to 100%)."""
+def plot_confusion(
+    metrics: dict | pd.DataFrame, *, normalize: bool = True, ax: Axes | None = None
+) -> Axes:
+    """Confusion matrix heat map (rows: true class; normalised rows sum to 100%).
+
+    ``metrics``: the metrics of :func:`ecgutils.evaluate.classification_metrics`, or the counts
+    themselves as :func:`ecgutils.evaluate.confusion_frame` gives them (a stored result's table).
+    """
     from .evaluate import confusion_frame
 
-    counts = confusion_frame(metrics)
-    shown = confusion_frame(metrics, normalize=True) * 100 if normalize else counts
+    if isinstance(metrics, pd.DataFrame):
+        counts = metrics.astype(float)
+        totals = counts.sum(axis=1).replace(0, np.nan)
+        rows = counts.div(totals, axis=0).fillna(0.0)
+        metrics = {"n": int(counts.to_numpy().sum())}
+    else:
+        counts = confusion_frame(metrics)
+        rows = confusion_frame(metrics, normalize=True)
+    shown = rows * 100 if normalize else counts
     ax = _axes(ax, (6.2, 5.2))
     annot = shown.map(lambda v: f"{v:.1f}" if normalize else f"{v:.0f}")
     sns.heatmap(

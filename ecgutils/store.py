@@ -257,9 +257,11 @@ def get_or_build(
     """
     path = spec.path
     if not force and is_complete(path):
+        _note(spec, built=False)
         return path, False
     with _locked(path):
         if not force and is_complete(path):
+            _note(spec, built=False)
             return path, False
         with publish(path) as tmp:
             t0 = time.perf_counter()
@@ -273,7 +275,32 @@ def get_or_build(
                 "build_seconds": round(time.perf_counter() - t0, 1),
             }
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, default=str))
+    _note(spec, built=True)
     return path, True
+
+
+_TRACKERS: list[dict] = []
+
+
+def _note(spec: Spec, *, built: bool) -> None:
+    for t in _TRACKERS:
+        t["built" if built else "reused"].append(f"{spec.kind}/{spec.label}")
+
+
+@contextmanager
+def track():
+    """Record which entries the enclosed code built and which it found stored.
+
+    Yields a dict ``{"built": [...], "reused": [...]}`` of ``"kind/label"`` strings, filled as
+    :func:`get_or_build` runs (in this process); an experiment's provenance says with it whether
+    its minutes were spent computing or reading.
+    """
+    log: dict = {"built": [], "reused": []}
+    _TRACKERS.append(log)
+    try:
+        yield log
+    finally:
+        _TRACKERS.remove(log)
 
 
 # --------------------------------------------------------------------------------------------

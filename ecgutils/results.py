@@ -1,0 +1,508 @@
+"""Named experiments and their stored results: tables that take many models to make, computed
+by one command and shipped with the course.
+
+An experiment trains or scores many models (chapter 02 scores five detectors on every record,
+chapter 06 trains five variants, chapter 08 nine ablation steps...). Run on a laptop, that is an
+hour a chapter. So each is computed once by
+
+    python -m ecgutils experiment run NAME --profile standard      (or: make experiments)
+
+which writes its tables (CSV) and their provenance (JSON: the command, the commit, the data
+fingerprint, the date, the minutes, the machine's ``time_per_image``, which models were trained
+and which found stored) under ``ecgutils/resources/results/<profile>/``. A chapter shows the stored
+tables with :func:`show`, says how they were made and what they cost, and computes them again
+when the reader sets its ``RECOMPUTE`` switch. The README's result tables are written from the
+same files (:func:`render_readme`; a test fails when they disagree).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import MappingProxyType
+
+import pandas as pd
+
+from . import store
+from .config import PACED_RECORDS, Profile, get_profile
+
+#: Where the stored results live (shipped with the package, committed to the repository).
+RESULTS_DIR = Path(__file__).resolve().parent / "resources" / "results"
+_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One named experiment: what it computes, for which chapter, and how.
+
+    ``compute(profile)`` returns its tables (``{"table": DataFrame, ...}``; ``table`` is the one
+    a chapter shows first); ``parameters(profile)`` the settings it runs with, stated in the
+    provenance.
+    """
+
+    name: str
+    chapter: str
+    title: str
+    compute: Callable[[Profile], dict[str, pd.DataFrame]] = field(repr=False)
+    parameters: Callable[[Profile], dict] = field(repr=False)
+
+
+@dataclass
+class Result:
+    """The tables of an experiment and how they were made."""
+
+    name: str
+    tables: dict[str, pd.DataFrame]
+    provenance: dict
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """The main table (``tables["table"]``)."""
+        return self.tables["table"]
+
+    def describe(self) -> str:
+        """One paragraph: what, how, when, on which machine and at what cost."""
+        p = self.provenance
+        work = p.get("store", {})
+        built, reused = len(work.get("built", [])), len(work.get("reused", []))
+        cost = f"{p['minutes']:.1f} min" + (
+            f" ({built} entries computed, {reused} read from the store)" if built or reused else ""
+        )
+        speed = p.get("time_per_image_ms")
+        speed_text = f" on a machine at {speed:.2f} ms/image" if speed else ""
+        where = "stored result" if p.get("stored", True) else "computed now"
+        return (
+            f"{self.name} ({where}): `{p['command']}` at commit {p['commit']} on {p['date'][:10]}, "
+            f"{cost}{speed_text} (models.time_per_image; scale by your machine's). "
+            f"Data fingerprint {p['data_fingerprint']}."
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# The experiments
+
+
+def _lesson_epochs(prof: Profile, cap: int) -> int:
+    return min(prof.epochs, cap)
+
+
+def _detectors(prof: Profile) -> dict[str, pd.DataFrame]:
+    from .detect import evaluate_detectors
+
+    table = evaluate_detectors(prof.records)
+    return {"table": table.reset_index(drop=True)}
+
+
+def _variants(prof: Profile) -> dict[str, pd.DataFrame]:
+    from .experiments import compare_variants
+
+    table = compare_variants(prof, epochs=_lesson_epochs(prof, 3))
+    table.index.name = "variant"
+    return {"table": table}
+
+
+def _cv_k(prof: Profile) -> int:
+    return 3 if prof.name == "quick" else 10
+
+
+def _cross_validation(prof: Profile) -> dict[str, pd.DataFrame]:
+    from .experiments import cross_validate
+
+    return {"table": cross_validate(prof, k=_cv_k(prof))}
+
+
+def _protocol_k(prof: Profile) -> int:
+    return min(4, len(set(prof.records) - set(PACED_RECORDS)))
+
+
+def _protocols(prof: Profile) -> dict[str, pd.DataFrame]:
+    from .evaluate import confusion_frame
+    from .experiments import protocol_comparison
+    from .train import load_or_train
+
+    epochs = _lesson_epochs(prof, 4)
+    table = protocol_comparison(prof, k=_protocol_k(prof), epochs=epochs)
+    table.index.name = "protocol"
+    # the random split's model was trained (and stored) by protocol_comparison: read it back
+    random = load_or_train(prof, scheme="aami5", epochs=epochs, verbose=0)
+    return {"table": table, "confusion random split": confusion_frame(random.metrics)}
+
+
+def _ablation(prof: Profile) -> dict[str, pd.DataFrame]:
+    from .experiments import interpatient_ablation
+
+    table = interpatient_ablation(prof)
+    table.index.name = "step"
+    return {"table": table}
+
+
+def _recipes(prof: Profile) -> dict[str, pd.DataFrame]:
+    from .trees import recipe_comparison
+
+    table = recipe_comparison(prof)
+    table.index.name = "model"
+    return {"table": table}
+
+
+def _baselines(prof: Profile) -> dict[str, pd.DataFrame]:
+    from .baselines import baseline_table
+
+    table = baseline_table(prof)
+    table.index.name = "model"
+    return {"table": table}
+
+
+def _ablation_parameters(prof: Profile) -> dict:
+    from .experiments import ABLATION_STEPS, INTERPATIENT
+
+    return {
+        "recipe": dict(INTERPATIENT),
+        "steps": {k: dict(v) for k, v in ABLATION_STEPS.items()},
+        "epochs": prof.epochs,
+    }
+
+
+_EXPERIMENTS = [
+    Experiment(
+        "detectors", "02", "Five R-peak detectors, with and without the T-wave check, per record",
+        _detectors,
+        lambda p: {"detectors": list(__import__("ecgutils.detect").detect.DETECTORS),
+                   "records": len(p.records), "window_ms": 150},
+    ),
+    Experiment(
+        "variants", "06", "Balancing, crops and RR features: five variants of the compact CNN",
+        _variants, lambda p: {"epochs": _lesson_epochs(p, 3), "split": "random beats, 20% test"},
+    ),
+    Experiment(
+        "cross_validation", "07", "k-fold cross-validation of the profile's model (beat folds)",
+        _cross_validation, lambda p: {"k": _cv_k(p), "groups": "beat", "epochs": p.epochs},
+    ),
+    Experiment(
+        "protocols", "08", "One model graded three ways: random split, patient k-fold, DS1 -> DS2",
+        _protocols,
+        lambda p: {"k": _protocol_k(p), "epochs": _lesson_epochs(p, 4), "scheme": "aami5"},
+    ),
+    Experiment(
+        "ablation", "08", "What makes the CNN hold up on new patients, one step at a time",
+        _ablation, _ablation_parameters,
+    ),
+    Experiment(
+        "recipes", "08", "The CNN recipe, the trees and their average on DS2 (EC57)",
+        _recipes, lambda p: {"epochs": p.epochs, "split": "DS1 -> DS2"},
+    ),
+    Experiment(
+        "baselines", "10", "1-NN, trees and a 1-D CNN on the waveform, hold-out and DS1 -> DS2",
+        _baselines, lambda p: {"models": ["1-NN", "trees", "1-D CNN"]},
+    ),
+]  # fmt: skip
+#: Every named experiment, by name, in chapter order.
+EXPERIMENTS: Mapping[str, Experiment] = MappingProxyType({e.name: e for e in _EXPERIMENTS})
+
+
+def get_experiment(name: str) -> Experiment:
+    """The experiment called ``name`` (a clear error listing the names otherwise)."""
+    try:
+        return EXPERIMENTS[name]
+    except KeyError:
+        raise ValueError(
+            f"Unknown experiment {name!r}; choose one of {', '.join(EXPERIMENTS)}."
+        ) from None
+
+
+# --------------------------------------------------------------------------------------------
+# Running and storing
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", *args], cwd=_PACKAGE_ROOT, capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def code_commit() -> str:
+    """The commit of the code that runs (``+modified`` when ``ecgutils`` has uncommitted changes;
+    ``unknown`` outside a git checkout)."""
+    head = _git("rev-parse", "--short=12", "HEAD")
+    if not head:
+        return "unknown"
+    dirty = _git("status", "--porcelain", "--", "ecgutils")
+    return head + ("+modified" if dirty else "")
+
+
+def _versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for lib in ("tensorflow", "keras", "scikit-learn", "numpy", "wfdb", "biosppy"):
+        try:
+            out[lib] = version(lib)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def run(
+    name: str,
+    profile: Profile | str | None = None,
+    *,
+    write: bool = True,
+    out: str | os.PathLike | None = None,
+    speed: bool = True,
+) -> Result:
+    """Compute the experiment ``name`` on ``profile`` and (by default) store its tables.
+
+    Parameters
+    ----------
+    write : bool
+        Write the tables and provenance under ``out`` (default :data:`RESULTS_DIR`), replacing
+        the stored ones atomically.
+    speed : bool
+        Measure ``models.machine_speed()`` first (a few seconds) for the provenance.
+    """
+    exp = get_experiment(name)
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    from .dataset import dataset_params
+
+    ms = None
+    if speed:
+        from .models import machine_speed
+
+        ms = round(machine_speed(), 3)
+    t0 = time.perf_counter()
+    with store.track() as work:
+        tables = exp.compute(prof)
+    minutes = (time.perf_counter() - t0) / 60
+    provenance = {
+        "experiment": name,
+        "title": exp.title,
+        "chapter": exp.chapter,
+        "profile": prof.name,
+        "parameters": exp.parameters(prof),
+        "command": f"python -m ecgutils experiment run {name} --profile {prof.name}",
+        "commit": code_commit(),
+        "data_fingerprint": dataset_params(prof)["data_fingerprint"],
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "minutes": round(minutes, 2),
+        "time_per_image_ms": ms,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "versions": _versions(),
+        "store": work,
+        "tables": list(tables),
+    }
+    result = Result(name, tables, {**provenance, "stored": write})
+    if write:
+        save(result, out)
+    return result
+
+
+def _folder(profile: str, out: str | os.PathLike | None) -> Path:
+    return Path(out if out is not None else RESULTS_DIR) / profile
+
+
+def _csv_name(name: str, part: str) -> str:
+    return f"{name}.csv" if part == "table" else f"{name}.{part.replace(' ', '_')}.csv"
+
+
+def save(result: Result, out: str | os.PathLike | None = None) -> Path:
+    """Write ``result`` (tables as CSV, provenance as JSON) for its profile; returns the JSON."""
+    folder = _folder(result.provenance["profile"], out)
+    folder.mkdir(parents=True, exist_ok=True)
+    for part, table in result.tables.items():
+        with store.publish_file(folder / _csv_name(result.name, part)) as tmp:
+            table.to_csv(tmp)
+    prov = {k: v for k, v in result.provenance.items() if k != "stored"}
+    path = folder / f"{result.name}.json"
+    with store.publish_file(path) as tmp:
+        tmp.write_text(json.dumps(prov, indent=1, ensure_ascii=False, default=str) + "\n")
+    return path
+
+
+def load(
+    name: str, profile: Profile | str | None = None, *, out: str | os.PathLike | None = None
+) -> Result | None:
+    """The stored result of ``name`` for ``profile``, or None when none is stored."""
+    get_experiment(name)
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    folder = _folder(prof.name, out)
+    meta = folder / f"{name}.json"
+    if not meta.exists():
+        return None
+    provenance = json.loads(meta.read_text())
+    tables = {}
+    for part in provenance["tables"]:
+        path = folder / _csv_name(name, part)
+        if not path.exists():
+            raise FileNotFoundError(
+                f"{path} is missing but {meta.name} lists it; run `{provenance['command']}` "
+                "again to store the experiment whole."
+            )
+        tables[part] = _read_table(path)
+    return Result(name, tables, provenance)
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    frame = pd.read_csv(path, index_col=0, dtype={"record": str})  # record names stay "100"
+    if frame.index.name == "Unnamed: 0" or frame.index.name is None:
+        frame.index.name = None
+        if pd.api.types.is_integer_dtype(frame.index) and frame.index.equals(
+            pd.RangeIndex(len(frame))
+        ):
+            frame = frame.reset_index(drop=True)
+    return frame
+
+
+def show(
+    name: str,
+    profile: Profile | str | None = None,
+    *,
+    recompute: bool = False,
+    missing: str = "compute",
+    out: str | os.PathLike | None = None,
+) -> Result | None:
+    """What a chapter calls: the stored result (printing how it was made), or a fresh one.
+
+    Parameters
+    ----------
+    recompute : bool
+        Compute the experiment here (its models come from the store when already trained)
+        instead of reading the stored tables; nothing is written into the package.
+    missing : {"compute", "skip"}
+        With nothing stored for the profile: compute it, or return None (for experiments too
+        long for class time; the message says which command makes them).
+    """
+    if missing not in ("compute", "skip"):
+        raise ValueError(f"missing must be 'compute' or 'skip', got {missing!r}.")
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    stored = None if recompute else load(name, prof, out=out)
+    if stored is not None:
+        print(stored.describe())
+        print("Set RECOMPUTE = True (top of this section) to compute it here instead.")
+        return stored
+    command = f"python -m ecgutils experiment run {name} --profile {prof.name}"
+    if not recompute:
+        if missing == "skip":
+            print(
+                f"No stored result of {name!r} for the {prof.name} profile; `{command}` makes "
+                "it (or set RECOMPUTE = True here)."
+            )
+            return None
+        print(
+            f"No stored result of {name!r} for the {prof.name} profile: computing it now "
+            f"(`{command}` would store it).",
+            file=sys.stdout,
+        )
+    result = run(name, prof, write=False, speed=False)
+    print(result.describe())
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# README tables
+
+
+def shipped_model_table(folder: str | os.PathLike | None = None) -> str:
+    """The Markdown the README shows for the shipped model: its card's figures and provenance."""
+    from .predict import MODEL_DIR
+
+    card = json.loads((Path(folder or MODEL_DIR) / "card.json").read_text())
+    rows = []
+    for protocol, fig in card["measured"].items():
+        per = ", ".join(
+            f"{c} {se:.2f} / {ppv:.2f}" for c, (se, ppv) in fig["per class Se / +P"].items()
+        )
+        rows.append({"protocol": protocol, "accuracy (%)": fig["accuracy"],
+                     "macro Se (%)": fig["macro sensitivity"], "test beats": fig["test beats"],
+                     "per class Se / +P (%)": per})  # fmt: skip
+    table = markdown_table(pd.DataFrame(rows).set_index("protocol"))
+    speed = card.get("time_per_image_ms")
+    line = (
+        f"`{card['command']}`, commit {card.get('commit', 'unknown')}, trained "
+        f"{card['trained'][:10]} in {card.get('train minutes', '?')} min"
+        + (f" at {speed:.2f} ms/image" if speed else "")
+        + f"; {card['model']}."
+    )
+    return table + "\n\n" + line
+
+
+def readme_table(name: str, profile: str = "standard", *, out=None) -> str:
+    """The Markdown the README shows for an experiment: its main table and one provenance line.
+
+    ``name`` ``shipped_model`` is the shipped model's card (:func:`shipped_model_table`)."""
+    if name == "shipped_model":
+        return shipped_model_table()
+    result = load(name, profile, out=out)
+    if result is None:
+        return (
+            f"*Not computed yet for the {profile} profile: "
+            f"`python -m ecgutils experiment run {name} --profile {profile}`.*"
+        )
+    table = result.table
+    if name == "detectors":
+        from .detect import summarize_detectors
+
+        table = summarize_detectors(table)
+    numeric = table.select_dtypes("number").columns
+    shown = table.copy()
+    shown[numeric] = shown[numeric].round(2)
+    p = result.provenance
+    speed = p.get("time_per_image_ms")
+    line = (
+        f"`{p['command']}`, commit {p['commit']}, {p['date'][:10]}, {p['minutes']:.1f} min"
+        + (f" at {speed:.2f} ms/image" if speed else "")
+        + "."
+    )
+    return markdown_table(shown) + "\n\n" + line
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """``frame`` as a GitHub Markdown table (index first; numbers as pandas prints them)."""
+
+    def cell(v) -> str:
+        if isinstance(v, float):
+            return (
+                ""
+                if pd.isna(v)
+                else f"{v:g}"
+                if abs(v) >= 1e5
+                else f"{v:.2f}".rstrip("0").rstrip(".")
+            )
+        return str(v).replace("|", "\\|")
+
+    index_name = frame.index.name or (
+        " / ".join(map(str, frame.index.names)) if frame.index.nlevels > 1 else ""
+    )
+    head = [index_name, *map(str, frame.columns)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for idx, row in frame.iterrows():
+        key = " / ".join(map(str, idx)) if isinstance(idx, tuple) else str(idx)
+        lines.append("| " + " | ".join([cell(key), *(cell(v) for v in row)]) + " |")
+    return "\n".join(lines)
+
+
+_BEGIN = "<!-- experiment {name} {profile} -->"
+_END = "<!-- /experiment -->"
+
+
+def render_readme(text: str, *, out=None) -> str:
+    """``text`` with every block between ``<!-- experiment NAME PROFILE -->`` and
+    ``<!-- /experiment -->`` replaced by :func:`readme_table` of that experiment."""
+    import re
+
+    pattern = re.compile(r"(<!-- experiment (\S+) (\S+) -->\n)(.*?)(<!-- /experiment -->)", re.S)
+
+    def fill(m: re.Match) -> str:
+        return m.group(1) + readme_table(m.group(2), m.group(3), out=out) + "\n" + m.group(5)
+
+    return pattern.sub(fill, text)

@@ -1,0 +1,166 @@
+"""Named experiments and their stored results (ecgutils.results)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ecgutils import results
+from ecgutils.__main__ import main
+from ecgutils.config import get_profile
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _fake_result(profile: str = "quick") -> results.Result:
+    table = pd.DataFrame(
+        {
+            "record": ["100", "207"],
+            "detector": ["gqrs", "gqrs"],
+            "refine": [True, False],
+            "tp": [99, 98],
+            "fp": [0, 1],
+            "fn": [1, 2],
+            "se": [0.99, 0.98],
+        }
+    )
+    conf = pd.DataFrame(
+        [[5, 1], [0, 3]],
+        index=pd.Index(["N", "S"], name="true"),
+        columns=pd.Index(["N", "S"], name="predicted"),
+    )
+    prov = {
+        "experiment": "detectors", "profile": profile, "parameters": {"records": 2},
+        "command": f"python -m ecgutils experiment run detectors --profile {profile}",
+        "commit": "abc123", "data_fingerprint": "f00d", "date": "2026-11-26T10:00:00+00:00",
+        "minutes": 12.34, "time_per_image_ms": 1.5, "store": {"built": ["model/x"], "reused": []},
+        "tables": ["table", "confusion random split"],
+    }  # fmt: skip
+    return results.Result("detectors", {"table": table, "confusion random split": conf}, prov)
+
+
+def test_results_round_trip_with_their_provenance(tmp_path):
+    written = _fake_result()
+    path = results.save(written, tmp_path)
+    assert path == tmp_path / "quick" / "detectors.json"
+    back = results.load("detectors", "quick", out=tmp_path)
+    pd.testing.assert_frame_equal(back.table, written.table)
+    assert back.table["record"].tolist() == ["100", "207"]  # names, not numbers
+    pd.testing.assert_frame_equal(  # CSV keeps the row labels' name, not the columns'
+        back.tables["confusion random split"],
+        written.tables["confusion random split"].rename_axis(columns=None),
+    )
+    text = back.describe()
+    for part in ("experiment run detectors --profile quick", "abc123", "12.3 min", "1.50 ms/image",
+                 "1 entries computed", "f00d"):  # fmt: skip
+        assert part in text
+    assert results.load("detectors", "standard", out=tmp_path) is None
+
+
+def test_a_listed_table_that_is_missing_is_an_error(tmp_path):
+    results.save(_fake_result(), tmp_path)
+    (tmp_path / "quick" / "detectors.confusion_random_split.csv").unlink()
+    with pytest.raises(FileNotFoundError, match="experiment run detectors"):
+        results.load("detectors", "quick", out=tmp_path)
+
+
+def test_unknown_experiment_names_the_choices():
+    with pytest.raises(ValueError, match="choose one of detectors, variants"):
+        results.get_experiment("nope")
+    assert main(["experiment", "run", "detectors", "nope", "--profile", "quick"]) == 1
+
+
+def test_show_prefers_the_stored_table_and_can_skip(tmp_path, capsys, monkeypatch):
+    results.save(_fake_result(), tmp_path)
+    monkeypatch.setattr(results, "run", lambda *a, **k: pytest.fail("must not compute"))
+    shown = results.show("detectors", "quick", out=tmp_path)
+    assert shown.table.shape == (2, 7)
+    out = capsys.readouterr().out
+    assert "stored result" in out and "RECOMPUTE = True" in out
+    assert results.show("variants", "quick", out=tmp_path, missing="skip") is None
+    assert "experiment run variants --profile quick" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="missing must be"):
+        results.show("detectors", "quick", out=tmp_path, missing="never")
+
+
+def test_show_recomputes_without_writing(tmp_path, monkeypatch):
+    results.save(_fake_result(), tmp_path)
+    fresh = _fake_result()
+    fresh.provenance["stored"] = False
+    calls = []
+    monkeypatch.setattr(results, "run", lambda *a, **k: calls.append(k) or fresh)
+    got = results.show("detectors", "quick", out=tmp_path, recompute=True)
+    assert got is fresh and calls == [{"write": False, "speed": False}]
+
+
+def test_markdown_table():
+    frame = pd.DataFrame(
+        {"Se (%)": [99.861, 100.0], "n": [3, 4]}, index=pd.Index(["gqrs", "a|b"], name="detector")
+    )
+    assert results.markdown_table(frame).splitlines() == [
+        "| detector | Se (%) | n |", "|---|---|---|", "| gqrs | 99.86 | 3 |", "| a\\|b | 100 | 4 |",
+    ]  # fmt: skip
+
+
+def test_readme_blocks_are_written_from_the_files(tmp_path, capsys):
+    results.save(_fake_result("standard"), tmp_path)
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- experiment detectors standard -->\nold figures\n"
+                      "<!-- /experiment -->\n<!-- experiment variants standard -->\n"
+                      "<!-- /experiment -->\nend\n")  # fmt: skip
+    args = ["experiment", "readme", "--readme", str(readme), "--out", str(tmp_path)]
+    assert main([*args, "--check"]) == 1
+    assert main(args) == 0
+    text = readme.read_text()
+    assert "old figures" not in text and "| gqrs / False |" in text  # summarised per detector
+    assert "12.3 min at 1.50 ms/image" in text
+    assert "Not computed yet for the standard profile" in text
+    assert main([*args, "--check"]) == 0
+    capsys.readouterr()
+
+
+def test_readme_agrees_with_the_stored_results():
+    text = README.read_text()
+    assert "<!-- experiment " in text, "the README's result tables come from stored results"
+    assert results.render_readme(text) == text, (
+        "README.md's experiment tables differ from ecgutils/resources/results: run "
+        "`python -m ecgutils experiment readme`"
+    )
+
+
+def test_the_shipped_model_is_the_standard_profiles_model():
+    """Chapters 06, 07 and 10 read the shipped model instead of training the standard profile's:
+    it must be that model, as the profile configures it today (else re-run ship-model)."""
+    from ecgutils.dataset import dataset_params
+    from ecgutils.predict import MODEL_DIR
+    from ecgutils.train import config_from_profile
+
+    meta = json.loads((MODEL_DIR / "metadata.json").read_text())
+    cfg = json.loads(json.dumps(dataclasses.asdict(config_from_profile("standard"))))
+    assert meta["profile"] == "standard" and meta["config"] == cfg
+    assert meta["data_fingerprint"] == dataset_params("standard")["data_fingerprint"]
+    card = json.loads((MODEL_DIR / "card.json").read_text())
+    assert card["commit"] and card["time_per_image_ms"] > 0 and card["train minutes"] > 0
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("name", list(results.EXPERIMENTS))
+def test_every_experiment_runs_in_the_quick_profile(name, mitdb_ready, tmp_path):
+    """Each experiment computes in the quick profile, and its stored quick tables (the ones the
+    notebooks show when the tests run them) have the shape the code produces today."""
+    fresh = results.run(name, "quick", out=tmp_path, speed=False)
+    again = results.load(name, "quick", out=tmp_path)
+    assert (
+        again.provenance["command"] == f"python -m ecgutils experiment run {name} --profile quick"
+    )
+    assert again.provenance["data_fingerprint"] and again.provenance["minutes"] >= 0
+    stored = results.load(name, get_profile("quick"))
+    assert stored is not None, f"no stored quick result of {name}: make experiments PROFILE=quick"
+    assert list(stored.tables) == list(fresh.tables)
+    for part, table in fresh.tables.items():
+        assert list(stored.tables[part].columns) == list(table.columns), part
+        assert list(map(str, stored.tables[part].index)) == list(map(str, table.index)), part
