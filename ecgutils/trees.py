@@ -124,6 +124,7 @@ def train_trees(
     n_models: int = 3,
     max_iter: int = 300,
     seed: int = 2018,
+    progress: bool = True,
 ) -> TreeEnsemble:
     """Fit ``n_models`` ``HistGradientBoostingClassifier`` (seeds ``seed, seed + 1, ...``).
 
@@ -137,12 +138,17 @@ def train_trees(
         Class indices into ``classes``.
     balance_power : float
         Class weights ``(max count / count) ** balance_power`` (0: none, 1: fully balanced).
+    progress : bool
+        A tqdm bar over the models (a minute or more on the standard profile's DS1).
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
+    from tqdm.auto import tqdm
 
     weights = sample_weights(labels, len(classes), balance_power)
     models = []
-    for k in range(n_models):
+    for k in tqdm(
+        range(n_models), desc="Gradient-boosted trees", unit="model", disable=not progress
+    ):
         m = HistGradientBoostingClassifier(
             max_iter=max_iter, early_stopping=can_stop_early(labels), random_state=seed + k
         )
@@ -302,7 +308,7 @@ def choose_balance_power(
         for train, test in folds:
             trees = train_trees(
                 feats[train], labels[train], classes, balance_power=power,
-                n_models=n_models, seed=seed, max_iter=max_iter,
+                n_models=n_models, seed=seed, max_iter=max_iter, progress=False,
             )  # fmt: skip
             pred[test] = trees.predict_proba(feats[test]).argmax(axis=1)
         done = pred >= 0

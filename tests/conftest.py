@@ -120,3 +120,14 @@ def quick_trained(mitdb_ready):
     from ecgutils import train
 
     return train.load_or_train("quick", verbose=0)
+
+
+#: Test files that take minutes (every named experiment in the quick profile): collected first,
+#: so that `pytest -n 2 --dist loadfile` starts them at once and spreads the rest over the
+#: other worker meanwhile, instead of leaving them for the end.
+SLOW_FIRST = ("tests/test_results.py",)
+
+
+def pytest_collection_modifyitems(config, items):
+    slow = [i for i in items if i.nodeid.startswith(SLOW_FIRST)]
+    items[:] = slow + [i for i in items if not i.nodeid.startswith(SLOW_FIRST)]
