@@ -213,3 +213,21 @@ def test_pipeline_figure_from_the_command_line(mitdb_ready, tmp_path):
         assert step in titles
     assert "reference" in titles and "predicted" in titles
     plt.close(fig)
+
+
+def test_confusion_from_metrics_or_from_a_stored_counts_table():
+    from ecgutils.evaluate import classification_metrics, confusion_frame
+
+    y_true = np.array([0, 0, 0, 1, 1, 2])
+    y_pred = np.array([0, 0, 1, 1, 1, 2])
+    metrics = classification_metrics(y_true, y_pred, "aami5")
+    ax1 = plotting.plot_confusion(metrics)
+    counts = confusion_frame(metrics).rename_axis(index="true", columns=None)  # as read from CSV
+    ax2 = plotting.plot_confusion(counts)
+    texts1 = [t.get_text() for t in ax1.texts]
+    assert texts1 == [t.get_text() for t in ax2.texts]
+    assert "66.7" in texts1 and "33.3" in texts1  # row N: 2 of 3 right
+    assert ax1.get_title() == ax2.get_title() == (
+        "Confusion matrix, normalised by true class (%): 6 test beats"
+    )
+    assert ax2.get_xlabel() == "predicted class" and ax2.get_ylabel() == "true class"
