@@ -74,7 +74,9 @@ class Result:
         work = p.get("store", {})
         built, reused = len(work.get("built", [])), len(work.get("reused", []))
         cost = f"{p['minutes']:.1f} min" + (
-            f" ({built} entries computed, {reused} read from the store)" if built or reused else ""
+            f" ({built} models or data sets computed, {reused} read from the store)"
+            if built or reused
+            else ""
         )
         speed = p.get("time_per_image_ms")
         speed_text = f" on a machine at {speed:.2f} ms/image" if speed else ""
@@ -388,7 +390,7 @@ def show(
     stored = None if recompute else load(name, prof, out=out)
     if stored is not None:
         print(stored.describe())
-        print("Set RECOMPUTE = True (top of this section) to compute it here instead.")
+        print("Set RECOMPUTE = True in the first cell to compute it here instead.")
         return stored
     command = f"python -m ecgutils experiment run {name} --profile {prof.name}"
     if not recompute:

@@ -227,7 +227,9 @@ def test_confusion_from_metrics_or_from_a_stored_counts_table():
     texts1 = [t.get_text() for t in ax1.texts]
     assert texts1 == [t.get_text() for t in ax2.texts]
     assert "66.7" in texts1 and "33.3" in texts1  # row N: 2 of 3 right
-    assert ax1.get_title() == ax2.get_title() == (
-        "Confusion matrix, normalised by true class (%): 6 test beats"
+    assert (
+        ax1.get_title()
+        == ax2.get_title()
+        == ("Confusion matrix, normalised by true class (%): 6 test beats")
     )
     assert ax2.get_xlabel() == "predicted class" and ax2.get_ylabel() == "true class"

@@ -56,7 +56,7 @@ def test_results_round_trip_with_their_provenance(tmp_path):
     )
     text = back.describe()
     for part in ("experiment run detectors --profile quick", "abc123", "12.3 min", "1.50 ms/image",
-                 "1 entries computed", "f00d"):  # fmt: skip
+                 "1 models or data sets computed", "f00d"):  # fmt: skip
         assert part in text
     assert results.load("detectors", "standard", out=tmp_path) is None
 
