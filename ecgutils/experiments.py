@@ -401,9 +401,11 @@ def ship_model(
 
     The model is :func:`ecgutils.train.load_or_train` of the profile (beat-level hold-out, the
     paper's protocol); the same configuration is also trained DS1 -> DS2 so the card states what
-    to expect on new patients. Writes ``model.keras``, ``card.json`` and ``MODEL_CARD.md`` into
-    ``out`` (default: the package's ``resources/model``), replacing what was there only once all
-    three are written.
+    to expect on new patients. Writes ``model.keras``, ``card.json`` and ``MODEL_CARD.md``, and
+    the training's ``metadata.json``, ``history.csv`` and ``split.npz`` (what
+    :func:`course_model` needs to serve it as the profile's trained model), into ``out``
+    (default: the package's ``resources/model``), replacing what was there only once all are
+    written.
     """
     keras = import_keras()
     from .models import machine_speed
