@@ -103,6 +103,12 @@ def _detectors(prof: Profile) -> dict[str, pd.DataFrame]:
     return {"table": table.reset_index(drop=True)}
 
 
+def _detector_parameters(prof: Profile) -> dict:
+    from .detect import DETECTORS
+
+    return {"detectors": list(DETECTORS), "records": len(prof.records), "window_ms": 150}
+
+
 def _variants(prof: Profile) -> dict[str, pd.DataFrame]:
     from .experiments import compare_variants
 
@@ -175,9 +181,7 @@ def _ablation_parameters(prof: Profile) -> dict:
 _EXPERIMENTS = [
     Experiment(
         "detectors", "02", "Five R-peak detectors, with and without the T-wave check, per record",
-        _detectors,
-        lambda p: {"detectors": list(__import__("ecgutils.detect").detect.DETECTORS),
-                   "records": len(p.records), "window_ms": 150},
+        _detectors, _detector_parameters,
     ),
     Experiment(
         "variants", "06", "Balancing, crops and RR features: five variants of the compact CNN",
