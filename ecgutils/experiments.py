@@ -2,9 +2,9 @@
 ablation, the protocol comparison, and the model the course ships.
 
 Each trains several models. Those trained through :func:`ecgutils.train.load_or_train`
-(variants, the recipe, the ablation, the protocol comparison's two splits) and the
-patient-grouped fold tables are kept in the store (:mod:`ecgutils.store`), so asking again costs
-seconds; :func:`cross_validate` itself keeps nothing.
+(variants, the recipe, the ablation, the protocol comparison's two splits) and each fold's
+scores of :func:`cross_validate` are kept in the store (:mod:`ecgutils.store`), so asking again
+costs seconds, and a cross-validation that was stopped goes on from the folds it finished.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from . import store
 from .backend import import_keras
 from .classes import scheme_table
 from .config import MITDB_FS, Profile, get_profile
-from .dataset import BeatDataset, build_dataset, cache_key, dataset_params
+from .dataset import BeatDataset, build_dataset, cache_key
 from .evaluate import classification_metrics, ec57_metrics
 from .predict import (
     DEFAULT_DETECTOR,
@@ -47,8 +47,9 @@ def cross_validate(
     ``groups="beat"``: the paper's stratified folds of beats. ``groups="patient"``: folds of
     whole records (:func:`ecgutils.evaluate.patient_kfold_splits`), so every test beat comes
     from a patient the model never saw. Early stopping uses a validation part of each fold's
-    training beats, never the fold's test beats. Nothing is saved. With ``k=10`` on the
-    standard profile this trains ten models.
+    training beats, never the fold's test beats. With ``k=10`` on the standard profile this
+    trains ten models. Each fold's row is kept in the store (``data/models/cv/``; the fold's
+    model is not), so a second call trains nothing and a stopped run resumes at the next fold.
 
     Returns
     -------
@@ -68,15 +69,17 @@ def cross_validate(
     level = tf_log.level
     tf_log.setLevel(logging.ERROR)
     try:
-        rows = _run_folds(cfg, ds, labels, k, groups, verbose)
+        rows = _run_folds(prof, cfg, ds, labels, k, groups, verbose)
     finally:
         tf_log.setLevel(level)
     return pd.DataFrame(rows).set_index("fold")
 
 
-def _run_folds(cfg, ds: BeatDataset, labels: np.ndarray, k: int, groups: str, verbose: int):
+def _run_folds(
+    prof: Profile, cfg, ds: BeatDataset, labels: np.ndarray, k: int, groups: str, verbose: int
+):
 
-    from .evaluate import kfold_splits, patient_kfold_splits, validation_split
+    from .evaluate import kfold_splits, patient_kfold_splits
 
     if groups == "patient":
         splits = patient_kfold_splits(ds.beats, labels, k, cfg.seed)
@@ -88,26 +91,45 @@ def _run_folds(cfg, ds: BeatDataset, labels: np.ndarray, k: int, groups: str, ve
     for fold, (train_all, test) in enumerate(
         tqdm(splits, desc=f"{k}-fold cross-validation", unit="fold")
     ):
-        tr, val = validation_split(train_all, labels, cfg.val_fraction, cfg.seed)
-        model, _, seconds = train_model(cfg, ds, tr, val, verbose=verbose)
-        pred = predict(model, ds, test, cfg).argmax(1)
-        m = classification_metrics(labels[test], pred, cfg.scheme)
-        row = {
-            "fold": fold + 1,
-            "accuracy": m["accuracy"],
-            "macro Se": m["macro"]["se"],
-            "macro +P": m["macro"]["ppv"],
-            "macro F1": m["macro"]["f1"],
-            "test beats": m["n"],
-            "seconds": round(seconds, 1),
-        }
-        if cfg.scheme == "aami5":
-            ec = ec57_metrics(labels[test], pred)
-            row.update({f"{c} {q}": ec["per_class"][c][q] for c in "SV" for q in ("se", "ppv")})
-            row["EC57 accuracy"] = ec["accuracy"]
-            row["test records"] = ",".join(sorted(set(ds.beats["record"].astype(str)[test])))
-        rows.append(row)
+        spec = store.Spec(
+            kind="cv",
+            label=f"{groups}-{prof.name}-{k}fold-{fold + 1}",
+            params={"config": config_key(cfg), "k": k, "groups": groups, "fold": fold + 1},
+            module=__name__,
+            data=cache_key(ds.params),
+        )
+
+        def build(folder: Path, train_all=train_all, test=test, fold=fold) -> None:
+            row = _score_fold(cfg, ds, labels, train_all, test, verbose)
+            (folder / "fold.json").write_text(json.dumps({"fold": fold + 1, **row}, indent=1))
+
+        folder, _ = store.get_or_build(spec, build)
+        rows.append(json.loads((folder / "fold.json").read_text()))
     return rows
+
+
+def _score_fold(cfg, ds: BeatDataset, labels, train_all, test, verbose: int) -> dict:
+    """Train on ``train_all`` (early-stopped on a validation part of it), score on ``test``."""
+    from .evaluate import validation_split
+
+    tr, val = validation_split(train_all, labels, cfg.val_fraction, cfg.seed)
+    model, _, seconds = train_model(cfg, ds, tr, val, verbose=verbose)
+    pred = predict(model, ds, test, cfg).argmax(1)
+    m = classification_metrics(labels[test], pred, cfg.scheme)
+    row = {
+        "accuracy": m["accuracy"],
+        "macro Se": m["macro"]["se"],
+        "macro +P": m["macro"]["ppv"],
+        "macro F1": m["macro"]["f1"],
+        "test beats": m["n"],
+        "seconds": round(seconds, 1),
+    }
+    if cfg.scheme == "aami5":
+        ec = ec57_metrics(labels[test], pred)
+        row.update({f"{c} {q}": ec["per_class"][c][q] for c in "SV" for q in ("se", "ppv")})
+        row["EC57 accuracy"] = ec["accuracy"]
+        row["test records"] = ",".join(sorted(set(ds.beats["record"].astype(str)[test])))
+    return row
 
 
 def compare_variants(
@@ -277,7 +299,7 @@ def protocol_comparison(
     bar.update()
     bar.set_postfix_str(f"patient-grouped {k}-fold")
     rows["random beat split (20% of beats)"] = ec57_row(random.metrics["ec57"])
-    folds = _cached_folds(profile, k, verbose, common)
+    folds = cross_validate(profile, k=k, groups="patient", verbose=verbose, **common)
     rows[f"patient-grouped {k}-fold"] = {
         "accuracy (%)": 100 * folds["EC57 accuracy"].mean(),
         **{f"{c} {n} (%)": 100 * folds[f"{c} {q}"].mean()
@@ -291,27 +313,6 @@ def protocol_comparison(
     rows["DS1 -> DS2 (de Chazal)"] = ec57_row(ip.metrics["ec57"])
     cols = ["accuracy (%)", "S Se (%)", "S +P (%)", "V Se (%)", "V +P (%)"]
     return pd.DataFrame(rows).T[cols]
-
-
-def _cached_folds(profile, k: int, verbose: int, overrides: dict) -> pd.DataFrame:
-    """:func:`cross_validate` by patient, its table kept in the store (``data/models/cv/``)."""
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
-    cfg = config_from_profile(prof, **overrides)
-    params = dataset_params(prof, size=cfg.size, rule=cfg.rule, scale=cfg.scale)
-    spec = store.Spec(
-        kind="cv",
-        label=f"patient-{prof.name}-{k}fold",
-        params={"config": config_key(cfg), "k": k, "groups": "patient"},
-        module=__name__,
-        data=cache_key(params),
-    )
-
-    def build(folder: Path) -> None:
-        folds = cross_validate(prof, k=k, groups="patient", verbose=verbose, **overrides)
-        folds.to_csv(folder / "folds.csv")
-
-    folder, _ = store.get_or_build(spec, build)
-    return pd.read_csv(folder / "folds.csv", index_col="fold")
 
 
 def _figures(metrics: dict) -> dict:

@@ -1,9 +1,10 @@
-"""ecgutils.experiments: cross-validation, variants, the inter-patient recipe, its ablation and
-the protocol comparison, on the small 'tiny' profile (tests/conftest.py) that checks plumbing."""
+"""ecgutils.experiments: the inter-patient recipe on the small 'tiny' profile (tests/conftest.py)
+that checks plumbing, and the course's model. Cross-validation, the variants, the protocol
+comparison and the ablation run as named experiments in the quick profile, each twice (the
+second run must train nothing): tests/test_results.py."""
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
 from ecgutils import experiments, train
@@ -11,26 +12,6 @@ from ecgutils import experiments, train
 
 def _no_training(*args, **kwargs):
     raise AssertionError("this should have been read from the store")
-
-
-@pytest.mark.integration
-def test_cross_validation_two_folds(tiny):
-    folds = experiments.cross_validate(tiny, k=2)
-    assert list(folds.index) == [1, 2] and folds["test beats"].sum() == 6736
-    assert (folds["accuracy"] > 0.9).all()  # one epoch at 16x16; majority class N: 0.72
-
-
-@pytest.mark.integration
-def test_compare_variants_trains_each_once(tiny, monkeypatch):
-    variants = {"weights": {"balance": "class_weight"}, "no RR": {"rr": False}}
-    table = experiments.compare_variants(tiny, variants)
-    assert list(table.index) == ["weights", "no RR"]
-    assert {"accuracy (%)", "macro Se (%)", "Se A (%)", "minutes"} <= set(table.columns)
-    assert (table["accuracy (%)"] > 90).all()  # always answering N: 72
-    monkeypatch.setattr(train, "_train_and_save", _no_training)
-    pd.testing.assert_frame_equal(experiments.compare_variants(tiny, variants), table)
-    folders = {train.load_or_train(tiny, verbose=0, **v).folder for v in variants.values()}
-    assert len(folders) == 2
 
 
 @pytest.mark.integration
@@ -51,23 +32,6 @@ def test_interpatient_recipe_trains_on_ds1_and_tests_on_ds2(tiny):
         train.load_or_train(
             tiny, verbose=0, **{**experiments.INTERPATIENT, "ignore_classes": ("X",)}
         )
-
-
-@pytest.mark.integration
-def test_protocol_comparison_and_ablation(tiny, monkeypatch):
-    table = experiments.protocol_comparison(tiny, k=2)
-    assert len(table) == 3 and list(table.columns)[0] == "accuracy (%)"
-    assert table.index[1] == "patient-grouped 2-fold"
-    acc = table["accuracy (%)"]  # one epoch on one DS1 patient transfers to nobody: only the
-    assert acc.iloc[0] > 90 and (acc >= 0).all() and (acc <= 100).all()  # seen patients score
-    monkeypatch.setattr(experiments, "cross_validate", _no_training)
-    again = experiments.protocol_comparison(tiny, k=2)
-    pd.testing.assert_frame_equal(again, table, check_dtype=False)
-    steps = {"images only": experiments.ABLATION_STEPS["as published: beat images only"], "all": {}}
-    ablation = experiments.interpatient_ablation(tiny, steps, ensemble=1)
-    assert list(ablation.index) == ["images only", "all"]
-    assert {"S Se (%)", "V +P (%)", "accuracy (%)", "minutes"} <= set(ablation.columns)
-    assert (ablation["epochs"] == 1).all()
 
 
 def test_recipe_tables_cannot_be_changed_by_accident():

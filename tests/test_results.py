@@ -147,10 +147,48 @@ def test_the_shipped_model_is_the_standard_profiles_model():
     assert card["commit"] and card["time_per_image_ms"] > 0 and card["train minutes"] > 0
 
 
+def _check_variants(table: pd.DataFrame) -> None:
+    assert {"accuracy (%)", "macro Se (%)", "Se A (%)", "minutes"} <= set(table.columns)
+    assert (table["accuracy (%)"] > 90).all()  # one epoch on three records; always N: 72
+
+
+def _check_cross_validation(table: pd.DataFrame) -> None:
+    assert list(table.index) == [1, 2, 3] and table["test beats"].sum() == 6736  # every beat once
+    assert (table["accuracy"] > 0.9).all()
+
+
+def _check_protocols(table: pd.DataFrame) -> None:
+    assert len(table) == 3 and table.index[1] == "patient-grouped 2-fold"
+    acc = table["accuracy (%)"]  # one epoch on one DS1 patient transfers to nobody: only the
+    assert acc.iloc[0] > 90 and ((acc >= 0) & (acc <= 100)).all()  # seen patients score
+
+
+def _check_ablation(table: pd.DataFrame) -> None:
+    from ecgutils import experiments
+
+    assert list(table.index) == list(experiments.ABLATION_STEPS)
+    assert {"S Se (%)", "V +P (%)", "accuracy (%)", "epochs", "minutes"} <= set(table.columns)
+    assert list(table["epochs"]) == [1] * 8 + [3]  # the recipe averages three networks
+    # chosen steps and common overrides: read back from the store, nothing trained
+    steps = {"images only": experiments.ABLATION_STEPS["as published: beat images only"]}
+    mine = experiments.interpatient_ablation("quick", steps, epochs=1)
+    assert list(mine.index) == ["images only"]
+    assert mine.iloc[0]["accuracy (%)"] == table.iloc[0]["accuracy (%)"]
+
+
+_CHECKS = {
+    "variants": _check_variants,
+    "cross_validation": _check_cross_validation,
+    "protocols": _check_protocols,
+    "ablation": _check_ablation,
+}
+
+
 @pytest.mark.integration
 @pytest.mark.parametrize("name", list(results.EXPERIMENTS))
 def test_every_experiment_runs_in_the_quick_profile(name, mitdb_ready, tmp_path):
-    """Each experiment computes in the quick profile, and its stored quick tables (the ones the
+    """Each experiment computes in the quick profile; a second run reads everything back from
+    the store (builds nothing) and gets the same tables; its stored quick tables (the ones the
     notebooks show when the tests run them) have the shape the code produces today."""
     fresh = results.run(name, "quick", out=tmp_path, speed=False)
     again = results.load(name, "quick", out=tmp_path)
@@ -158,6 +196,11 @@ def test_every_experiment_runs_in_the_quick_profile(name, mitdb_ready, tmp_path)
         again.provenance["command"] == f"python -m ecgutils experiment run {name} --profile quick"
     )
     assert again.provenance["data_fingerprint"] and again.provenance["minutes"] >= 0
+    _CHECKS.get(name, lambda table: None)(fresh.table)
+    second = results.run(name, "quick", write=False, speed=False)
+    assert second.provenance["store"]["built"] == [], "a second run must train nothing"
+    for part, table in fresh.tables.items():
+        pd.testing.assert_frame_equal(second.tables[part], table, check_dtype=False)
     stored = results.load(name, get_profile("quick"))
     assert stored is not None, f"no stored quick result of {name}: make experiments PROFILE=quick"
     assert list(stored.tables) == list(fresh.tables)
