@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from . import config
@@ -88,11 +89,12 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from .ecgfile import RATE_FROM
     from .predict import load_deployed_model, predict_ecg, read_ecg
 
     ecg = read_ecg(
         args.file, fs=args.fs, lead=args.lead, units=args.units, gain=args.gain,
-        baseline=args.baseline,
+        baseline=args.baseline, delimiter=args.delimiter, decimal=args.decimal,
     )  # fmt: skip
     pred = predict_ecg(ecg, load_deployed_model(args.model))
     if args.json:
@@ -100,7 +102,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         return 0
     print(
         f"{ecg.source}: lead {ecg.lead}, {len(ecg.signal):,} samples at {ecg.fs:g} Hz "
-        f"({ecg.duration_s:.1f} s), {len(pred.beats):,} beats"
+        f"({RATE_FROM[ecg.fs_source]}; {ecg.duration_s:.1f} s), {len(pred.beats):,} beats"
     )
     print("\n".join(pred.lines()))
     print(pred.summary.to_string())
@@ -244,8 +246,15 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, as every other error of the command line."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m ecgutils",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -318,11 +327,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="classify every beat of a raw ECG file (CSV or WFDB)")
     p.add_argument("file", help="CSV (one column, or time + leads) or WFDB record (.hea)")
-    p.add_argument("--fs", type=float, help="sampling rate in Hz (CSV default 360)")
+    p.add_argument(
+        "--fs", type=float,
+        help="sampling rate in Hz: needed when the file does not state it (a WFDB header, a "
+        "time column or a rate comment states it; a different value is refused)",
+    )  # fmt: skip
     p.add_argument("--lead", help="lead name or index (default MLII, else the first)")
     p.add_argument("--units", help="mV (default), uV, V, or adc (with --gain)")
     p.add_argument("--gain", type=float, help="ADC units per mV, with --units adc")
     p.add_argument("--baseline", type=float, default=0.0, help="ADC baseline, with --units adc")
+    p.add_argument(
+        "--delimiter", choices=["comma", "semicolon", "tab", "space"],
+        help="what separates the columns of a text file (found from the file when left out)",
+    )  # fmt: skip
+    p.add_argument(
+        "--decimal", choices=["point", "comma"],
+        help="the decimal mark of a text file (found from the file; asked when it could be both)",
+    )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--model", help="folder of a model saved by ship-model (default: shipped)")
     p.set_defaults(func=_cmd_predict)
@@ -375,8 +396,28 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (ValueError, OSError, RuntimeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # never a traceback: one line, and the way to see more
+        if os.environ.get(DEBUG_ENV):
+            raise
+        print(
+            f"error: unexpected {type(exc).__name__}: {_one_line(exc)} (set {DEBUG_ENV}=1 to "
+            "see where; please report it)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+#: Set to see the traceback of an unexpected error.
+DEBUG_ENV = "ECG_DEBUG"
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 if __name__ == "__main__":

@@ -1,14 +1,8 @@
 """Deployment: a raw ECG in, every beat's class and sample range out (notebook 09).
 
-:func:`read_ecg` reads one lead from a file:
-
-- a CSV with one numeric column and a header (the original app's sample file: one column named
-  ``" Sample Value"``, leading space included);
-- a CSV with a time column and several leads, optionally followed by a units row (PhysioNet's
-  export: ``'Elapsed time','MLII','V5'`` then ``'hh:mm:ss.mmm','mV','mV'``); the lead is chosen
-  by name or by index among the leads (default: MLII if there is one, else the first lead);
-- a headerless column of numbers;
-- a WFDB record (``.hea`` with its ``.dat``; its sampling rate and units come from the header).
+:func:`read_ecg` (:mod:`ecgutils.ecgfile`) reads one lead from a file: a WFDB record, or a
+text export (PhysioNet's, a spreadsheet's, a device's: separators, decimal commas and encodings
+are recognised); the sampling rate comes from the file wherever the file states it.
 
 :func:`predict_ecg` resamples the lead to the model's 360 Hz, finds the R peaks, cuts and draws
 each beat as the model was trained (segmentation rule, image size, RR features) and classifies
@@ -29,9 +23,8 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -41,287 +34,22 @@ import pandas as pd
 from .backend import import_keras
 from .classes import scheme_table
 from .config import MITDB_FS
+from .ecgfile import (  # noqa: F401  (re-exported: the deployment's whole interface is here)
+    ECG,
+    MAX_FILE_BYTES,
+    MIN_BEATS,
+    ecg_from_array,
+    read_ecg,
+)
 
-#: Largest file :func:`read_ecg` accepts, bytes (a 30-minute two-lead PhysioNet CSV export is
-#: about 16 MB; a 24-hour single-lead one about 100 MB).
-MAX_FILE_BYTES = 128 * 2**20
-#: Sampling rates accepted, Hz.
-FS_RANGE = (50.0, 10_000.0)
-#: Fewest beats a recording must hold to be classified (RR features need neighbours).
-MIN_BEATS = 3
-#: Peak-to-peak below this (mV) is a flat line; above :data:`MAX_PTP_MV` looks like raw ADC units.
-MIN_PTP_MV = 0.02
-MAX_PTP_MV = 50.0
-#: Units a CSV units row or the ``units`` argument may name, with their factor to mV.
-UNIT_FACTORS = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "v": 1e3}
 #: Where the shipped model and its card live.
 MODEL_DIR = Path(__file__).parent / "resources" / "model"
+#: What a model card must say for :func:`predict_ecg` to cut and draw beats as in training.
+CARD_KEYS = (
+    "classes", "config", "detector", "rule", "image_size", "line_width", "scale", "scheme", "fs",
+)  # fmt: skip
 #: Environment variable naming another model folder (one written by ``ship-model --out``).
 MODEL_ENV = "ECG_MODEL_DIR"
-#: Column names that are not leads (time stamps, sample numbers), compared lower-case.
-_NON_LEADS = re.compile(r"^(.*time.*|sample ?#?|samples|index|t|t \(s\)|seconds?)$")
-
-
-@dataclass
-class ECG:
-    """One lead of a recording, in mV.
-
-    Attributes
-    ----------
-    signal : (n,) float64 array, mV
-    fs : float
-        Sampling rate, Hz.
-    lead : str
-        Name of the lead (or ``"column 1"`` for a headerless file).
-    source : str
-        File name, for messages and reports.
-    leads : list of str
-        Every lead the file offered.
-    """
-
-    signal: np.ndarray
-    fs: float
-    lead: str
-    source: str = "signal"
-    leads: list[str] = field(default_factory=list)
-
-    @property
-    def duration_s(self) -> float:
-        return len(self.signal) / self.fs
-
-
-def _clean(name: str) -> str:
-    return str(name).strip().strip("'\"").strip()
-
-
-def _is_number(token: str) -> bool:
-    try:
-        float(token)
-    except ValueError:
-        return False
-    return True
-
-
-def _check_fs(fs: float) -> float:
-    try:
-        fs = float(fs)
-    except (TypeError, ValueError):
-        raise ValueError(f"The sampling rate must be a number of Hz, got {fs!r}.") from None
-    lo, hi = FS_RANGE
-    if not np.isfinite(fs) or not lo <= fs <= hi:
-        raise ValueError(
-            f"A sampling rate of {fs:g} Hz is outside {lo:g}-{hi:,.0f} Hz: pass the rate the ECG "
-            "was recorded at (MIT-BIH: 360 Hz), e.g. --fs 360."
-        )
-    return fs
-
-
-def _pick_lead(leads: list[str], lead: str | int | None, source: str) -> int:
-    """Index into ``leads`` of the requested lead (default MLII, else the first)."""
-    if lead is None or (isinstance(lead, str) and not lead.strip()):
-        upper = [x.upper() for x in leads]
-        return upper.index("MLII") if "MLII" in upper else 0
-    if isinstance(lead, int) or (isinstance(lead, str) and lead.strip().lstrip("-").isdigit()):
-        k = int(lead)
-        if not 0 <= k < len(leads):
-            raise ValueError(
-                f"{source} has {len(leads)} lead(s) ({', '.join(leads)}); lead index {k} does "
-                f"not exist (use 0 to {len(leads) - 1}, or a name)."
-            )
-        return k
-    wanted = _clean(lead).upper()
-    for k, name in enumerate(leads):
-        if name.upper() == wanted:
-            return k
-    raise ValueError(
-        f"{source} has no lead named {lead!r}; its leads are: {', '.join(leads)}. "
-        "Pass one of these names, or an index."
-    )
-
-
-def _to_mv(values: np.ndarray, units: str, gain: float | None, baseline: float) -> np.ndarray:
-    key = units.strip().lower()
-    if key == "adc":
-        if gain is None or not gain > 0:
-            raise ValueError(
-                "Raw ADC units need the gain in ADC units per mV (MIT-BIH: 200), e.g. "
-                "--units adc --gain 200."
-            )
-        return (values - baseline) / gain
-    if key not in UNIT_FACTORS:
-        raise ValueError(
-            f"Unknown units {units!r}: use mV, uV or V, or 'adc' with a gain (ADC units per mV)."
-        )
-    return values * UNIT_FACTORS[key]
-
-
-def _read_csv(
-    path: Path, source: str, text_head: list[str], lead, units: str | None, gain, baseline: float
-) -> tuple[np.ndarray, str, list[str]]:
-    """One lead of a CSV file, in mV: (values, lead name, all lead names); ``source`` names the
-    file in messages."""
-    first = [t for t in text_head[0].split(",")]
-    header = not all(_is_number(t) for t in first if t.strip())
-    if header:
-        names = [_clean(t) for t in first]
-        lead_cols = [k for k, n in enumerate(names) if not _NON_LEADS.match(n.lower())]
-        if not lead_cols:
-            raise ValueError(
-                f"{source}: no column holds an ECG lead (columns: {', '.join(names)}). Expected a "
-                "column of numbers such as 'MLII' or ' Sample Value'."
-            )
-        leads = [names[k] for k in lead_cols]
-    else:
-        lead_cols = list(range(len(first)))
-        leads = [f"column {k + 1}" for k in lead_cols]
-    col = lead_cols[_pick_lead(leads, lead, source)]
-    name = leads[lead_cols.index(col)]
-    skip, row_units = [], None
-    if header and len(text_head) > 1:
-        second = [_clean(t) for t in text_head[1].split(",")]
-        if col < len(second) and second[col] and not _is_number(second[col]):
-            skip, row_units = [1], second[col]  # a units row, as in PhysioNet's exports
-    options = {"header": 0 if header else None, "skiprows": skip, "usecols": [col]}
-    try:  # the fast path: a clean column of numbers
-        values = pd.read_csv(path, dtype=float, **options).iloc[:, 0].to_numpy()
-    except ValueError:
-        values = None
-    if values is None or not np.isfinite(values).all():
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, **options)
-        raw = frame.iloc[:, 0].str.strip().str.strip("'\"")
-        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-        bad = ~np.isfinite(values)
-        if bad.any():
-            k = int(np.flatnonzero(bad)[0])
-            line = k + 1 + (1 if header else 0) + len(skip)
-            shown = raw.iloc[k] if raw.iloc[k] else "(empty)"
-            raise ValueError(
-                f"{source}, line {line}: {shown!r} in column {name!r} is not a number "
-                f"({int(bad.sum()):,} such value(s)). Remove or fill them, then try again."
-            )
-    chosen = units or row_units or "mV"
-    if units is None and row_units is not None and row_units.lower() not in UNIT_FACTORS:
-        raise ValueError(
-            f"{source}: the units row says {row_units!r} for {name!r}; pass --units (mV, uV, V, "
-            "or adc with --gain)."
-        )
-    return _to_mv(values, chosen, gain, baseline), name, leads
-
-
-def read_ecg(
-    path: str | os.PathLike,
-    *,
-    fs: float | None = None,
-    lead: str | int | None = None,
-    units: str | None = None,
-    gain: float | None = None,
-    baseline: float = 0.0,
-    name: str | None = None,
-) -> ECG:
-    """Read one lead of an ECG file (module docstring lists the formats).
-
-    Parameters
-    ----------
-    path : path
-        A ``.csv`` (or ``.txt``) file, or a WFDB record (``rec.hea``, ``rec.dat`` or ``rec``).
-    fs : float, optional
-        Sampling rate, Hz. CSV: default 360. WFDB: the header's; a different value is an error.
-    lead : str or int, optional
-        Lead name (case-insensitive) or index among the leads; default MLII, else the first.
-    units : str, optional
-        ``mV`` (default), ``uV``, ``V``, or ``adc`` (raw converter units, with ``gain`` in ADC
-        units per mV and ``baseline`` in ADC units). A CSV units row is used when not given.
-    name : str, optional
-        How the file is named in messages (default: its file name).
-
-    Returns
-    -------
-    ECG
-    """
-    path = Path(path)
-    source = name or path.name
-    if path.suffix.lower() in (".hea", ".dat") or (
-        not path.suffix and path.with_suffix(".hea").is_file()
-    ):
-        return _read_wfdb(path, fs, lead, source)
-    if not path.is_file():
-        raise FileNotFoundError(f"No file {str(path)!r}: check the path.")
-    size = path.stat().st_size
-    if size == 0:
-        raise ValueError(f"{source} is empty: export the ECG as a CSV with one number per row.")
-    if size > MAX_FILE_BYTES:
-        raise ValueError(
-            f"{source} is {size / 2**20:.0f} MB, over the {MAX_FILE_BYTES / 2**20:.0f} MB limit: "
-            "cut the recording into shorter files (30 minutes at 360 Hz is about 10 MB)."
-        )
-    with open(path, encoding="utf-8", errors="replace") as f:
-        head = []
-        for line in f:
-            if line.strip():
-                head.append(line.rstrip("\r\n"))
-            if len(head) == 2:
-                break
-    if not head:
-        raise ValueError(f"{source} holds no data, only blank lines.")
-    values, lead_name, leads = _read_csv(path, source, head, lead, units, gain, baseline)
-    ecg = ECG(values, _check_fs(MITDB_FS if fs is None else fs), lead_name, source, leads)
-    _check_signal(ecg)
-    return ecg
-
-
-def _read_wfdb(path: Path, fs, lead, source: str) -> ECG:
-    import wfdb
-
-    base = path.with_suffix("") if path.suffix.lower() in (".hea", ".dat") else path
-    if not base.with_suffix(".hea").is_file():
-        raise FileNotFoundError(f"No WFDB header {str(base.with_suffix('.hea'))!r}.")
-    try:
-        rec = wfdb.rdrecord(str(base))
-    except Exception as exc:  # wfdb raises many kinds for a damaged record
-        raise ValueError(f"{source}: cannot read it as a WFDB record ({exc}).") from None
-    leads = [str(x) for x in rec.sig_name]
-    k = _pick_lead(leads, lead, source)
-    if fs is not None and abs(float(fs) - rec.fs) > 1e-6:
-        raise ValueError(
-            f"{source} says it was sampled at {rec.fs:g} Hz, not {float(fs):g} Hz: leave the "
-            "sampling rate out for WFDB records."
-        )
-    values = _to_mv(rec.p_signal[:, k].astype(float), rec.units[k] or "mV", None, 0.0)
-    ecg = ECG(values, _check_fs(rec.fs), leads[k], source, leads)
-    if not np.isfinite(ecg.signal).all():
-        raise ValueError(f"{source}: lead {leads[k]} has missing samples (NaN).")
-    _check_signal(ecg)
-    return ecg
-
-
-def _check_signal(ecg: ECG) -> None:
-    x = ecg.signal
-    if len(x) < 2 * ecg.fs:
-        raise ValueError(
-            f"{ecg.source}: {len(x):,} samples at {ecg.fs:g} Hz is {ecg.duration_s:.2f} s; at "
-            f"least {MIN_BEATS} beats are needed (about 3 s or more)."
-        )
-    ptp = float(np.ptp(x))
-    if ptp < MIN_PTP_MV:
-        raise ValueError(
-            f"{ecg.source}: lead {ecg.lead} is a flat line (peak-to-peak {ptp:.3g} mV): check "
-            "that the electrode was connected and that you chose the right column."
-        )
-    if ptp > MAX_PTP_MV:
-        raise ValueError(
-            f"{ecg.source}: lead {ecg.lead} spans {ptp:,.0f} units, too much for mV: these look "
-            "like raw ADC units; pass --units adc --gain G (MIT-BIH: 200 per mV, baseline 1024)."
-        )
-
-
-def ecg_from_array(signal, fs: float = MITDB_FS, *, lead: str = "signal") -> ECG:
-    """An :class:`ECG` from an array in mV (checked like a file)."""
-    x = np.asarray(signal, dtype=float)
-    if x.ndim != 1 or not np.isfinite(x).all():
-        raise ValueError("The signal must be a 1-D array of finite numbers (mV).")
-    ecg = ECG(x, _check_fs(fs), lead, lead, [lead])
-    _check_signal(ecg)
-    return ecg
 
 
 def resample(signal: np.ndarray, fs: float, target: float = MITDB_FS) -> np.ndarray:
@@ -359,8 +87,25 @@ def load_deployed_model(path: str | os.PathLike | None = None) -> DeployedModel:
         raise FileNotFoundError(
             f"No model in {folder}: run `python -m ecgutils ship-model` to train and save one."
         )
-    card = json.loads(card_file.read_text())
-    return DeployedModel(keras.saving.load_model(model_file, compile=False), card, folder)
+    try:
+        card = json.loads(card_file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"The model card {card_file} is not valid JSON ({exc}).") from None
+    missing = [k for k in CARD_KEYS if not isinstance(card, dict) or k not in card]
+    if missing:
+        raise ValueError(
+            f"The model card {card_file} lacks {', '.join(missing)}: it was written by another "
+            "version of the course. Run `python -m ecgutils ship-model` to save the model again, "
+            "or leave --model out to use the shipped one."
+        )
+    try:
+        model = keras.saving.load_model(model_file, compile=False)
+    except Exception as exc:  # Keras raises many kinds for a damaged or foreign file
+        raise ValueError(
+            f"Cannot load {model_file} ({type(exc).__name__}: {exc}): run `python -m ecgutils "
+            "ship-model` to save the model again."
+        ) from None
+    return DeployedModel(model, card, folder)
 
 
 @dataclass

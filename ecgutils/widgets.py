@@ -278,7 +278,8 @@ def beats_html(beats, *, table_id: str = "beats") -> str:
 
 
 def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
-    """Choose an ECG file, its sampling rate, lead and units; press Predict; see every beat.
+    """Choose an ECG file (its sampling rate when the file does not state it, a lead, units);
+    press Predict; see every beat.
 
     Shows the beats table, the class summary and the signal with each beat coloured by class
     (:func:`ecgutils.plotting.plot_prediction`, a slider moves through the recording). The work
@@ -288,14 +289,18 @@ def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
     import html
     import logging
 
+    from .ecgfile import RATE_FROM
     from .plotting import plot_prediction
     from .predict import classify_bytes, load_deployed_model
 
     state: dict = {"model": model, "pred": None}
-    w_file = widgets.FileUpload(accept=".csv,.txt", multiple=False, description="ECG file")
-    w_fs = widgets.FloatText(value=360.0, description="fs (Hz)")
+    w_file = widgets.FileUpload(accept=".csv,.txt,.tsv", multiple=False, description="ECG file")
+    w_fs = widgets.Text(value="", placeholder="from the file", description="fs (Hz)")
     w_lead = widgets.Text(value="", placeholder="MLII, else the first", description="lead")
-    w_units = widgets.Dropdown(options=["mV", "uV", "V", "adc"], value="mV", description="units")
+    w_units = widgets.Dropdown(
+        options=[("from the file (else mV)", None), "mV", "uV", "V", "adc"], value=None,
+        description="units",
+    )  # fmt: skip
     w_gain = widgets.FloatText(value=200.0, description="ADC gain")
     w_go = widgets.Button(description="Predict", button_style="primary", icon="heartbeat")
     w_status = widgets.HTML()
@@ -327,8 +332,9 @@ def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
             name, data = uploaded_file(w_file.value)
             if state["model"] is None:
                 state["model"] = load_deployed_model()
+            fs = w_fs.value.strip().replace(",", ".") or None  # blank: the file states it
             pred = classify_bytes(
-                data, name, fs=w_fs.value, lead=w_lead.value.strip() or None,
+                data, name, fs=fs, lead=w_lead.value.strip() or None,
                 units=w_units.value, gain=w_gain.value, model=state["model"],
             )  # fmt: skip
         except (ValueError, OSError) as exc:
@@ -347,7 +353,8 @@ def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
         ecg = pred.ecg
         w_status.value = (
             f'<span class="ecg-done">{html.escape(ecg.source)}: lead {html.escape(ecg.lead)}, '
-            f"{ecg.duration_s:.1f} s at {ecg.fs:g} Hz, <b>{len(pred.beats):,} beats</b></span>"
+            f"{ecg.duration_s:.1f} s at {ecg.fs:g} Hz ({html.escape(RATE_FROM[ecg.fs_source])}), "
+            f"<b>{len(pred.beats):,} beats</b></span>"
         )
         w_summary.value = pred.summary[pred.summary["beats"] > 0].to_html(table_id="summary")
         w_table.value = beats_html(pred.beats)

@@ -21,101 +21,63 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def single_column(path: Path, x=WAVE) -> Path:
-    return write(path, " Sample Value\n" + "\n".join(f"{v:.4f}" for v in x) + "\n")
+def _strip(tmp_path: Path) -> Path:
+    """Ten seconds of a synthetic ECG as a PhysioNet-style export (it states its rate)."""
+    x = np.tile(WAVE, 2)
+    path = tmp_path / "strip.csv"
+    predict.export_csv(x, 360, path)
+    return path
 
 
-def physionet(path: Path, x=WAVE, units=("mV", "mV")) -> Path:
-    rows = "\n".join(f"'0:{k / 360:06.3f}',{v:.4f},{-v:.4f}" for k, v in enumerate(x))
-    head = f"'Elapsed time','MLII','V5'\n'hh:mm:ss.mmm','{units[0]}','{units[1]}'\n"
-    return write(path, head + rows + "\n")
+def _one_line_error(capsys, *needles: str) -> str:
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    for needle in needles:
+        assert needle in err, err
+    return err
 
 
-def test_single_column_with_the_original_header(tmp_path):
-    ecg = predict.read_ecg(single_column(tmp_path / "sample.csv"))
-    assert ecg.lead == "Sample Value" and ecg.fs == 360 and ecg.leads == ["Sample Value"]
-    np.testing.assert_allclose(ecg.signal, WAVE, atol=1e-4)
+def test_cli_broken_model_card_is_one_line(tmp_path, capsys):
+    import shutil
+
+    folder = tmp_path / "model"
+    shutil.copytree(predict.MODEL_DIR, folder)
+    card = json.loads((folder / "card.json").read_text())
+    del card["rule"], card["scale"]  # a card of another version of the course
+    (folder / "card.json").write_text(json.dumps(card))
+    assert main(["predict", str(_strip(tmp_path)), "--model", str(folder)]) == 1
+    _one_line_error(capsys, "lacks rule, scale", "ship-model")
+    (folder / "card.json").write_text("{not json")
+    assert main(["predict", str(_strip(tmp_path)), "--model", str(folder)]) == 1
+    _one_line_error(capsys, "not valid JSON")
+    (folder / "card.json").write_text(json.dumps({**card, "rule": "x", "scale": "x"}))
+    (folder / "model.keras").write_bytes(b"not a model")
+    assert main(["predict", str(_strip(tmp_path)), "--model", str(folder)]) == 1
+    _one_line_error(capsys, "Cannot load")
 
 
-def test_physionet_export_with_units_row_and_lead_choice(tmp_path):
-    path = physionet(tmp_path / "export.csv")
-    ecg = predict.read_ecg(path)  # MLII by default, the time column skipped
-    assert ecg.lead == "MLII" and ecg.leads == ["MLII", "V5"] and len(ecg.signal) == len(WAVE)
-    np.testing.assert_allclose(ecg.signal, WAVE, atol=1e-4)
-    v5 = predict.read_ecg(path, lead="v5")
-    np.testing.assert_allclose(v5.signal, -WAVE, atol=1e-4)
-    assert (
-        predict.read_ecg(path, lead=1).lead == "V5"
-        and predict.read_ecg(path, lead="0").lead == "MLII"
-    )
+def test_cli_error_inside_the_detector_is_one_line(tmp_path, capsys, monkeypatch):
+    from biosppy.signals import ecg
+
+    def broken(**kwargs):
+        raise ZeroDivisionError("division by zero in the segmenter")
+
+    monkeypatch.setattr(ecg, "hamilton_segmenter", broken)
+    assert main(["predict", str(_strip(tmp_path))]) == 1
+    _one_line_error(capsys, "unexpected ZeroDivisionError", "ECG_DEBUG=1")
+    monkeypatch.setenv("ECG_DEBUG", "1")
+    with pytest.raises(ZeroDivisionError):
+        main(["predict", str(_strip(tmp_path))])
 
 
-def test_units_row_in_microvolts_and_raw_adc(tmp_path):
-    uv = physionet(tmp_path / "uv.csv", WAVE * 1000, units=("uV", "uV"))
-    np.testing.assert_allclose(predict.read_ecg(uv).signal, WAVE, atol=1e-4)
-    adc = single_column(tmp_path / "adc.csv", np.round(WAVE * 200 + 1024))
-    ecg = predict.read_ecg(adc, units="adc", gain=200, baseline=1024)
-    np.testing.assert_allclose(ecg.signal, WAVE, atol=0.003)
-
-
-def test_quoted_numbers_are_numbers(tmp_path):
-    path = write(tmp_path / "q.csv", "'MLII'\n" + "\n".join(f"'{v:.4f}'" for v in WAVE) + "\n")
-    np.testing.assert_allclose(predict.read_ecg(path).signal, WAVE, atol=1e-4)
-
-
-def test_headerless_column_and_sampling_rate(tmp_path):
-    path = write(tmp_path / "plain.txt", "\n".join(f"{v:.4f}" for v in WAVE) + "\n")
-    ecg = predict.read_ecg(path, fs=250)
-    assert ecg.lead == "column 1" and ecg.fs == 250 and len(ecg.signal) == len(WAVE)
-
-
-def test_wfdb_record_takes_its_own_rate(synthetic_record):
-    ecg = predict.read_ecg(synthetic_record.with_suffix(".hea"))
-    assert ecg.lead == "MLII" and ecg.fs == 360 and ecg.leads == ["V5", "MLII"]
-    np.testing.assert_allclose(ecg.signal, 2 * WAVE, atol=0.01)
-    assert predict.read_ecg(synthetic_record, lead="V5").lead == "V5"
-    with pytest.raises(ValueError, match="sampled at 360 Hz, not 250 Hz"):
-        predict.read_ecg(synthetic_record, fs=250)
-
-
-BAD_INPUTS = {
-    "empty file": ("", {}, "is empty"),
-    "blank lines": ("\n\n\n", {}, "only blank lines"),
-    "no numeric column": ("'Elapsed time'\n'0:00.000'\n'0:00.003'\n", {}, "no column holds an ECG"),
-    "text in the data": (" Sample Value\n0.1\n0.2\nabc\n0.3\n", {}, "line 4: 'abc'"),
-    "NaN in the data": (" Sample Value\n0.1\nNaN\n0.3\n", {}, "line 3: 'NaN'"),
-    "empty cell": ("'t','MLII'\n'0:00',0.1\n'0:01',\n", {}, "line 3: '\\(empty\\)'"),
-    "too short": (" Sample Value\n" + "0.1\n0.5\n" * 100, {}, "at least 3 beats"),
-    "flat line": (" Sample Value\n" + "0.25\n" * 2000, {}, "flat line"),
-    "raw ADC units": (" Sample Value\n" + "".join(f"{1024 + 200 * v:.0f}\n" for v in WAVE), {},
-                      "raw ADC units"),
-    "absurd rate": (" Sample Value\n" + "0.1\n0.5\n" * 600, {"fs": 5}, "5 Hz is outside"),
-    "rate not a number": (" Sample Value\n0.1\n", {"fs": "fast"}, "must be a number"),
-    "unknown lead": ("'Elapsed time','MLII'\n'0:00',0.1\n", {"lead": "V1"}, "no lead named 'V1'"),
-    "lead index": ("'Elapsed time','MLII'\n'0:00',0.1\n", {"lead": 3}, "index 3 does not exist"),
-    "adc without gain": (" Sample Value\n0.1\n", {"units": "adc"}, "need the gain"),
-    "unknown units": (" Sample Value\n0.1\n", {"units": "furlongs"}, "Unknown units"),
-    "unknown units row": ("'t','MLII'\n'hh:mm','bananas'\n'0:00',0.1\n", {}, "units row says"),
-}  # fmt: skip
-
-
-@pytest.mark.parametrize("case", BAD_INPUTS)
-def test_bad_input_gets_a_clear_message(tmp_path, case):
-    text, options, message = BAD_INPUTS[case]
-    path = write(tmp_path / "bad.csv", text)
-    with pytest.raises(ValueError, match=message):
-        predict.read_ecg(path, **options)
-
-
-def test_file_over_the_size_limit_and_missing_file(tmp_path, monkeypatch):
-    path = single_column(tmp_path / "big.csv")
-    monkeypatch.setattr(predict, "MAX_FILE_BYTES", 1000)
-    with pytest.raises(ValueError, match="over the 0 MB limit"):
-        predict.read_ecg(path)
-    with pytest.raises(ValueError, match="over the"):
-        predict.classify_bytes(path.read_bytes(), "big.csv")
-    with pytest.raises(FileNotFoundError, match="check the path"):
-        predict.read_ecg(tmp_path / "nope.csv")
+def test_cli_usage_errors_are_one_line(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["predict"])
+    assert stop.value.code == 2
+    _one_line_error(capsys, "required: file", "--help")
+    with pytest.raises(SystemExit):
+        main(["predict", "x.csv", "--decimal", "dot"])
+    _one_line_error(capsys, "invalid choice")
 
 
 def test_uploads_leave_no_file_behind(tmp_path, monkeypatch):
@@ -140,8 +102,9 @@ def test_resample_keeps_duration_and_frequency():
 def test_export_styles_read_back(tmp_path):
     predict.export_csv(WAVE, 360, tmp_path / "p.csv", lead="MLII")
     predict.export_csv(WAVE, 360, tmp_path / "s.csv", style="single")
-    for name in ("p.csv", "s.csv"):
-        np.testing.assert_allclose(predict.read_ecg(tmp_path / name).signal, WAVE, atol=1e-3)
+    for name in ("p.csv", "s.csv"):  # the single column states no rate
+        ecg = predict.read_ecg(tmp_path / name, fs=360)
+        np.testing.assert_allclose(ecg.signal, WAVE, atol=1e-3)
     assert (
         (tmp_path / "p.csv").read_text().startswith("'Elapsed time','MLII'\n'hh:mm:ss.mmm','mV'\n")
     )
