@@ -6,7 +6,7 @@ python -m ecgutils profile [NAME]
 python -m ecgutils predict FILE [--fs HZ] [--lead NAME] [--json]
 python -m ecgutils ship-model [--profile P]
 python -m ecgutils app [--port PORT]
-python -m ecgutils bench {render,readback,train,interpatient,predict}
+python -m ecgutils bench {render,readback,train,interpatient,predict,records}
 python -m ecgutils figure pipeline [--record REC] [--out FILE]
 python -m ecgutils book [--build DIR] [--out DIR]
 python -m ecgutils experiment {list,run,readme} [NAME ... | all] [--profile P]
@@ -179,8 +179,18 @@ def _cmd_speed(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import bench_interpatient, bench_predict, bench_readback, bench_render, bench_train
+    from .bench import (
+        bench_interpatient,
+        bench_predict,
+        bench_readback,
+        bench_records,
+        bench_render,
+        bench_train,
+    )  # fmt: skip
 
+    if args.what == "records":
+        print(bench_records(args.records, detector=args.detector))
+        return 0
     if args.what == "predict":
         print(bench_predict(args.records[0] if args.records else "100"))
         return 0
@@ -289,9 +299,13 @@ def build_parser() -> argparse.ArgumentParser:
         "bench",
         help="render: original vs fast beat images; readback: waveform kept in the images; "
         "train: train and evaluate a profile's model; interpatient: train on DS1 patients, "
-        "score DS2 patients (EC57); predict: classify a 30-minute record exported as CSV",
+        "score DS2 patients (EC57); predict: classify a 30-minute record exported as CSV; "
+        "records: every record through deployment, beats found and PVCs called V",
     )
-    p.add_argument("what", choices=["render", "readback", "train", "interpatient", "predict"])
+    p.add_argument(
+        "what", choices=["render", "readback", "train", "interpatient", "predict", "records"]
+    )
+    p.add_argument("--detector", help="records: R-peak detector (default: deployment's)")
     p.add_argument("--profile", help="train: profile to train and evaluate (default standard)")
     p.add_argument("--epochs", type=int, help="train: override the profile's epochs")
     p.add_argument(
@@ -305,7 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--records",
         nargs="+",
         metavar="REC",
-        help="readback: records (default all); predict: the record to export (default 100)",
+        help="readback, records: records (default all); predict: the record to export "
+        "(default 100)",
     )
     p.add_argument("--beats", type=int, default=200, help="beats rendered by both paths")
     p.add_argument("--size", type=int, help="image side in pixels (render: default 128)")

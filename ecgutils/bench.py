@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from .config import get_profile
 from .data import check_record_names, load_record
@@ -295,3 +296,99 @@ def bench_predict(record: str = "100", repeats: int = 3) -> str:
             f"{new:.2f}% on new patients.",
         ]
     )
+
+
+#: Targets of the deployment benchmark over the 48 records (``bench records``): reference beats
+#: found (a reported R within 150 ms) overall and on every record, and PVCs found and called V
+#: on every record with at least :data:`PVC_RECORD_MIN` of them.
+RECORDS_TARGETS = {"found": 0.995, "found per record": 0.97, "pvc per record": 0.95}
+PVC_RECORD_MIN = 100
+
+
+def records_table(records=None, *, detector: str | None = None, model=None) -> pd.DataFrame:
+    """Every record through the deployed pipeline, read as the command line reads it (its WFDB
+    header; lead MLII, else the first: V5 in 102 and 104), against its reference beats.
+
+    Returns
+    -------
+    DataFrame, one row per record
+        ``beats`` (reference beat labels), ``found`` (those with a reported R within 150 ms),
+        ``found (%)``, ``reported`` (beats the pipeline reported), ``PVCs``, ``PVCs called V``
+        (found and classified PVC), ``PVCs called V (%)``, ``lead`` (read), ``seconds``
+        (prediction).
+    """
+    from tqdm.auto import tqdm
+
+    from .config import MITDB_RECORDS, mitdb_dir
+    from .data import fetch
+    from .predict import load_deployed_model, predict_ecg, read_ecg
+    from .segment import match_to_reference
+
+    names = list(records or MITDB_RECORDS)
+    fetch(names, progress=False)
+    model = model or load_deployed_model()
+    rows = []
+    for name in tqdm(names, desc="Records", unit="record"):
+        rec = load_record(name, warn=False)
+        t0 = time.perf_counter()
+        ecg = read_ecg(mitdb_dir() / f"{name}.hea")  # as the command line: MLII, else the first
+        pred = predict_ecg(ecg, model, detector=detector)
+        seconds = time.perf_counter() - t0
+        ref = np.asarray(rec.beats.sample, dtype=np.int64)
+        symbols = np.asarray(rec.beats.symbol)
+        reported = pred.beats["r"].to_numpy()
+        nearest = match_to_reference(ref, reported, rec.fs)  # each reference beat's report
+        found = nearest >= 0
+        classes = pred.beats["class"].to_numpy()
+        pvc = symbols == "V"
+        called = found & pvc & (classes[np.maximum(nearest, 0)] == "V")
+        rows.append({
+            "record": name, "beats": len(ref), "found": int(found.sum()),
+            "found (%)": 100 * found.mean(), "reported": len(reported),
+            "PVCs": int(pvc.sum()), "PVCs called V": int(called.sum()),
+            "PVCs called V (%)": 100 * called.sum() / pvc.sum() if pvc.any() else np.nan,
+            "lead": ecg.lead, "seconds": round(seconds, 2),
+        })  # fmt: skip
+    return pd.DataFrame(rows).set_index("record")
+
+
+def bench_records(records=None, *, detector: str | None = None) -> str:
+    """``python -m ecgutils bench records``: :func:`records_table` with its totals and targets."""
+    from .models import machine_speed
+    from .predict import DEFAULT_DETECTOR, load_deployed_model
+
+    model = load_deployed_model()
+    speed = machine_speed()
+    t0 = time.perf_counter()
+    table = records_table(records, detector=detector, model=model)
+    minutes = (time.perf_counter() - t0) / 60
+    found = table["found"].sum() / table["beats"].sum()
+    worst = table["found (%)"].idxmin()
+    many = table[table["PVCs"] >= PVC_RECORD_MIN]
+    worst_pvc = many["PVCs called V (%)"].idxmin() if len(many) else None
+    checks = [
+        ("reference beats found, all records", found, RECORDS_TARGETS["found"]),
+        (f"worst record ({worst})", table.loc[worst, "found (%)"] / 100,
+         RECORDS_TARGETS["found per record"]),
+    ]  # fmt: skip
+    if worst_pvc is not None:
+        checks.append((
+            f"PVCs found and called V, worst record with >= {PVC_RECORD_MIN} PVCs ({worst_pvc})",
+            many.loc[worst_pvc, "PVCs called V (%)"] / 100, RECORDS_TARGETS["pvc per record"],
+        ))  # fmt: skip
+    shown = table.copy()
+    for col in ("found (%)", "PVCs called V (%)"):
+        shown[col] = shown[col].round(2)
+    return "\n".join([
+        f"Deployment over {len(table)} record(s), read from their WFDB headers (lead MLII, "
+        "else the first); "
+        f"model {model.card['model']} ({model.path.name}), detector "
+        f"{detector or DEFAULT_DETECTOR}; a reference beat is found when a reported R lies "
+        "within 150 ms.",
+        shown.to_string(),
+        f"Total: {table['found'].sum():,} of {table['beats'].sum():,} reference beats found "
+        f"({100 * found:.2f}%); {table['PVCs called V'].sum():,} of {table['PVCs'].sum():,} PVCs "
+        f"found and called V; {table['reported'].sum():,} beats reported.",
+        *_target_lines(checks, 1),
+        f"{minutes:.1f} min at {speed:.2f} ms/image (models.time_per_image).",
+    ])  # fmt: skip

@@ -6,6 +6,11 @@ Detectors (``method=``):
   runs them: on the signal band-passed 3-45 Hz (FIR, order 0.3 fs), then moved to the
   nearest filtered-signal maximum with ``correct_rpeaks`` (50 ms).
 * ``xqrs``, ``gqrs``: wfdb's detectors, on the raw signal.
+* ``pantompkins``: the course's own (:func:`pan_tompkins`), Pan & Tompkins (1985) written with
+  numpy: band-pass, derivative, squaring, moving-window integration; adaptive thresholds with
+  search-back; the T-wave check and its mirror for tall P waves; each beat then moved to its R
+  peak (:func:`snap_to_r`), where MIT-BIH's annotations sit. Deployment uses it: on the 48
+  records it finds beats as well as gqrs, ten to twenty times faster (chapter 02's table).
 
 Always pass the real sampling rate: biosppy's default is 1000 Hz. biosppy sizes its windows
 with ``int(seconds * fs)``, and at 360 Hz ``0.35 * 360`` is ``125.99999999999999`` in floating
@@ -37,7 +42,7 @@ from . import store
 from .data import Record, check_record_names, expected_checksums, load_record
 
 #: Detectors, in the order the course presents them.
-DETECTORS: tuple[str, ...] = ("hamilton", "christov", "engzee", "xqrs", "gqrs")
+DETECTORS: tuple[str, ...] = ("hamilton", "christov", "engzee", "xqrs", "gqrs", "pantompkins")
 #: biosppy's ECG band-pass (``biosppy.signals.ecg.ecg``), Hz.
 BIOSPPY_BAND_HZ: tuple[float, float] = (3.0, 45.0)
 #: Matching tolerance of EC57, seconds.
@@ -104,6 +109,132 @@ def reject_t_waves(
     return peaks[keep]
 
 
+def pan_tompkins(
+    signal: np.ndarray,
+    fs: float,
+    *,
+    band_hz: tuple[float, float] = (3.0, 25.0),
+    window_s: float = 0.150,
+    refractory_s: float = 0.200,
+    threshold: float = 0.15,
+    within_s: float = 0.36,
+    ratio: float = 0.5,
+) -> np.ndarray:
+    """R peaks by Pan & Tompkins (1985), vectorised except for one pass over candidate peaks.
+
+    1. The lead is band-passed (``band_hz``, Butterworth order 2, zero phase), differentiated,
+       squared and averaged over ``window_s`` (moving-window integration): one bump per QRS.
+    2. Candidates: the bumps' maxima at least ``refractory_s`` apart.
+    3. One pass over the candidates with two running levels, of beats (SPK) and of noise (NPK):
+       a candidate above ``NPK + threshold * (SPK - NPK)`` is a beat, unless it comes less than
+       ``within_s`` after the previous beat with less than ``ratio`` times its steepest
+       5-15 Hz slope (a T wave). When no beat came for 1.66 mean RR intervals, the tallest
+       candidate in the gap above half the threshold is taken (search-back).
+    4. The mirror of the T-wave check: a beat followed within ``within_s`` by one more than
+       1 / ``ratio`` times steeper is a P wave (record 108), and is dropped.
+    5. :func:`snap_to_r` moves each beat to its R peak.
+
+    The band (3-25 Hz, wider than the original 5-15 Hz) and the threshold (0.15, lower than the
+    original 0.25) keep wide, slow beats (aberrant APCs, many PVCs), whose energy sits lower.
+
+    Parameters
+    ----------
+    signal : (n,) float array, mV
+    fs : float, Hz
+
+    Returns
+    -------
+    (m,) int64 array
+        Increasing sample numbers of the R peaks.
+    """
+    from scipy import signal as ss
+
+    x = np.asarray(signal, dtype=float)
+    band = ss.sosfiltfilt(ss.butter(2, band_hz, btype="bandpass", fs=fs, output="sos"), x)
+    slope = np.gradient(band)
+    w = max(int(round(window_s * fs)), 1)
+    energy = np.convolve(slope * slope, np.ones(w) / w, mode="same")
+    cand, _ = ss.find_peaks(energy, distance=max(int(refractory_s * fs), 1))
+    if len(cand) == 0:
+        return cand.astype(np.int64)
+    height = energy[cand]
+    steep = _steepest(x, cand, fs)
+    start = energy[: int(2 * fs)]
+    spk, npk = 0.25 * start.max(), 0.5 * start.mean()
+    beats: list[int] = []  # indices into cand
+    rr: list[int] = []
+    k = 0
+    while k < len(cand):
+        level = npk + threshold * (spk - npk)
+        if len(rr) and cand[k] - cand[beats[-1]] > 1.66 * np.mean(rr[-8:]):
+            lo = np.searchsorted(cand, cand[beats[-1]] + int(refractory_s * fs))
+            gap = np.arange(lo, k)
+            gap = gap[height[gap] > 0.5 * level]
+            if len(gap):  # search-back: the tallest candidate of the gap is a beat
+                j = int(gap[np.argmax(height[gap])])
+                rr.append(int(cand[j] - cand[beats[-1]]))
+                beats.append(j)
+                spk = 0.25 * height[j] + 0.75 * spk
+                continue  # look at candidate k again, after the beat found in the gap
+        if height[k] > level:
+            if (
+                beats
+                and cand[k] - cand[beats[-1]] < within_s * fs
+                and (steep[k] < ratio * steep[beats[-1]])
+            ):
+                npk = 0.125 * height[k] + 0.875 * npk  # a T wave
+            else:
+                if beats:
+                    rr.append(int(cand[k] - cand[beats[-1]]))
+                beats.append(k)
+                spk = 0.125 * height[k] + 0.875 * spk
+        else:
+            npk = 0.125 * height[k] + 0.875 * npk
+        k += 1
+    beats = sorted(set(beats))
+    idx = np.array(beats, dtype=np.int64)
+    close = np.diff(cand[idx]) < within_s * fs
+    p_wave = np.append(close & (steep[idx[:-1]] < ratio * steep[idx[1:]]), False)
+    return snap_to_r(x, cand[idx[~p_wave]], fs)
+
+
+def _steepest(x: np.ndarray, peaks: np.ndarray, fs: float) -> np.ndarray:
+    """Steepest 5-15 Hz slope within 75 ms of each peak (the T-wave check's measure)."""
+    from scipy import signal as ss
+
+    sos = ss.butter(2, [5.0, 15.0], btype="bandpass", fs=fs, output="sos")
+    slope = np.abs(np.gradient(ss.sosfiltfilt(sos, x)))
+    half = int(round(0.075 * fs))
+    windows = np.clip(peaks[:, None] + np.arange(-half, half + 1)[None, :], 0, len(x) - 1)
+    return slope[windows].max(axis=1)
+
+
+def snap_to_r(
+    signal: np.ndarray, peaks: np.ndarray, fs: float, *, within_s: float = 0.075
+) -> np.ndarray:
+    """Move each detection to its R peak: the sample within ``within_s`` that lies farthest
+    from the median of the surrounding 0.6 s (up or down, so a negative PVC counts).
+
+    MIT-BIH's annotations sit there; gqrs, for one, marks a point about 33 ms earlier, and a
+    beat cut around that point is not the beat the model was trained on.
+
+    Returns
+    -------
+    (m,) int64 array, increasing and without repeats.
+    """
+    x = np.asarray(signal, dtype=float)
+    peaks = np.asarray(peaks, dtype=np.int64)
+    if len(peaks) == 0:
+        return peaks
+    n = len(x)
+    half, ctx = int(round(within_s * fs)), int(round(0.3 * fs))
+    near = np.clip(peaks[:, None] + np.arange(-half, half + 1)[None, :], 0, n - 1)
+    around = np.clip(peaks[:, None] + np.arange(-ctx, ctx + 1)[None, :], 0, n - 1)
+    base = np.median(x[around], axis=1)
+    best = np.abs(x[near] - base[:, None]).argmax(axis=1)
+    return np.unique(near[np.arange(len(peaks)), best])
+
+
 def detect_rpeaks(
     signal: np.ndarray, fs: float, method: str = "gqrs", *, refine: bool = False
 ) -> np.ndarray:
@@ -147,6 +278,8 @@ def detect_rpeaks(
         from wfdb import processing
 
         found = processing.gqrs_detect(x, fs=fs)
+    elif method == "pantompkins":
+        found = pan_tompkins(x, fs)
     else:
         raise ValueError(f"Unknown detector {method!r}; choose one of {', '.join(DETECTORS)}.")
     peaks = np.unique(np.asarray(found, dtype=np.int64))

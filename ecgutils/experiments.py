@@ -25,7 +25,6 @@ from .config import MITDB_FS, Profile, get_profile
 from .dataset import BeatDataset, build_dataset, cache_key
 from .evaluate import classification_metrics, ec57_metrics
 from .predict import (
-    DEFAULT_DETECTOR,
     MODEL_DIR,
     DeployedModel,
     load_deployed_model,
@@ -395,7 +394,6 @@ def ship_model(
     profile: str = "standard",
     out: str | os.PathLike | None = None,
     *,
-    detector: str = DEFAULT_DETECTOR,
     verbose: int = 2,
 ) -> DeployedModel:
     """Train (or reuse) the profile's model and save it with its card for deployment.
@@ -424,7 +422,6 @@ def ship_model(
         "class names": names,
         "scheme": meta["scheme"],
         "fs": MITDB_FS,
-        "detector": detector,
         "rule": params["rule"],
         "image_size": params["size"],
         "scale": params["scale"],

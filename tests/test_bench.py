@@ -58,3 +58,16 @@ def test_bench_predict_reports_speed_and_agreement(mitdb_ready):
     assert text.startswith("Record 100 as CSV: 650,000 rows")
     assert "Prediction, best of 1: " in text and "(target: whole record <= 3 s: " in text
     assert "of 2,273 reference beats found" in text and "Model card: " in text
+
+
+@pytest.mark.integration
+def test_bench_records_counts_beats_found_and_pvcs_called_v(mitdb_ready):
+    from ecgutils.bench import bench_records, records_table
+
+    table = records_table(["100", "207"])
+    assert list(table.index) == ["100", "207"] and table.loc["100", "beats"] == 2273
+    assert table.loc["100", "found (%)"] > 99.5 and table.loc["207", "PVCs"] == 105
+    assert (table["PVCs called V"] <= table["PVCs"]).all() and (table["lead"] == "MLII").all()
+    text = bench_records(["100"])
+    assert "2,2" in text and "reference beats found, all records: " in text
+    assert "ms/image (models.time_per_image)" in text

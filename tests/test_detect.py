@@ -71,6 +71,44 @@ def test_t_wave_check_drops_t_waves_not_beats():
     np.testing.assert_array_equal(detect.reject_t_waves(x2, r2, FS), r2)
 
 
+def test_snap_to_r_moves_detections_onto_the_peak_up_or_down():
+    x, r = _spiky(n_beats=10)
+    x[r[5] - 40 : r[5] + 40] *= -1  # one beat upside down (a negative PVC)
+    early = r - int(0.03 * FS)  # where gqrs puts them: about 33 ms before R
+    np.testing.assert_array_equal(detect.snap_to_r(x, early, FS), r)
+    assert len(detect.snap_to_r(x, np.array([], dtype=np.int64), FS)) == 0
+
+
+def _beats_with_p_t_and_a_wide_one(n_beats=60, rr_s=0.8):
+    """QRS every rr_s with T waves, a tall P wave before every other beat (as in record 108),
+    and beat 20 wide and slow (an aberrant APC or a PVC: less energy at 5-15 Hz)."""
+    n = int((n_beats + 1) * rr_s * FS)
+    t = np.arange(n)
+    r = (np.arange(1, n_beats + 1) * rr_s * FS).astype(int)
+    x = 0.02 * np.sin(2 * np.pi * 0.25 * t / FS)
+    for k, p in enumerate(r):
+        width = 18.0 if k == 20 else 6.0
+        x += 1.5 * np.exp(-0.5 * ((t - p) / width) ** 2)
+        x += 0.4 * np.exp(-0.5 * ((t - p - int(0.3 * FS)) / 20.0) ** 2)
+        if k % 2:
+            x += 0.8 * np.exp(-0.5 * ((t - p + int(0.2 * FS)) / 12.0) ** 2)
+    return x, r
+
+
+def test_pan_tompkins_keeps_wide_beats_and_drops_t_and_p_waves():
+    x, r = _beats_with_p_t_and_a_wide_one()
+    ref = _record(r, ["N"] * len(r), n=len(x))
+    found = detect.pan_tompkins(x, FS)
+    got = detect.score_detections(ref, found)
+    assert got["fn"] == 0 and got["fp"] == 0, got
+    assert np.abs(found - r).max() <= 2  # on the R peaks
+    # without the slope checks the 30 P waves count as beats
+    assert detect.score_detections(ref, detect.pan_tompkins(x, FS, ratio=0.0))["fp"] == 30
+    # the original band and threshold (5-15 Hz, 0.25) lose the wide beat
+    original = detect.pan_tompkins(x, FS, band_hz=(5.0, 15.0), threshold=0.25)
+    assert detect.score_detections(ref, original)["fn"] == 1
+
+
 def test_scoring_follows_ec57_conventions():
     ref = np.array([1000, 2000, 3000, 4000, 5000])
     rec = _record(ref, ["N", "V", "!", "!", "N"], marks=[(2900, "["), (4100, "]")])

@@ -57,12 +57,12 @@ def test_cli_broken_model_card_is_one_line(tmp_path, capsys):
 
 
 def test_cli_error_inside_the_detector_is_one_line(tmp_path, capsys, monkeypatch):
-    from biosppy.signals import ecg
+    from scipy import signal
 
-    def broken(**kwargs):
-        raise ZeroDivisionError("division by zero in the segmenter")
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("division by zero in find_peaks")
 
-    monkeypatch.setattr(ecg, "hamilton_segmenter", broken)
+    monkeypatch.setattr(signal, "find_peaks", broken)  # inside the deployed detector
     assert main(["predict", str(_strip(tmp_path))]) == 1
     _one_line_error(capsys, "unexpected ZeroDivisionError", "ECG_DEBUG=1")
     monkeypatch.setenv("ECG_DEBUG", "1")
