@@ -117,7 +117,9 @@ class Prediction:
     beats : DataFrame
         One row per classified beat: ``beat`` (1, 2, ...), ``start``, ``end`` (exclusive) and
         ``r`` in the input's own sample numbering, ``class`` (code), ``label`` (short name),
-        ``probability`` (of that class).
+        ``probability`` (of that class), ``edge`` (True for the first and last beat when the
+        signal ends before their neighbour: cut with a window that fits, see
+        :func:`with_edge_beats`).
     summary : DataFrame
         Per class of the model: ``beats`` and ``share (%)``.
     ecg : ECG
@@ -134,6 +136,7 @@ class Prediction:
         """One sentence per beat, as the original app printed them."""
         return [
             f"beat {b.beat} from sample {b.start} to {b.end - 1}: {b.label} ({b.probability:.2f})"
+            + (" [at the edge of the recording: cut short]" if b.edge else "")
             for b in self.beats.itertuples()
         ]
 
@@ -175,12 +178,12 @@ def predict_ecg(ecg: ECG, model: DeployedModel | None = None, *, detector: str |
     peaks = detect_rpeaks(x, fs, detector or DEFAULT_DETECTOR, refine=True)
     t2 = time.perf_counter()
     seconds["detect"] = t2 - t1
-    table = segment_beats(peaks, len(x), fs, rule=card["rule"])
+    table = with_edge_beats(segment_beats(peaks, len(x), fs, rule=card["rule"]), peaks, len(x), fs)
     if len(table) < MIN_BEATS:
         raise ValueError(
-            f"{ecg.source}: found {len(table)} complete beat(s) in {ecg.duration_s:.1f} s of lead "
-            f"{ecg.lead}; at least {MIN_BEATS} are needed. Is the recording long enough, the "
-            "sampling rate right and the lead an ECG?"
+            f"{ecg.source}: found {len(table)} beat(s) in {ecg.duration_s:.1f} s of lead "
+            f"{ecg.lead}; at least {MIN_BEATS} are needed (their RR intervals are part of the "
+            "input). Is the recording long enough, the sampling rate right and the lead an ECG?"
         )
     table.insert(0, "record", ecg.source)
     starts, ends = table["start"].to_numpy(), table["end"].to_numpy()
@@ -211,6 +214,7 @@ def predict_ecg(ecg: ECG, model: DeployedModel | None = None, *, detector: str |
             "class": [classes[i] for i in k],
             "label": [names[classes[i]] for i in k],
             "probability": probs[np.arange(len(k)), k].round(4),
+            "edge": table["edge"].to_numpy(),
         }
     )
     counts = beats["class"].value_counts().reindex(classes, fill_value=0)
@@ -221,6 +225,43 @@ def predict_ecg(ecg: ECG, model: DeployedModel | None = None, *, detector: str |
     summary.index.name = "class"
     summary.attrs["scheme"] = card["scheme"]
     return Prediction(beats, summary, ecg, seconds)
+
+
+def with_edge_beats(table: pd.DataFrame, peaks: np.ndarray, n: int, fs: float) -> pd.DataFrame:
+    """``table`` (:func:`ecgutils.segment.segment_beats` of ``peaks``) with the detected beats its
+    rule could not cut: the first and the last, whose outer neighbour lies outside the signal.
+
+    A ten-second strip holds about twelve beats; without them it would lose two of the twelve.
+    Their window mirrors the half RR interval of the side that exists (halfway to the one
+    neighbour, as far on the other side), clipped to the signal; the missing RR interval takes
+    the value of the one that exists. Column ``edge`` flags them (False for every other beat).
+
+    Parameters
+    ----------
+    peaks : (m,) int array, increasing; n : int, samples; fs : float, Hz
+    """
+    from .segment import _local_rr
+
+    table = table.assign(edge=False)
+    missing = np.setdiff1d(np.arange(len(peaks)), table["beat"].to_numpy())
+    if len(peaks) < 2 or len(missing) == 0:
+        return table
+    local, mean = _local_rr(np.asarray(peaks), fs)
+    rows = []
+    for k in missing:
+        r = int(peaks[k])
+        before = r - int(peaks[k - 1]) if k > 0 else None
+        after = int(peaks[k + 1]) - r if k < len(peaks) - 1 else None
+        before, after = before or after, after or before
+        start, end = max(r - before // 2, 0), min(r + after // 2, n)
+        if end - start >= 2:
+            rows.append({
+                "beat": k, "r": r, "start": start, "end": end, "rr_prev_s": before / fs,
+                "rr_next_s": after / fs, "rr_local_s": local[k], "rr_mean_s": mean, "edge": True,
+            })  # fmt: skip
+    edges = pd.DataFrame(rows, columns=table.columns)
+    both = pd.concat([table, edges.astype(table.dtypes.to_dict())], ignore_index=True)
+    return both.sort_values("r", ignore_index=True)
 
 
 #: Beats classified per call: every call has this shape (the last one padded), so the network's

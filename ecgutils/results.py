@@ -168,6 +168,22 @@ def _baselines(prof: Profile) -> dict[str, pd.DataFrame]:
     return {"table": table}
 
 
+def _records(prof: Profile) -> dict[str, pd.DataFrame]:
+    from .bench import records_table
+
+    return {"table": records_table(prof.records)}
+
+
+def _records_parameters(prof: Profile) -> dict:
+    from .predict import DEFAULT_DETECTOR, MODEL_DIR
+
+    card = json.loads((MODEL_DIR / "card.json").read_text())
+    return {
+        "records": len(prof.records), "detector": DEFAULT_DETECTOR, "model": card["model"],
+        "model trained": card["trained"], "match window (ms)": 150,
+    }  # fmt: skip
+
+
 def _ablation_parameters(prof: Profile) -> dict:
     from .experiments import ABLATION_STEPS, INTERPATIENT
 
@@ -203,6 +219,10 @@ _EXPERIMENTS = [
     Experiment(
         "recipes", "08", "The CNN recipe, the trees and their average on DS2 (EC57)",
         _recipes, lambda p: {"epochs": p.epochs, "split": "DS1 -> DS2"},
+    ),
+    Experiment(
+        "records", "09", "Every record through deployment: beats found, PVCs found and called V",
+        _records, _records_parameters,
     ),
     Experiment(
         "baselines", "10", "1-NN, trees and a 1-D CNN on the waveform, hold-out and DS1 -> DS2",
@@ -459,6 +479,8 @@ def readme_table(name: str, profile: str = "standard", *, out=None) -> str:
         from .detect import summarize_detectors
 
         table = summarize_detectors(table)
+    if name == "records":
+        table = records_with_total(table)
     numeric = table.select_dtypes("number").columns
     shown = table.copy()
     shown[numeric] = shown[numeric].round(2)
@@ -470,6 +492,15 @@ def readme_table(name: str, profile: str = "standard", *, out=None) -> str:
         + "."
     )
     return markdown_table(shown) + "\n\n" + line
+
+
+def records_with_total(table: pd.DataFrame) -> pd.DataFrame:
+    """The ``records`` table with a last row ``all`` (sums, and the percentages of the sums)."""
+    total = table[["beats", "found", "reported", "PVCs", "PVCs called V", "seconds"]].sum()
+    total["found (%)"] = 100 * total["found"] / total["beats"]
+    total["PVCs called V (%)"] = 100 * total["PVCs called V"] / max(total["PVCs"], 1)
+    total["lead"] = ""
+    return pd.concat([table, total.to_frame("all").T[table.columns]])
 
 
 def markdown_table(frame: pd.DataFrame) -> str:

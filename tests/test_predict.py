@@ -227,6 +227,29 @@ def test_model_folder_missing_says_how_to_make_one(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.integration
+@pytest.mark.parametrize("record, start_s", [("100", 60), ("208", 600), ("201", 1200)])
+def test_a_ten_second_strip_gets_a_class_for_every_beat(mitdb_ready, tmp_path, record, start_s):
+    """What an ECG printout holds: every beat in it classified, the two at the ends flagged."""
+    from ecgutils.data import load_record
+    from ecgutils.segment import match_to_reference
+
+    rec = load_record(record)
+    a, b = int(start_s * rec.fs), int((start_s + 10) * rec.fs)
+    path = tmp_path / f"{record}-strip.csv"
+    predict.export_csv(rec.signal[a:b], rec.fs, path, lead=rec.lead)
+    pred = predict.classify_file(path)
+    ref = rec.beats.sample[
+        (rec.beats.sample >= a + 0.1 * rec.fs) & (rec.beats.sample < b - 0.1 * rec.fs)
+    ]
+    found = match_to_reference(ref - a, pred.beats["r"].to_numpy(), rec.fs) >= 0
+    assert found.all(), f"{int((~found).sum())} of {len(ref)} beats without a class"
+    assert len(pred.beats) <= len(ref) + 2
+    edge = pred.beats["edge"].to_numpy()
+    assert edge[0] and edge[-1] and not edge[1:-1].any()
+    assert "[at the edge of the recording: cut short]" in pred.lines()[0]
+
+
 def test_two_beats_are_not_enough():
     from conftest import FS
 

@@ -199,8 +199,12 @@ def test_every_experiment_runs_in_the_quick_profile(name, mitdb_ready, tmp_path)
     _CHECKS.get(name, lambda table: None)(fresh.table)
     second = results.run(name, "quick", write=False, speed=False)
     assert second.provenance["store"]["built"] == [], "a second run must train nothing"
-    for part, table in fresh.tables.items():
-        pd.testing.assert_frame_equal(second.tables[part], table, check_dtype=False)
+    for part, table in fresh.tables.items():  # (deployment's timings are measured, not stored)
+        timings = [c for c in table.columns if c == "seconds" and name == "records"]
+        pd.testing.assert_frame_equal(
+            second.tables[part].drop(columns=timings), table.drop(columns=timings),
+            check_dtype=False,
+        )  # fmt: skip
     stored = results.load(name, get_profile("quick"))
     assert stored is not None, f"no stored quick result of {name}: make experiments PROFILE=quick"
     assert list(stored.tables) == list(fresh.tables)
