@@ -313,9 +313,9 @@ def records_table(records=None, *, detector: str | None = None, model=None) -> p
     -------
     DataFrame, one row per record
         ``beats`` (reference beat labels), ``found`` (those with a reported R within 150 ms),
-        ``found (%)``, ``reported`` (beats the pipeline reported), ``PVCs``, ``PVCs called V``
-        (found and classified PVC), ``PVCs called V (%)``, ``lead`` (read), ``seconds``
-        (prediction).
+        ``found (%)``, ``reported`` (beats the pipeline reported), ``PVCs``, ``PVCs found``,
+        ``PVCs called V`` (found and classified PVC), ``PVCs called V (%)``, ``lead`` (read),
+        ``seconds`` (prediction).
     """
     from tqdm.auto import tqdm
 
@@ -345,7 +345,8 @@ def records_table(records=None, *, detector: str | None = None, model=None) -> p
         rows.append({
             "record": name, "beats": len(ref), "found": int(found.sum()),
             "found (%)": 100 * found.mean(), "reported": len(reported),
-            "PVCs": int(pvc.sum()), "PVCs called V": int(called.sum()),
+            "PVCs": int(pvc.sum()), "PVCs found": int((found & pvc).sum()),
+            "PVCs called V": int(called.sum()),
             "PVCs called V (%)": 100 * called.sum() / pvc.sum() if pvc.any() else np.nan,
             "lead": ecg.lead, "seconds": round(seconds, 2),
         })  # fmt: skip

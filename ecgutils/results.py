@@ -496,7 +496,8 @@ def readme_table(name: str, profile: str = "standard", *, out=None) -> str:
 
 def records_with_total(table: pd.DataFrame) -> pd.DataFrame:
     """The ``records`` table with a last row ``all`` (sums, and the percentages of the sums)."""
-    total = table[["beats", "found", "reported", "PVCs", "PVCs called V", "seconds"]].sum()
+    counts = ["beats", "found", "reported", "PVCs", "PVCs found", "PVCs called V", "seconds"]
+    total = table[counts].sum()
     total["found (%)"] = 100 * total["found"] / total["beats"]
     total["PVCs called V (%)"] = 100 * total["PVCs called V"] / max(total["PVCs"], 1)
     total["lead"] = ""
