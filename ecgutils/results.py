@@ -258,12 +258,12 @@ def _git(*args: str) -> str | None:
 
 
 def code_commit() -> str:
-    """The commit of the code that runs (``+modified`` when ``ecgutils`` has uncommitted changes;
-    ``unknown`` outside a git checkout)."""
+    """The commit of the code that runs (``+modified`` when ``ecgutils`` has uncommitted changes
+    other than stored results, which are outputs, not code; ``unknown`` outside a git checkout)."""
     head = _git("rev-parse", "--short=12", "HEAD")
     if not head:
         return "unknown"
-    dirty = _git("status", "--porcelain", "--", "ecgutils")
+    dirty = _git("status", "--porcelain", "--", "ecgutils", ":(exclude)ecgutils/resources/results")
     return head + ("+modified" if dirty else "")
 
 
