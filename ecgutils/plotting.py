@@ -908,7 +908,7 @@ def plot_pipeline(
     """
     from .augment import nine_crops
     from .data import load_record
-    from .predict import ecg_from_array, load_deployed_model, predict_ecg
+    from .predict import DEFAULT_DETECTOR, ecg_from_array, load_deployed_model, predict_ecg
     from .render import render_beats
     from .segment import match_to_reference
 
@@ -926,10 +926,13 @@ def plot_pipeline(
     for i_ref, i_pred in enumerate(match):
         if i_pred >= 0:
             truth[i_pred] = rec.beats.symbol[i_ref]
-    # three consecutive beats around the first one predicted as something other than N
-    odd = np.flatnonzero(pred["cls"].to_numpy() != "N")
+    # three consecutive beats around the first one predicted as something other than N, away
+    # from the strip's ends (its first and last beat are cut short there: column "edge")
+    inner = np.flatnonzero(~pred["edge"].to_numpy())
+    lo, hi = (int(inner[0]), int(inner[-1])) if len(inner) else (0, len(pred) - 1)
+    odd = np.flatnonzero((pred["cls"].to_numpy() != "N") & ~pred["edge"].to_numpy())
     centre = int(odd[0]) if len(odd) else len(pred) // 2
-    first = int(np.clip(centre - 1, 0, max(len(pred) - 3, 0)))
+    first = int(np.clip(centre - 1, lo, max(hi - 2, lo)))
     three = pred.iloc[first : first + 3]
     images = render_beats(
         strip, three["start"].to_numpy(), three["end"].to_numpy(), size=card["image_size"],
@@ -953,7 +956,7 @@ def plot_pipeline(
     ax.set_xlabel("time (s)")
     ax.set_ylabel(f"{rec.lead} (mV)")
     ax.set_title(
-        f"1 · Record {rec.name}: R peaks found ({card['detector']}), each marked with the class "
+        f"1 · Record {rec.name}: R peaks found ({DEFAULT_DETECTOR}), each marked with the class "
         "the shipped model predicts; shaded: the three beats below"
     )
     for j, row in enumerate(three.itertuples()):

@@ -497,7 +497,7 @@ def readme_table(name: str, profile: str = "standard", *, out=None) -> str:
 def records_with_total(table: pd.DataFrame) -> pd.DataFrame:
     """The ``records`` table with a last row ``all`` (sums, and the percentages of the sums)."""
     counts = ["beats", "found", "reported", "PVCs", "PVCs found", "PVCs called V", "seconds"]
-    total = table[counts].sum()
+    total = table[counts].sum().astype(object)  # the lead column holds text
     total["found (%)"] = 100 * total["found"] / total["beats"]
     total["PVCs called V (%)"] = 100 * total["PVCs called V"] / max(total["PVCs"], 1)
     total["lead"] = ""
