@@ -5,7 +5,7 @@ python -m ecgutils course [--profile P] [NOTEBOOK ...]
 python -m ecgutils profile [NAME]
 python -m ecgutils predict FILE [--fs HZ] [--lead NAME] [--json]
 python -m ecgutils ship-model [--profile P]
-python -m ecgutils app [--port PORT]
+python -m ecgutils app [--port PORT] [--ip ADDRESS]
 python -m ecgutils bench {render,readback,train,interpatient,predict,records}
 python -m ecgutils figure pipeline [--record REC] [--out FILE]
 python -m ecgutils book [--build DIR] [--out DIR]
@@ -100,6 +100,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     if args.json:
         print(pred.to_json())
         return 0
+    print(f"Model: {pred.model}")
     print(
         f"{ecg.source}: lead {ecg.lead}, {len(ecg.signal):,} samples at {ecg.fs:g} Hz "
         f"({RATE_FROM[ecg.fs_source]}; {ecg.duration_s:.1f} s), {len(pred.beats):,} beats"
@@ -133,9 +134,12 @@ def _cmd_app(args: argparse.Namespace) -> int:
     tornado = {"websocket_max_message_size": 2 * MAX_FILE_BYTES}
     cmd = [
         sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={args.port}",
-        "--Voila.ip=127.0.0.1", f"--Voila.tornado_settings={tornado}",
+        f"--Voila.ip={args.ip}", f"--Voila.tornado_settings={tornado}",
     ]  # fmt: skip
-    print(f"The app: http://127.0.0.1:{args.port}/ (Ctrl-C stops it)", flush=True)
+    host = "127.0.0.1" if args.ip in ("127.0.0.1", "localhost") else args.ip
+    if host != "127.0.0.1":
+        print(f"Listening on {args.ip}: other machines on the network can reach the app.")
+    print(f"The app: http://{host}:{args.port}/ (Ctrl-C stops it)", flush=True)
     if os.name == "posix":  # become Voila: a signal that stops this process stops the server
         os.execv(sys.executable, cmd)
     return subprocess.call(cmd)
@@ -365,6 +369,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("app", help="serve the prediction app as a web page (Voila) on localhost")
     p.add_argument("--port", type=int, default=8866, help="port (default 8866)")
+    p.add_argument(
+        "--ip", default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0: every network)",
+    )  # fmt: skip
     p.set_defaults(func=_cmd_app)
 
     p = sub.add_parser("ship-model", help="train the deployed model and write its card")

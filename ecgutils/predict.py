@@ -125,12 +125,15 @@ class Prediction:
     ecg : ECG
     seconds : dict
         Time spent resampling, detecting, drawing and classifying.
+    model : str
+        Which model answered and what to expect of it on new patients (:func:`model_line`).
     """
 
     beats: pd.DataFrame
     summary: pd.DataFrame
     ecg: ECG
     seconds: dict
+    model: str = ""
 
     def lines(self) -> list[str]:
         """One sentence per beat, as the original app printed them."""
@@ -143,6 +146,7 @@ class Prediction:
     def to_json(self) -> str:
         return json.dumps(
             {
+                "model": self.model,
                 "source": self.ecg.source,
                 "lead": self.ecg.lead,
                 "fs": self.ecg.fs,
@@ -224,7 +228,7 @@ def predict_ecg(ecg: ECG, model: DeployedModel | None = None, *, detector: str |
     summary["share (%)"] = (100 * summary["beats"] / max(len(beats), 1)).round(2)
     summary.index.name = "class"
     summary.attrs["scheme"] = card["scheme"]
-    return Prediction(beats, summary, ecg, seconds)
+    return Prediction(beats, summary, ecg, seconds, model_line(model))
 
 
 def with_edge_beats(table: pd.DataFrame, peaks: np.ndarray, n: int, fs: float) -> pd.DataFrame:
@@ -337,6 +341,26 @@ def export_csv(
 #: a point about 33 ms earlier; Hamilton loses runs of PVCs: record 208). A property of deployment,
 #: not of a model: every model is trained on the reference beats.
 DEFAULT_DETECTOR = "pantompkins"
+
+
+def model_line(model: DeployedModel) -> str:
+    """One line saying which model answers and what to expect of it on a new patient (the
+    card's ``measured`` figure whose name starts with "new patients"), for every face of the
+    app: the command line's first line, the page's status, the JSON's ``model``."""
+    card = model.card
+    folder = "shipped" if Path(model.path).resolve() == MODEL_DIR.resolve() else str(model.path)
+    n = len(card["classes"])
+    text = f"{card.get('model', 'a model')} ({folder}; {n} classes, {card['scheme']})"
+    new = [v for k, v in (card.get("measured") or {}).items() if k.startswith("new patients")]
+    if new and isinstance(new[0], dict) and "accuracy" in new[0]:
+        m = new[0]
+        extra = (
+            f", macro sensitivity {m['macro sensitivity']:.2f}%" if "macro sensitivity" in m else ""
+        )
+        text += f"; on new patients: {m['accuracy']:.2f}% accuracy{extra}"
+    else:
+        text += "; on new patients: not measured (see its card)"
+    return text
 
 
 def model_card_text(card: dict) -> str:

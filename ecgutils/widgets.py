@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import anywidget
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
+import traitlets
 from IPython.display import display
 
 from .config import MITDB_RECORDS
 from .data import Record, load_record
+from .ecgfile import MAX_FILE_BYTES
 from .plotting import plot_record_strip
 from .segment import segment_record
 
@@ -262,14 +265,71 @@ def error_browser(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, sc
     return widgets.VBox([widgets.HBox([w_true, w_pred, w_seed]), out])
 
 
-def uploaded_file(value) -> tuple[str, bytes]:
-    """(name, bytes) of the one file in a ``FileUpload`` value (ipywidgets 8: a tuple of dicts
-    with ``name`` and ``content``); a clear error when there is none."""
-    items = list(value.values()) if isinstance(value, dict) else list(value or ())
-    if not items:
-        raise ValueError("Choose an ECG file first (a CSV with one number per row, or a lead).")
-    item = items[0]
-    return str(item["name"]), bytes(item["content"])
+_UPLOAD_ESM = """
+function render({ model, el }) {
+  const input = document.createElement("input");
+  input.type = "file";
+  input.accept = model.get("accept");
+  input.setAttribute("aria-label", "ECG file");
+  const note = document.createElement("span");
+  note.className = "ecg-upload-note";
+  note.style.marginLeft = "0.5em";
+  const show = () => {
+    const name = model.get("name");
+    note.textContent = name ? `${name} (${(model.get("size") / 1024).toFixed(0)} kB)` : "";
+  };
+  input.addEventListener("change", async () => {
+    const file = input.files[0];
+    if (!file) return;
+    const max = model.get("max_bytes");
+    model.set("name", file.name);
+    model.set("size", file.size);
+    if (file.size > max) {  // refused here: the file is never read, nothing reaches the kernel
+      model.set("refused", true);
+      model.set("content", new DataView(new ArrayBuffer(0)));
+      input.value = "";
+    } else {
+      model.set("refused", false);
+      model.set("content", new DataView(await file.arrayBuffer()));
+    }
+    model.save_changes();
+  });
+  model.on("change:name", show);
+  show();
+  el.append(input, note);
+}
+export default { render };
+"""
+
+
+class BoundedUpload(anywidget.AnyWidget):
+    """A file chooser that refuses a file over ``max_bytes`` in the browser, before reading it:
+    ipywidgets' ``FileUpload`` reads every chosen file into the page's memory and sends it all to
+    the kernel, whatever its size. Traits: ``name``, ``size`` (bytes, as the browser reports
+    it), ``content`` (the file's bytes; empty when refused), ``refused`` (True when the file was
+    over the limit and not read), ``accept`` (the file types offered), ``max_bytes``."""
+
+    _esm = _UPLOAD_ESM
+    accept = traitlets.Unicode(".csv,.txt,.tsv").tag(sync=True)
+    max_bytes = traitlets.Int(MAX_FILE_BYTES).tag(sync=True)
+    name = traitlets.Unicode("").tag(sync=True)
+    size = traitlets.Int(0).tag(sync=True)
+    refused = traitlets.Bool(False).tag(sync=True)
+    # the browser sends the file as a binary buffer: a memoryview on arrival
+    content = traitlets.Bytes(b"").tag(sync=True, from_json=lambda value, _: bytes(value))
+
+    def file(self) -> tuple[str, bytes]:
+        """(name, bytes) of the chosen file; a clear error when there is none, or when it was
+        refused for its size."""
+        if self.refused:
+            raise ValueError(
+                f"{self.name} is {self.size / 2**20:.0f} MB, over the {self.max_bytes / 2**20:.0f}"
+                " MB limit of the page: it was not read. Cut the recording into shorter files, or "
+                "use the command line (python -m ecgutils predict)."
+            )
+        if not self.name:
+            raise ValueError("Choose an ECG file first (a CSV with one number per row, or a lead).")
+        return self.name, bytes(self.content)
 
 
 def beats_html(beats, *, table_id: str = "beats") -> str:
@@ -277,14 +337,41 @@ def beats_html(beats, *, table_id: str = "beats") -> str:
     return beats.to_html(index=False, table_id=table_id, float_format=lambda v: f"{v:.2f}")
 
 
+def download_links(pred) -> str:
+    """HTML links that save a :class:`~ecgutils.predict.Prediction`'s beat table as CSV and the
+    whole answer (model, file, beats, summary) as JSON: data URIs, so the browser saves them
+    without another request to the server."""
+    import base64
+    import html
+    from pathlib import PurePath
+
+    stem = PurePath(str(pred.ecg.source)).stem or "ecg"
+    files = (
+        ("csv", "text/csv", pred.beats.to_csv(index=False), "the beats (CSV)"),
+        ("json", "application/json", pred.to_json(), "the whole answer (JSON)"),
+    )
+    links = []
+    for ext, mime, text, label in files:
+        data = base64.b64encode(text.encode("utf-8")).decode("ascii")
+        name = html.escape(f"{stem}-beats.{ext}")
+        links.append(
+            f'<a class="ecg-download-{ext}" download="{name}" '
+            f'href="data:{mime};charset=utf-8;base64,{data}">Download {label}</a>'
+        )
+    return " &middot; ".join(links)
+
+
 def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
     """Choose an ECG file (its sampling rate when the file does not state it, a lead, units);
     press Predict; see every beat.
 
-    Shows the beats table, the class summary and the signal with each beat coloured by class
-    (:func:`ecgutils.plotting.plot_prediction`, a slider moves through the recording). The work
-    is :func:`ecgutils.predict.classify_bytes`, as in the command line; errors appear as one
-    line in red. The model (default: the shipped one) is loaded on the first press.
+    Shows which model answered (:func:`ecgutils.predict.model_line`), the beats table, the class
+    summary, links to save the beats as CSV and JSON (:func:`download_links`) and the signal with
+    each beat coloured by class (:func:`ecgutils.plotting.plot_prediction`, a slider moves
+    through the recording). The work is :func:`ecgutils.predict.classify_bytes`, as in the
+    command line; errors appear as one line in red. A file over the size limit is refused in the
+    browser, unread (:class:`BoundedUpload`). The model (default: the shipped one) is loaded on
+    the first press.
     """
     import html
     import logging
@@ -294,7 +381,7 @@ def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
     from .predict import classify_bytes, load_deployed_model
 
     state: dict = {"model": model, "pred": None}
-    w_file = widgets.FileUpload(accept=".csv,.txt,.tsv", multiple=False, description="ECG file")
+    w_file = BoundedUpload()
     w_fs = widgets.Text(value="", placeholder="from the file", description="fs (Hz)")
     w_lead = widgets.Text(value="", placeholder="MLII, else the first", description="lead")
     w_units = widgets.Dropdown(
@@ -304,7 +391,9 @@ def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
     w_gain = widgets.FloatText(value=200.0, description="ADC gain")
     w_go = widgets.Button(description="Predict", button_style="primary", icon="heartbeat")
     w_status = widgets.HTML()
+    w_model = widgets.HTML()
     w_summary = widgets.HTML()
+    w_links = widgets.HTML()
     w_table = widgets.HTML(layout=widgets.Layout(max_height="320px", overflow="auto"))
     w_from = widgets.FloatSlider(
         value=0.0, min=0.0, max=0.0, step=1.0, description="from (s)",
@@ -323,13 +412,25 @@ def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
             )
             _show(out, ax.figure)
 
+    def error(text: str) -> None:
+        w_status.value = f'<span style="color:#c00" class="ecg-error">{html.escape(text)}</span>'
+
+    def chosen(_):
+        if w_file.refused:  # say so at once: nothing was read
+            try:
+                w_file.file()
+            except ValueError as exc:
+                error(str(exc))
+        else:
+            w_status.value = ""
+
     def predict(_):
         w_status.value = "<i>Predicting...</i>"
-        w_summary.value = w_table.value = ""
+        w_model.value = w_summary.value = w_links.value = w_table.value = ""
         out.clear_output()
         state["pred"] = None
         try:
-            name, data = uploaded_file(w_file.value)
+            name, data = w_file.file()
             if state["model"] is None:
                 state["model"] = load_deployed_model()
             fs = w_fs.value.strip().replace(",", ".") or None  # blank: the file states it
@@ -338,16 +439,11 @@ def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
                 units=w_units.value, gain=w_gain.value, model=state["model"],
             )  # fmt: skip
         except (ValueError, OSError) as exc:
-            w_status.value = (
-                f'<span style="color:#c00" class="ecg-error">{html.escape(str(exc))}</span>'
-            )
+            error(str(exc))
             return
         except Exception as exc:  # never a traceback in the page; the log keeps it
             logging.getLogger(__name__).exception("prediction failed")
-            w_status.value = (
-                f'<span style="color:#c00" class="ecg-error">Unexpected error: '
-                f"{html.escape(str(exc))}</span>"
-            )
+            error(f"Unexpected error: {exc}")
             return
         state["pred"] = pred
         ecg = pred.ecg
@@ -356,6 +452,8 @@ def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
             f"{ecg.duration_s:.1f} s at {ecg.fs:g} Hz ({html.escape(RATE_FROM[ecg.fs_source])}), "
             f"<b>{len(pred.beats):,} beats</b></span>"
         )
+        w_model.value = f'<span class="ecg-model">Model: {html.escape(pred.model)}</span>'
+        w_links.value = download_links(pred)
         w_summary.value = pred.summary[pred.summary["beats"] > 0].to_html(table_id="summary")
         w_table.value = beats_html(pred.beats)
         w_from.max = max(ecg.duration_s - window_s, 0.0)
@@ -363,9 +461,10 @@ def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
         draw()
 
     w_go.on_click(predict)
+    w_file.observe(chosen, names="refused")
     w_from.observe(draw, names="value")
     controls = widgets.HBox([w_file, w_fs, w_lead, w_units, w_gain, w_go])
-    return widgets.VBox([controls, w_status, w_summary, w_from, out, w_table])
+    return widgets.VBox([controls, w_status, w_model, w_summary, w_links, w_from, out, w_table])
 
 
 def cam_explorer(trained_models: dict, *, beats: dict | None = None):

@@ -9,6 +9,7 @@ line's answer for the same file. Without /usr/bin/chromium it is skipped, unless
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import socket
@@ -16,7 +17,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -32,11 +32,16 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 
 
-def test_uploaded_file_reads_ipywidgets_values():
-    value = ({"name": "a.csv", "content": memoryview(b"1\n2\n"), "size": 4},)
-    assert widgets.uploaded_file(value) == ("a.csv", b"1\n2\n")
+def test_bounded_upload_gives_the_file_or_says_why_not():
+    up = widgets.BoundedUpload()
     with pytest.raises(ValueError, match="Choose an ECG file first"):
-        widgets.uploaded_file(())
+        up.file()
+    # as the browser sends it: one message, the file as a binary buffer
+    up.set_state({"name": "a.csv", "size": 4, "refused": False, "content": memoryview(b"1\n2\n")})
+    assert up.file() == ("a.csv", b"1\n2\n")
+    up.name, up.size, up.refused, up.content = "big.csv", 300 * 2**20, True, b""
+    with pytest.raises(ValueError, match="big.csv is 300 MB, over the 128 MB limit.*not read"):
+        up.file()
 
 
 def test_beats_html_has_the_table_id():
@@ -45,17 +50,40 @@ def test_beats_html_has_the_table_id():
     assert 'id="beats"' in html and "<td>N</td>" in html
 
 
+def test_download_links_carry_the_table_and_the_answer():
+    import base64
+    import io
+    import re
+    from types import SimpleNamespace
+
+    beats = pd.DataFrame(
+        {"beat": [1, 2], "start": [0, 300], "end": [300, 600], "class": ["N", "V"]}
+    )
+    pred = SimpleNamespace(
+        beats=beats, ecg=SimpleNamespace(source="dir/rec 1.csv"), to_json=lambda: '{"model": "m"}'
+    )
+    html = widgets.download_links(pred)
+    found = dict(
+        re.findall(r'download="([^"]+)" href="data:[^;]+;charset=utf-8;base64,([^"]+)"', html)
+    )
+    assert set(found) == {"rec 1-beats.csv", "rec 1-beats.json"}
+    table = pd.read_csv(io.BytesIO(base64.b64decode(found["rec 1-beats.csv"])))
+    pd.testing.assert_frame_equal(table, beats)
+    assert json.loads(base64.b64decode(found["rec 1-beats.json"])) == {"model": "m"}
+
+
 def test_app_shows_a_bad_file_as_one_red_line():
     app = widgets.prediction_app(model=object())  # never reached: the file is refused first
     controls = app.children[0].children
     upload, button, status = controls[0], controls[-1], app.children[1]
     button.click()
     assert "Choose an ECG file first" in status.value and "ecg-error" in status.value
-    upload.value = ({"name": "bad.csv", "content": memoryview(b" Sample Value\n0.1\nx\n"),
-                     "size": 19, "type": "text/csv",
-                     "last_modified": datetime.fromtimestamp(0, UTC)},)  # fmt: skip
+    upload.name, upload.size, upload.content = "bad.csv", 19, b" Sample Value\n0.1\nx\n"
     button.click()
     assert "bad.csv, line 3: &#x27;x&#x27;" in status.value and "Traceback" not in status.value
+    # an over-size file is refused as soon as it is chosen, before Predict
+    upload.name, upload.size, upload.refused = "big.csv", 200 * 2**20, True
+    assert "over the 128 MB limit" in status.value and "ecg-error" in status.value
 
 
 def _free_port() -> int:
@@ -129,22 +157,44 @@ def test_the_page_matches_the_command_line(mitdb_ready, browser, app_url, tmp_pa
     )  # fmt: skip
     expected = json.loads(cli.stdout)["beats"]
 
+    answer = json.loads(cli.stdout)
+    # a file over the page's limit, sparse on disk: the page refuses it without reading it
+    big = tmp_path / "too-big.csv"
+    with open(big, "wb") as f:
+        f.truncate(predict.MAX_FILE_BYTES + 1)
+
     page = browser.new_page()
     page.goto(app_url, timeout=120_000)
-    page.wait_for_selector("button.ecg-file", timeout=180_000)
-    with page.expect_file_chooser() as chooser:
-        page.click("button.ecg-file")
-    chooser.value.set_files(str(path))
-    page.wait_for_selector("button.ecg-file:has-text('(1)')", timeout=60_000)
+    chooser = ".ecg-file input[type=file]"
+    page.wait_for_selector(chooser, state="attached", timeout=180_000)
+    page.set_input_files(chooser, str(big))
+    page.wait_for_selector(".ecg-error", timeout=60_000)
+    assert "too-big.csv is 128 MB, over the 128 MB limit" in page.inner_text(".ecg-error")
+
+    page.set_input_files(chooser, str(path))
+    page.wait_for_selector(".ecg-upload-note:has-text('100-2min.csv')", timeout=60_000)
+    page.wait_for_selector(".ecg-error", state="detached", timeout=60_000)  # a good file clears it
     page.click("button.ecg-predict")
     page.wait_for_selector("table#beats, .ecg-error", timeout=180_000)
     assert page.query_selector(".ecg-error") is None, page.inner_text(".ecg-error")
+    assert page.inner_text(".ecg-model") == f"Model: {answer['model']}"
     rows = page.eval_on_selector_all(
         "table#beats tbody tr", "rows => rows.map(r => Array.from(r.cells, c => c.textContent))"
     )
     header = page.eval_on_selector_all("table#beats thead th", "hs => hs.map(h => h.textContent)")
+    saved = {}
+    for ext in ("csv", "json"):
+        with page.expect_download() as download:
+            page.click(f"a.ecg-download-{ext}")
+        assert download.value.suggested_filename == f"100-2min-beats.{ext}"
+        saved[ext] = Path(download.value.path()).read_text()
     page.close()
     table = pd.DataFrame(rows, columns=header)
     assert len(table) == len(expected) > 100
     assert table["class"].tolist() == [b["class"] for b in expected]
     np.testing.assert_array_equal(table["start"].astype(int), [b["start"] for b in expected])
+    # the downloads are the command line's answer
+    csv = pd.read_csv(io.StringIO(saved["csv"]))
+    assert csv["class"].tolist() == [b["class"] for b in expected]
+    np.testing.assert_array_equal(csv["end"], [b["end"] for b in expected])
+    assert json.loads(saved["json"]) == answer

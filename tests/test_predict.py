@@ -205,6 +205,23 @@ def test_cli_predict_table_and_json_agree(quick_model, tmp_path, capsys):
     assert main(["predict", str(path), "--model", str(quick_model.path)]) == 0
     text = capsys.readouterr().out
     assert f"{len(direct.beats)} beats" in text and "beat 1 from sample" in text
+    # every answer says which model gave it
+    assert out["model"] == direct.model == predict.model_line(quick_model)
+    assert text.startswith(f"Model: {direct.model}\n")
+
+
+def test_model_line_names_the_model_and_its_new_patient_figure(tmp_path):
+    card = {"model": "compact CNN", "classes": ["N", "V"], "scheme": "aami"}
+    other = predict.DeployedModel(None, card, tmp_path)
+    assert predict.model_line(other) == (
+        f"compact CNN ({tmp_path}; 2 classes, aami); on new patients: not measured (see its card)"
+    )
+    card["measured"] = {"new patients (DS1 -> DS2)": {"accuracy": 91.234, "macro sensitivity": 80}}
+    shipped = predict.DeployedModel(None, card, predict.MODEL_DIR)
+    assert predict.model_line(shipped) == (
+        "compact CNN (shipped; 2 classes, aami); on new patients: 91.23% accuracy, "
+        "macro sensitivity 80.00%"
+    )
 
 
 @pytest.mark.integration
