@@ -3,8 +3,8 @@
 python -m ecgutils fetch [--records REC ...] [--profile P] [--source DIR]
 python -m ecgutils course [--profile P] [NOTEBOOK ...]
 python -m ecgutils profile [NAME]
-python -m ecgutils predict FILE [--fs HZ] [--lead NAME] [--json]
-python -m ecgutils ship-model [--profile P]
+python -m ecgutils predict FILE [--fs HZ] [--lead NAME] [--model NAME|DIR] [--json]
+python -m ecgutils ship-model [--kind trees|cnn8] [--profile P]
 python -m ecgutils app [--port PORT] [--ip ADDRESS]
 python -m ecgutils bench {render,readback,train,interpatient,predict,records}
 python -m ecgutils figure pipeline [--record REC] [--out FILE]
@@ -111,10 +111,15 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _cmd_ship_model(args: argparse.Namespace) -> int:
-    from .experiments import ship_model
+    from .experiments import ship_model, ship_trees
 
-    shipped = ship_model(args.profile, args.out)
-    size = (shipped.path / "model.keras").stat().st_size / 2**20
+    if args.kind == "trees":
+        shipped = ship_trees(args.profile, args.out)
+        weights = "trees.pkl"
+    else:
+        shipped = ship_model(args.profile, args.out)
+        weights = "model.keras"
+    size = (shipped.path / weights).stat().st_size / 2**20
     print(f"Saved {shipped.card['model']} ({size:.1f} MB) and its card in {shipped.path}")
     print((shipped.path / "MODEL_CARD.md").read_text())
     return 0
@@ -196,7 +201,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         print(bench_records(args.records, detector=args.detector))
         return 0
     if args.what == "predict":
-        print(bench_predict(args.records[0] if args.records else "100"))
+        print(bench_predict(args.records[0] if args.records else "100", model=args.model))
         return 0
 
     if args.what in ("train", "interpatient"):
@@ -208,7 +213,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         if args.what == "train":
             print(bench_train(args.profile or "standard", **overrides))
         else:
-            print(bench_interpatient(args.profile or "standard", args.model, **overrides))
+            recipe = args.model or "trees"
+            if recipe not in ("trees", "cnn"):
+                raise ValueError(f"bench interpatient --model: trees or cnn, not {recipe!r}.")
+            print(bench_interpatient(args.profile or "standard", recipe, **overrides))
     elif args.what == "render":
         print(bench_render(n_beats=args.beats, size=args.size or 128))
     elif args.what == "readback":
@@ -314,9 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, help="train: override the profile's epochs")
     p.add_argument(
         "--model",
-        choices=["trees", "cnn"],
-        default="trees",
-        help="interpatient: the course's recipe (trees, default) or the CNN recipe (cnn)",
+        help="interpatient: the course's recipe (trees, default) or the CNN recipe (cnn); "
+        "predict: a shipped model by name (trees, default; cnn8) or a model folder",
     )
     p.add_argument("--balance-power", type=float, help="train: class-weight exponent")
     p.add_argument(
@@ -364,7 +371,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the decimal mark of a text file (found from the file; asked when it could be both)",
     )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--model", help="folder of a model saved by ship-model (default: shipped)")
+    p.add_argument(
+        "--model",
+        help="a shipped model by name, trees (default: AAMI classes, built for new patients) or "
+        "cnn8 (the paper's 8 classes; weak on new patients), or the folder of one saved by "
+        "ship-model --out",
+    )
     p.set_defaults(func=_cmd_predict)
 
     p = sub.add_parser("app", help="serve the prediction app as a web page (Voila) on localhost")
@@ -375,9 +387,15 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     p.set_defaults(func=_cmd_app)
 
-    p = sub.add_parser("ship-model", help="train the deployed model and write its card")
+    p = sub.add_parser("ship-model", help="train a deployed model and write its card")
+    p.add_argument(
+        "--kind", choices=["trees", "cnn8"], default="cnn8",
+        help="cnn8: chapter 06's CNN (default); trees: chapter 08's recipe on every record",
+    )  # fmt: skip
     p.add_argument("--profile", default="standard", help="profile to train (default standard)")
-    p.add_argument("--out", help="folder (default: ecgutils/resources/model)")
+    p.add_argument(
+        "--out", help="folder (default: ecgutils/resources/model, or resources/trees for trees)"
+    )
     p.set_defaults(func=_cmd_ship_model)
 
     p = sub.add_parser(
@@ -418,6 +436,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("ecgutils").setLevel(logging.INFO)
     try:
         return args.func(args)
+    except BrokenPipeError:  # the reader stopped early (`... | head`): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second complaint
+        return 0
     except (ValueError, OSError, RuntimeError) as exc:
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 1

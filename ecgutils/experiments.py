@@ -26,6 +26,7 @@ from .dataset import BeatDataset, build_dataset, cache_key
 from .evaluate import classification_metrics, ec57_metrics
 from .predict import (
     MODEL_DIR,
+    TREES_DIR,
     DeployedModel,
     load_deployed_model,
     model_card_text,
@@ -452,6 +453,86 @@ def ship_model(
         (tmp / "metadata.json").write_text(json.dumps(meta, indent=1))
         tm.history.to_csv(tmp / "history.csv", index=False)
         np.savez_compressed(tmp / "split.npz", **tm.split)
+        (tmp / "card.json").write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n")
+        (tmp / "MODEL_CARD.md").write_text(model_card_text(card))
+    return load_deployed_model(folder)
+
+
+def _ec57_figures(ec: dict) -> dict:
+    """:func:`_figures` of :func:`ecgutils.evaluate.ec57_metrics` (N, S, V, F scored; Q out)."""
+    per = ec["per_class"]
+    return {
+        "accuracy": round(100 * ec["accuracy"], 2),
+        "macro sensitivity": round(100 * float(np.nanmean([v["se"] for v in per.values()])), 2),
+        "per class Se / +P": {
+            c: [round(100 * v["se"], 2), round(100 * v["ppv"], 2)] for c, v in per.items()
+        },
+        "test beats": ec["n"],
+    }
+
+
+def ship_trees(profile: str = "standard", out: str | os.PathLike | None = None) -> DeployedModel:
+    """Train (or reuse) the inter-patient trees recipe on every record of the profile and save
+    it with its card for deployment: the course's default model (``trees``).
+
+    The card states, as what to expect on new people, the EC57 figures of the same recipe
+    trained on DS1 and scored on DS2 (:func:`ecgutils.trees.load_or_train_trees`). Writes
+    ``trees.pkl``, ``card.json`` and ``MODEL_CARD.md`` into ``out`` (default: the package's
+    ``resources/trees``), replacing what was there only once all are written.
+    """
+    import pickle
+
+    import sklearn
+
+    from .models import machine_speed
+    from .results import code_commit
+    from .trees import load_or_train_deployed_trees, load_or_train_trees
+
+    prof = get_profile(profile)
+    speed = round(machine_speed(), 3)
+    trees, meta = load_or_train_deployed_trees(prof)
+    ip = load_or_train_trees(prof)
+    data = meta["dataset"]
+    card = {
+        "kind": "trees",
+        "model": (
+            f"gradient-boosted trees ({meta['settings']['n_models']} scikit-learn "
+            f"HistGradientBoostingClassifier averaged; {meta['features']})"
+        ),
+        "classes": meta["classes"],
+        "class names": scheme_table("aami5")["name"].to_dict(),
+        "scheme": "aami5",
+        "fs": MITDB_FS,
+        "rule": data["rule"],
+        "window_s": data["window_s"],
+        "image_size": data["size"],
+        "scale": data["scale"],
+        "line_width": data["line_width"],
+        "mv_range": data["mv_range"],
+        "settings": meta["settings"],
+        "training data": {
+            "database": "MIT-BIH Arrhythmia Database 1.0.0 (PhysioNet, ODC-By 1.0), lead MLII",
+            "profile": prof.name,
+            "records": data["records"],
+            "data fingerprint": data["data_fingerprint"],
+            "beats": meta["beats"],
+        },
+        "measured": {
+            "new patients (same recipe trained DS1 -> DS2, EC57)": _ec57_figures(
+                ip.metrics["ec57"]
+            ),
+        },
+        "trained": meta["trained"],
+        "train minutes": round(meta["train_seconds"] / 60, 1),
+        "time_per_image_ms": speed,
+        "commit": code_commit(),
+        "scikit-learn": sklearn.__version__,
+        "command": f"python -m ecgutils ship-model --kind trees --profile {prof.name}",
+    }
+    folder = Path(out) if out is not None else TREES_DIR
+    with store.publish(folder) as tmp:
+        with open(tmp / "trees.pkl", "wb") as f:
+            pickle.dump(trees, f)
         (tmp / "card.json").write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n")
         (tmp / "MODEL_CARD.md").write_text(model_card_text(card))
     return load_deployed_model(folder)

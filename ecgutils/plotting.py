@@ -904,7 +904,7 @@ def plot_pipeline(
     start_s, duration_s : float, s
         The strip; default start: :func:`pipeline_window` (a stretch with a PVC).
     model : :class:`ecgutils.predict.DeployedModel`, optional
-        Default: the model shipped with the course.
+        Default: the shipped 8-class CNN (``cnn8``), the paper's method the figure shows.
     """
     from .augment import nine_crops
     from .data import load_record
@@ -913,7 +913,7 @@ def plot_pipeline(
     from .segment import match_to_reference
 
     rec = load_record(str(record))
-    model = model or load_deployed_model()
+    model = model or load_deployed_model("cnn8")
     card = model.card
     start_s = pipeline_window(rec, duration_s) if start_s is None else float(start_s)
     a, b = int(start_s * rec.fs), int((start_s + duration_s) * rec.fs)

@@ -42,11 +42,23 @@ from .ecgfile import (  # noqa: F401  (re-exported: the deployment's whole inter
     read_ecg,
 )
 
-#: Where the shipped model and its card live.
+#: Where the shipped 8-class CNN (``cnn8``) and its card live.
 MODEL_DIR = Path(__file__).parent / "resources" / "model"
+#: Where the shipped inter-patient trees (``trees``, AAMI classes) and their card live.
+TREES_DIR = Path(__file__).parent / "resources" / "trees"
+#: The shipped models by name. ``trees``: the inter-patient recipe of chapter 08 trained on all
+#: 48 records (N, S, V, F, Q), built to hold on new patients; ``cnn8``: chapter 06's compact CNN
+#: (the paper's 8 classes), trained on a random 80% of the beats, which falls short on them.
+MODELS = {"trees": TREES_DIR, "cnn8": MODEL_DIR}
+#: The model that answers when none is named: every file a user brings comes from a new patient.
+DEFAULT_MODEL = "trees"
 #: What a model card must say for :func:`predict_ecg` to cut and draw beats as in training.
 CARD_KEYS = (
     "classes", "config", "rule", "image_size", "line_width", "scale", "scheme", "fs",
+)  # fmt: skip
+#: The same for a card of ``kind`` "trees".
+TREES_CARD_KEYS = (
+    "classes", "rule", "window_s", "image_size", "line_width", "mv_range", "scheme", "fs",
 )  # fmt: skip
 #: Environment variable naming another model folder (one written by ``ship-model --out``).
 MODEL_ENV = "ECG_MODEL_DIR"
@@ -74,30 +86,57 @@ class DeployedModel:
     def classes(self) -> list[str]:
         return list(self.card["classes"])
 
+    @property
+    def kind(self) -> str:
+        """``"cnn"`` (a Keras model on beat images and RR features) or ``"trees"``."""
+        return str(self.card.get("kind", "cnn"))
+
+    @property
+    def name(self) -> str:
+        """The shipped model's name (:data:`MODELS`), else its folder."""
+        here = Path(self.path).resolve()
+        return next((n for n, f in MODELS.items() if f.resolve() == here), str(self.path))
+
 
 def load_deployed_model(path: str | os.PathLike | None = None) -> DeployedModel:
-    """The model in ``path``, else in ``$ECG_MODEL_DIR``, else the shipped one
-    (``ecgutils/resources/model/``); folders are written by
-    :func:`ecgutils.experiments.ship_model`."""
-    keras = import_keras()
+    """The model named ``path`` (a key of :data:`MODELS`) or in the folder ``path``, else in
+    ``$ECG_MODEL_DIR``, else the default (:data:`DEFAULT_MODEL`); folders are written by
+    :func:`ecgutils.experiments.ship_model` and :func:`ecgutils.experiments.ship_trees`.
 
-    folder = Path(path or os.environ.get(MODEL_ENV) or MODEL_DIR)
-    model_file, card_file = folder / "model.keras", folder / "card.json"
-    if not model_file.is_file() or not card_file.is_file():
+    A trees folder holds a pickle: load only folders you trust (pickles run code)."""
+    chosen = path or os.environ.get(MODEL_ENV) or DEFAULT_MODEL
+    folder = MODELS[chosen] if isinstance(chosen, str) and chosen in MODELS else Path(chosen)
+    card_file = folder / "card.json"
+    weights = [f for f in ("model.keras", "trees.pkl") if (folder / f).is_file()]
+    if not card_file.is_file() or not weights:
+        named = isinstance(chosen, str) and chosen in MODELS
+        if not named and not folder.exists() and isinstance(chosen, str) and os.sep not in chosen:
+            raise ValueError(
+                f"No model named {chosen!r}: choose {' or '.join(MODELS)}, or give a folder "
+                "written by `python -m ecgutils ship-model --out FOLDER`."
+            )
+        kind = " --kind trees" if folder.resolve() == TREES_DIR.resolve() else ""
         raise FileNotFoundError(
-            f"No model in {folder}: run `python -m ecgutils ship-model` to train and save one."
+            f"No model in {folder}: run `python -m ecgutils ship-model{kind}` to train and save "
+            "one."
         )
     try:
         card = json.loads(card_file.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"The model card {card_file} is not valid JSON ({exc}).") from None
+    if isinstance(card, dict) and card.get("kind") == "trees":
+        return _load_trees(folder, card)
+    model_file = folder / "model.keras"
     missing = [k for k in CARD_KEYS if not isinstance(card, dict) or k not in card]
+    if not model_file.is_file():
+        missing.append("model.keras beside it")
     if missing:
         raise ValueError(
             f"The model card {card_file} lacks {', '.join(missing)}: it was written by another "
             "version of the course. Run `python -m ecgutils ship-model` to save the model again, "
             "or leave --model out to use the shipped one."
         )
+    keras = import_keras()
     try:
         model = keras.saving.load_model(model_file, compile=False)
     except Exception as exc:  # Keras raises many kinds for a damaged or foreign file
@@ -106,6 +145,28 @@ def load_deployed_model(path: str | os.PathLike | None = None) -> DeployedModel:
             "ship-model` to save the model again."
         ) from None
     return DeployedModel(model, card, folder)
+
+
+def _load_trees(folder: Path, card: dict) -> DeployedModel:
+    import pickle
+
+    missing = [k for k in TREES_CARD_KEYS if k not in card]
+    if missing or not (folder / "trees.pkl").is_file():
+        raise ValueError(
+            f"The trees card {folder / 'card.json'} lacks "
+            f"{', '.join(missing) or 'trees.pkl beside it'}: it was written by another version of "
+            "the course. Run `python -m ecgutils ship-model --kind trees` to save it again."
+        )
+    try:
+        with open(folder / "trees.pkl", "rb") as f:
+            trees = pickle.load(f)
+        trees.predict_proba  # noqa: B018  (an ensemble of this course, not any pickle)
+    except Exception as exc:  # a damaged file, or one of another scikit-learn
+        raise ValueError(
+            f"Cannot load {folder / 'trees.pkl'} ({type(exc).__name__}: {exc}): run `python -m "
+            "ecgutils ship-model --kind trees` to save the trees again."
+        ) from None
+    return DeployedModel(trees, card, folder)
 
 
 @dataclass
@@ -166,6 +227,8 @@ def predict_ecg(ecg: ECG, model: DeployedModel | None = None, *, detector: str |
     from .segment import segment_beats
 
     model = model or load_deployed_model()
+    if model.kind == "trees":
+        return _predict_trees(ecg, model, detector or DEFAULT_DETECTOR)
     card = model.card
     cfg = card["config"]
     if cfg.get("template") or cfg.get("rhythm") or cfg.get("relative_rr"):
@@ -200,8 +263,14 @@ def predict_ecg(ecg: ECG, model: DeployedModel | None = None, *, detector: str |
     seconds["draw"] = t3 - t2
     probs = _classify(model.model, inputs, len(images))
     seconds["classify"] = time.perf_counter() - t3
+    return _answer(ecg, model, table, probs, fs, seconds)
+
+
+def _answer(ecg: ECG, model: DeployedModel, table, probs, fs: float, seconds) -> Prediction:
+    """The :class:`Prediction` of beats cut at ``fs`` Hz (``table``: ``start``, ``end``, ``r``,
+    ``edge``) with class probabilities ``probs``: samples mapped back to the input's."""
     classes = model.classes
-    names = scheme_table(card["scheme"])["name"]
+    names = scheme_table(model.card["scheme"])["name"]
     k = probs.argmax(axis=1)
     back = ecg.fs / fs  # model samples -> input samples
 
@@ -212,8 +281,8 @@ def predict_ecg(ecg: ECG, model: DeployedModel | None = None, *, detector: str |
     beats = pd.DataFrame(
         {
             "beat": np.arange(1, len(table) + 1),
-            "start": np.clip(to_input(starts), 0, n_in - 1),
-            "end": np.clip(to_input(ends), 1, n_in),
+            "start": np.clip(to_input(table["start"]), 0, n_in - 1),
+            "end": np.clip(to_input(table["end"]), 1, n_in),
             "r": np.clip(to_input(table["r"]), 0, n_in - 1),
             "class": [classes[i] for i in k],
             "label": [names[classes[i]] for i in k],
@@ -227,8 +296,61 @@ def predict_ecg(ecg: ECG, model: DeployedModel | None = None, *, detector: str |
     )
     summary["share (%)"] = (100 * summary["beats"] / max(len(beats), 1)).round(2)
     summary.index.name = "class"
-    summary.attrs["scheme"] = card["scheme"]
+    summary.attrs["scheme"] = model.card["scheme"]
     return Prediction(beats, summary, ecg, seconds, model_line(model))
+
+
+def _predict_trees(ecg: ECG, model: DeployedModel, detector: str) -> Prediction:
+    """:func:`predict_ecg` with the trees: beats cut with the card's fixed window around R and
+    compared with the recording's own template beat (:func:`ecgutils.trees.recording_features`).
+
+    The signal is extended at both ends by its end values for as long as a window, so the first
+    and last beats get a full window too (flagged ``edge``: part of it lies outside the
+    recording, drawn flat)."""
+    from .detect import detect_rpeaks
+    from .segment import segment_beats
+    from .trees import recording_features
+
+    card = model.card
+    fs = float(card["fs"])
+    seconds = {}
+    t0 = time.perf_counter()
+    x = resample(ecg.signal, ecg.fs, fs)
+    t1 = time.perf_counter()
+    seconds["resample"] = t1 - t0
+    peaks = detect_rpeaks(x, fs, detector, refine=True)
+    t2 = time.perf_counter()
+    seconds["detect"] = t2 - t1
+    window = tuple(card["window_s"])
+    pad = int(round(sum(window) * fs)) + 2
+    table = segment_beats(
+        np.asarray(peaks, dtype=np.int64) + pad, len(x) + 2 * pad, fs, rule="fixed",
+        window_s=window,
+    )  # fmt: skip
+    if len(table) < MIN_BEATS:
+        raise ValueError(
+            f"{ecg.source}: found {len(table)} beat(s) in {ecg.duration_s:.1f} s of lead "
+            f"{ecg.lead}; at least {MIN_BEATS} are needed (their RR intervals are part of the "
+            "input). Is the recording long enough, the sampling rate right and the lead an ECG?"
+        )
+    table.insert(0, "record", ecg.source)
+    features = recording_features(
+        np.pad(x, pad, mode="edge"), fs, table, size=card["image_size"],
+        line_width=card["line_width"], mv_range=card["mv_range"],
+    )  # fmt: skip
+    table["edge"] = (table["start"] < pad) | (table["end"] > pad + len(x))
+    for col in ("r", "start", "end"):
+        table[col] = np.clip(table[col] - pad, 0, len(x))
+    t3 = time.perf_counter()
+    seconds["draw"] = t3 - t2
+    # one OpenMP thread: a few thousand beats take milliseconds, while two threads on a busy
+    # 2-core machine spin-wait for each other (10 s for a 10-second strip, measured)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="openmp"):
+        probs = model.model.predict_proba(features)
+    seconds["classify"] = time.perf_counter() - t3
+    return _answer(ecg, model, table, probs, fs, seconds)
 
 
 def with_edge_beats(table: pd.DataFrame, peaks: np.ndarray, n: int, fs: float) -> pd.DataFrame:
@@ -348,9 +470,10 @@ def model_line(model: DeployedModel) -> str:
     card's ``measured`` figure whose name starts with "new patients"), for every face of the
     app: the command line's first line, the page's status, the JSON's ``model``."""
     card = model.card
-    folder = "shipped" if Path(model.path).resolve() == MODEL_DIR.resolve() else str(model.path)
+    name = model.name
+    where = f"shipped '{name}'" if name in MODELS else name
     n = len(card["classes"])
-    text = f"{card.get('model', 'a model')} ({folder}; {n} classes, {card['scheme']})"
+    text = f"{card.get('model', 'a model')} ({where}; {n} classes, {card['scheme']})"
     new = [v for k, v in (card.get("measured") or {}).items() if k.startswith("new patients")]
     if new and isinstance(new[0], dict) and "accuracy" in new[0]:
         m = new[0]
@@ -366,12 +489,30 @@ def model_line(model: DeployedModel) -> str:
 def model_card_text(card: dict) -> str:
     """The card as Markdown, for people."""
     names = card["class names"]
+    if card.get("kind") == "trees":
+        before, after = (int(1000 * w) for w in card["window_s"])
+        inputs = (
+            f"input: each beat {before} ms before to {after} ms after its R peak, drawn "
+            f"{card['image_size']} px wide in units of the recording's own typical beat and "
+            "compared column by column with the recording's template beat (the median of its "
+            "beats after a long RR interval); RR intervals relative to the recording's own "
+            "rhythm; rhythm irregularity around the beat. Nothing in seconds or mV: built for "
+            "new patients (chapter 08)"
+        )
+        title = "the course's default beat classifier (`trees`)"
+        fitted = f"scikit-learn {card.get('scikit-learn', '?')}"
+    else:
+        inputs = (
+            f"input: one {card['image_size']}x{card['image_size']} beat image ({card['scale']} "
+            f"scale, segmentation rule `{card['rule']}`)"
+            f"{' and RR-interval features' if card['config']['rr'] else ''}"
+        )
+        title = "the course's 8-class CNN (`cnn8`)"
+        fitted = f"Keras {card['keras']}"
     lines = [
-        "# Model card: the course's deployed beat classifier",
+        f"# Model card: {title}",
         "",
-        f"- **Model:** {card['model']}; input: one {card['image_size']}x{card['image_size']} beat "
-        f"image ({card['scale']} scale, segmentation rule `{card['rule']}`)"
-        f"{' and RR-interval features' if card['config']['rr'] else ''}.",
+        f"- **Model:** {card['model']}; {inputs}.",
         "- **Classes:** " + ", ".join(f"{c} ({names[c]})" for c in card["classes"]) + ".",
         f"- **Signal:** one lead (MLII-like), resampled to {card['fs']} Hz; R peaks found by "
         f"deployment's detector (`{DEFAULT_DETECTOR}`, `python -m ecgutils bench records`).",
@@ -379,7 +520,7 @@ def model_card_text(card: dict) -> str:
         f"`{card['training data']['profile']}`, {card['training data']['records']} records, "
         f"beats {card['training data']['beats']}; data fingerprint "
         f"`{card['training data']['data fingerprint']}`.",
-        f"- **Trained:** {card['trained']} with Keras {card['keras']}; "
+        f"- **Trained:** {card['trained']} with {fitted}; "
         f"retrain and replace with `{card['command']}`.",
         "",
         "## Measured figures (%)",
@@ -400,8 +541,15 @@ def model_card_text(card: dict) -> str:
         "## Use and limits",
         "",
         "- For teaching. Not a medical device; do not use it to make clinical decisions.",
-        "- Expect the *new patients* figures on recordings of people outside MIT-BIH, not the",
-        "  *seen patients* ones: the hold-out puts beats of the same patients on both sides.",
+        "- Expect the *new patients* figures on recordings of people outside MIT-BIH"
+        + (
+            ", not the *seen patients* ones: the hold-out puts beats of the same patients on "
+            "both sides."
+            if any(k.startswith("seen") for k in card["measured"])
+            else ": the recipe was trained on DS1 and scored on DS2's other patients; these "
+            f"trees were then trained the same way on all {card['training data']['records']} "
+            "records of their profile."
+        ),
         "- Beats are found by a detector, not by a cardiologist: missed or extra beats change the",
         "  RR features of their neighbours. Noisy stretches give unreliable classes.",
         "",

@@ -175,11 +175,12 @@ def _records(prof: Profile) -> dict[str, pd.DataFrame]:
 
 
 def _records_parameters(prof: Profile) -> dict:
-    from .predict import DEFAULT_DETECTOR, MODEL_DIR
+    from .predict import DEFAULT_DETECTOR, DEFAULT_MODEL, MODELS
 
-    card = json.loads((MODEL_DIR / "card.json").read_text())
+    card = json.loads((MODELS[DEFAULT_MODEL] / "card.json").read_text())
     return {
-        "records": len(prof.records), "detector": DEFAULT_DETECTOR, "model": card["model"],
+        "records": len(prof.records), "detector": DEFAULT_DETECTOR,
+        "model": f"{DEFAULT_MODEL}: {card['model']}",
         "model trained": card["trained"], "match window (ms)": 150,
     }  # fmt: skip
 
@@ -465,9 +466,14 @@ def shipped_model_table(folder: str | os.PathLike | None = None) -> str:
 def readme_table(name: str, profile: str = "standard", *, out=None) -> str:
     """The Markdown the README shows for an experiment: its main table and one provenance line.
 
-    ``name`` ``shipped_model`` is the shipped model's card (:func:`shipped_model_table`)."""
+    ``name`` ``shipped_model`` is the shipped 8-class CNN's card, ``shipped_trees`` the shipped
+    trees' (:func:`shipped_model_table`)."""
     if name == "shipped_model":
         return shipped_model_table()
+    if name == "shipped_trees":
+        from .predict import TREES_DIR
+
+        return shipped_model_table(TREES_DIR)
     result = load(name, profile, out=out)
     if result is None:
         return (

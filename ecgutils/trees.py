@@ -81,6 +81,52 @@ def tree_features(ds: BeatDataset) -> np.ndarray:
     return np.column_stack([relative_rr_features(ds.beats), rhythm_features(ds.beats), diff])
 
 
+def recording_features(
+    signal: np.ndarray,
+    fs: float,
+    beats: pd.DataFrame,
+    *,
+    size: int,
+    line_width: float,
+    mv_range: tuple[float, float],
+) -> np.ndarray:
+    """:func:`tree_features` of one recording's beats, from the signal itself: what deployment
+    computes for a file (:func:`ecgutils.predict.predict_ecg` with the trees), drawn exactly as
+    :func:`ecgutils.dataset.build_dataset` draws a ``scale="patient"`` data set (a test compares
+    the two on MIT-BIH records).
+
+    Parameters
+    ----------
+    signal : (n_samples,) float array, mV, at ``fs`` Hz
+    beats : DataFrame
+        The recording's beat table (:func:`ecgutils.segment.segment_beats`, rule ``fixed``, with
+        a ``record`` column): windows and RR columns.
+    size, line_width, mv_range
+        The data set's ``size``, ``line_width`` and ``mv_range`` (the model card keeps them).
+
+    Returns
+    -------
+    (n, 7 + 4 + size) float32 array
+    """
+    from .dataset import reference_beats
+    from .render import patient_normalize, render_beats
+
+    starts, ends = beats["start"].to_numpy(), beats["end"].to_numpy()
+    x, template, _ = patient_normalize(signal, starts, ends, fs, reference=reference_beats(beats))
+    options = {
+        "size": size,
+        "line_width": line_width,
+        "mv_range": tuple(mv_range),
+        "scale": "fixed",
+    }
+    tpl = render_beats(template, [0], [len(template)], **options)
+    images = render_beats(x, starts, ends, **options)
+    diff = trace_difference(images, np.broadcast_to(tpl, images.shape))
+    return np.column_stack([relative_rr_features(beats), rhythm_features(beats, fs), diff]).astype(
+        np.float32
+    )
+
+
 def sample_weights(labels: np.ndarray, n_classes: int, power: float) -> np.ndarray:
     """(n,) float: per-beat weight ``(largest class count / own class count) ** power``."""
     counts = np.bincount(labels, minlength=n_classes).astype(float)
@@ -219,6 +265,67 @@ def load_or_train_trees(
         {k: saved[k] for k in ("train", "test")},
         saved["probabilities"],
     )
+
+
+def load_or_train_deployed_trees(
+    profile: Profile | str | None = None,
+    *,
+    balance_power: float = TREES_BALANCE_POWER,
+    n_models: int = 3,
+    seed: int = 2018,
+    retrain: bool = False,
+) -> tuple[TreeEnsemble, dict]:
+    """The trees recipe of :func:`load_or_train_trees` trained on every record of the profile
+    (all 48 in ``standard``; Q beats left out): the model deployment ships. Nothing is held out,
+    so it has no test score of its own: the DS1 -> DS2 score of the same recipe
+    (:func:`load_or_train_trees`) is what to expect on new patients.
+
+    Kept in the store (``data/models/trees/<profile>-all-<key>/``). Returns the trees and their
+    metadata (settings, data set parameters, beats, seconds).
+    """
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    ds = build_dataset(prof, rule="fixed", scale="patient", progress=False)
+    settings = {"balance_power": balance_power, "n_models": n_models, "seed": seed}
+    spec = store.Spec(
+        kind="trees",
+        label=f"{prof.name}-all",
+        params={**settings, "train": "every record"},
+        module=__name__,
+        data=cache_key(ds.params),
+        libraries=("numpy", "scipy", "pandas", "scikit-learn"),
+    )
+
+    def build(folder: Path) -> None:
+        classes = scheme_classes("aami5")
+        labels = ds.labels("aami5")
+        train = np.flatnonzero((labels >= 0) & (labels != classes.index("Q")))
+        t0 = time.perf_counter()
+        trees = train_trees(
+            tree_features(ds)[train], labels[train], classes, balance_power=balance_power,
+            n_models=n_models, seed=seed,
+        )  # fmt: skip
+        params = {k: v for k, v in ds.params.items() if k != "records"}
+        metadata = {
+            "key": spec.key,
+            "profile": prof.name,
+            "scheme": "aami5",
+            "classes": classes,
+            "settings": settings,
+            "dataset": {**params, "records": len(ds.params["records"])},
+            "features": f"7 relative RR + 4 rhythm + {ds.images.shape[1]} trace differences",
+            "beats": {c: int((labels[train] == k).sum()) for k, c in enumerate(classes)},
+            "train_seconds": round(time.perf_counter() - t0, 1),
+            "trained": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
+            "iterations": [int(m.n_iter_) for m in trees.models],
+        }
+        with open(folder / "trees.pkl", "wb") as f:
+            pickle.dump(trees, f)
+        (folder / "metadata.json").write_text(json.dumps(metadata, indent=1))
+
+    folder, _ = store.get_or_build(spec, build, force=retrain)
+    with open(folder / "trees.pkl", "rb") as f:
+        trees = pickle.load(f)
+    return trees, json.loads((folder / "metadata.json").read_text())
 
 
 def _fit_and_save(spec, prof, ds, settings: dict, folder: Path) -> TrainedTrees:

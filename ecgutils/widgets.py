@@ -370,17 +370,24 @@ def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
     each beat coloured by class (:func:`ecgutils.plotting.plot_prediction`, a slider moves
     through the recording). The work is :func:`ecgutils.predict.classify_bytes`, as in the
     command line; errors appear as one line in red. A file over the size limit is refused in the
-    browser, unread (:class:`BoundedUpload`). The model (default: the shipped one) is loaded on
-    the first press.
+    browser, unread (:class:`BoundedUpload`). The model is chosen by name
+    (:data:`ecgutils.predict.MODELS`, the default first) unless one is given; each is loaded on
+    its first use.
     """
     import html
     import logging
 
     from .ecgfile import RATE_FROM
     from .plotting import plot_prediction
-    from .predict import classify_bytes, load_deployed_model
+    from .predict import DEFAULT_MODEL, MODELS, classify_bytes, load_deployed_model
 
-    state: dict = {"model": model, "pred": None}
+    state: dict = {"models": {}, "pred": None}
+    if model is not None:
+        state["models"]["given"] = model
+        choices = [("the one given", "given")]
+    else:
+        choices = [(n, n) for n in sorted(MODELS, key=lambda n: n != DEFAULT_MODEL)]
+    w_model_choice = widgets.Dropdown(options=choices, value=choices[0][1], description="model")
     w_file = BoundedUpload()
     w_fs = widgets.Text(value="", placeholder="from the file", description="fs (Hz)")
     w_lead = widgets.Text(value="", placeholder="MLII, else the first", description="lead")
@@ -400,8 +407,9 @@ def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
         continuous_update=False, layout=widgets.Layout(width="60%"),
     )  # fmt: skip
     out = widgets.Output()
-    for w, name in ((w_file, "file"), (w_fs, "fs"), (w_lead, "lead"), (w_units, "units"),
-                    (w_gain, "gain"), (w_go, "predict")):  # fmt: skip
+    handles = {w_file: "file", w_fs: "fs", w_lead: "lead", w_units: "units", w_gain: "gain",
+               w_model_choice: "model-choice", w_go: "predict"}  # fmt: skip
+    for w, name in handles.items():
         w.add_class(f"ecg-{name}")  # handles for the browser test
 
     def draw(*_):
@@ -431,12 +439,13 @@ def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
         state["pred"] = None
         try:
             name, data = w_file.file()
-            if state["model"] is None:
-                state["model"] = load_deployed_model()
+            chosen = w_model_choice.value
+            if chosen not in state["models"]:
+                state["models"][chosen] = load_deployed_model(chosen)
             fs = w_fs.value.strip().replace(",", ".") or None  # blank: the file states it
             pred = classify_bytes(
                 data, name, fs=fs, lead=w_lead.value.strip() or None,
-                units=w_units.value, gain=w_gain.value, model=state["model"],
+                units=w_units.value, gain=w_gain.value, model=state["models"][chosen],
             )  # fmt: skip
         except (ValueError, OSError) as exc:
             error(str(exc))
@@ -463,7 +472,7 @@ def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
     w_go.on_click(predict)
     w_file.observe(chosen, names="refused")
     w_from.observe(draw, names="value")
-    controls = widgets.HBox([w_file, w_fs, w_lead, w_units, w_gain, w_go])
+    controls = widgets.HBox([w_file, w_fs, w_lead, w_units, w_gain, w_model_choice, w_go])
     return widgets.VBox([controls, w_status, w_model, w_summary, w_links, w_from, out, w_table])
 
 

@@ -55,9 +55,15 @@ def test_bench_predict_reports_speed_and_agreement(mitdb_ready):
     from ecgutils.bench import bench_predict
 
     text = bench_predict("100", repeats=1)
-    assert text.startswith("Record 100 as CSV: 650,000 rows")
-    assert "Prediction, best of 1: " in text and "(target: whole record <= 3 s: " in text
-    assert "of 2,273 reference beats found" in text and "Model card: " in text
+    lines = text.splitlines()
+    assert (
+        lines[0].startswith("Model: gradient-boosted trees (") and "(shipped 'trees';" in lines[0]
+    )
+    assert lines[1].startswith("Record 100 as CSV: 650,000 rows (30.1 min)")
+    assert "Prediction after start-up, best of 1: " in lines[2] and "(target <= 1.5 s: " in lines[2]
+    assert lines[3].startswith("Start-up in a fresh process") and "(target <= 4 s: " in lines[3]
+    assert " ms/image (models.time_per_image" in lines[4]
+    assert "of 2,273 reference beats found" in lines[5]
 
 
 @pytest.mark.integration

@@ -75,6 +75,26 @@ def test_trees_train_on_ds1_score_ds2_and_reload(mitdb_ready, monkeypatch):
 
 
 @pytest.mark.integration
+def test_deployment_computes_the_features_training_used(mitdb_ready):
+    """One truth: trees.recording_features (deployment: a signal and its beat table) gives the
+    rows trees.tree_features gives for the same beats of the patient-scale data set."""
+    from ecgutils.data import load_record
+    from ecgutils.dataset import build_dataset
+
+    ds = build_dataset("quick", rule="fixed", scale="patient", progress=False)
+    p = ds.params
+    all_features = trees.tree_features(ds)
+    for name in ("100", "207"):
+        rows = np.flatnonzero(ds.beats["record"].astype(str).to_numpy() == name)
+        table = ds.beats.iloc[rows].reset_index(drop=True)
+        got = trees.recording_features(
+            load_record(name, warn=False).signal, 360.0, table, size=p["size"],
+            line_width=p["line_width"], mv_range=p["mv_range"],
+        )  # fmt: skip
+        np.testing.assert_allclose(got, all_features[rows], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.integration
 def test_balance_power_chosen_on_patient_folds(mitdb_ready):
     table = trees.choose_balance_power(
         "quick", (0.0, 1.0), k=2, records=("100", "207"), max_iter=40
