@@ -188,12 +188,17 @@ def test_recalibrate_batchnorm_sets_moving_statistics_to_the_batch():
     inp = keras.Input((3,), name="image")
     bn = keras.layers.BatchNormalization(momentum=0.99)
     model = keras.Model(inp, keras.layers.Dense(2)(bn(inp)))
-    x = np.random.default_rng(0).normal(5.0, 2.0, size=(256, 3)).astype(np.float32)
+    x = np.random.default_rng(0).normal(5.0, 2.0, size=(300, 3)).astype(np.float32)
+    x[256:] += 1.0  # the last, smaller chunk (128, 128, 44) differs: weights matter
     np.testing.assert_allclose(keras.ops.convert_to_numpy(bn.moving_mean), 0.0)
     train.recalibrate_batchnorm(model, {"image": x})
     np.testing.assert_allclose(keras.ops.convert_to_numpy(bn.moving_mean), x.mean(0), rtol=1e-5)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(bn.moving_variance), x.var(0), rtol=1e-3)
+    # the variance: the chunks' own, averaged by size
+    within = sum(len(c) * c.var(0) for c in np.split(x, [128, 256])) / len(x)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(bn.moving_variance), within, rtol=1e-3)
     assert bn.momentum == 0.99  # restored
+    train.recalibrate_batchnorm(model, {"image": x}, chunk=len(x))  # one chunk: the whole sample
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(bn.moving_variance), x.var(0), rtol=1e-3)
     import warnings
 
     from ecgutils import models
