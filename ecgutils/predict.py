@@ -246,12 +246,7 @@ def predict_ecg(ecg: ECG, model: DeployedModel | None = None, *, detector: str |
     t2 = time.perf_counter()
     seconds["detect"] = t2 - t1
     table = with_edge_beats(segment_beats(peaks, len(x), fs, rule=card["rule"]), peaks, len(x), fs)
-    if len(table) < MIN_BEATS:
-        raise ValueError(
-            f"{ecg.source}: found {len(table)} beat(s) in {ecg.duration_s:.1f} s of lead "
-            f"{ecg.lead}; at least {MIN_BEATS} are needed (their RR intervals are part of the "
-            "input). Is the recording long enough, the sampling rate right and the lead an ECG?"
-        )
+    _check_enough_beats(table, ecg)
     table.insert(0, "record", ecg.source)
     starts, ends = table["start"].to_numpy(), table["end"].to_numpy()
     images = render_beats(
@@ -264,6 +259,15 @@ def predict_ecg(ecg: ECG, model: DeployedModel | None = None, *, detector: str |
     probs = _classify(model.model, inputs, len(images))
     seconds["classify"] = time.perf_counter() - t3
     return _answer(ecg, model, table, probs, fs, seconds)
+
+
+def _check_enough_beats(table: pd.DataFrame, ecg: ECG) -> None:
+    if len(table) < MIN_BEATS:
+        raise ValueError(
+            f"{ecg.source}: found {len(table)} beat(s) in {ecg.duration_s:.1f} s of lead "
+            f"{ecg.lead}; at least {MIN_BEATS} are needed (their RR intervals are part of the "
+            "input). Is the recording long enough, the sampling rate right and the lead an ECG?"
+        )
 
 
 def _answer(ecg: ECG, model: DeployedModel, table, probs, fs: float, seconds) -> Prediction:
@@ -327,12 +331,7 @@ def _predict_trees(ecg: ECG, model: DeployedModel, detector: str) -> Prediction:
         np.asarray(peaks, dtype=np.int64) + pad, len(x) + 2 * pad, fs, rule="fixed",
         window_s=window,
     )  # fmt: skip
-    if len(table) < MIN_BEATS:
-        raise ValueError(
-            f"{ecg.source}: found {len(table)} beat(s) in {ecg.duration_s:.1f} s of lead "
-            f"{ecg.lead}; at least {MIN_BEATS} are needed (their RR intervals are part of the "
-            "input). Is the recording long enough, the sampling rate right and the lead an ECG?"
-        )
+    _check_enough_beats(table, ecg)
     table.insert(0, "record", ecg.source)
     features = recording_features(
         np.pad(x, pad, mode="edge"), fs, table, size=card["image_size"],
