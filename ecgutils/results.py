@@ -117,6 +117,11 @@ def _variants(prof: Profile) -> dict[str, pd.DataFrame]:
     return {"table": table}
 
 
+#: Keras' verbosity for the experiments that train many models: one line per epoch (2), so a
+#: fold or a step of several minutes is never silent, in the notebook or a log.
+_EPOCH_LINES = 2
+
+
 def _cv_k(prof: Profile) -> int:
     return 3 if prof.name == "quick" else 10
 
@@ -124,7 +129,7 @@ def _cv_k(prof: Profile) -> int:
 def _cross_validation(prof: Profile) -> dict[str, pd.DataFrame]:
     from .experiments import cross_validate
 
-    return {"table": cross_validate(prof, k=_cv_k(prof))}
+    return {"table": cross_validate(prof, k=_cv_k(prof), verbose=_EPOCH_LINES)}
 
 
 def _protocol_k(prof: Profile) -> int:
@@ -137,7 +142,7 @@ def _protocols(prof: Profile) -> dict[str, pd.DataFrame]:
     from .train import load_or_train
 
     epochs = _lesson_epochs(prof, 4)
-    table = protocol_comparison(prof, k=_protocol_k(prof), epochs=epochs)
+    table = protocol_comparison(prof, k=_protocol_k(prof), epochs=epochs, verbose=_EPOCH_LINES)
     table.index.name = "protocol"
     # the random split's model was trained (and stored) by protocol_comparison: read it back
     random = load_or_train(prof, scheme="aami5", epochs=epochs, verbose=0)
@@ -147,7 +152,7 @@ def _protocols(prof: Profile) -> dict[str, pd.DataFrame]:
 def _ablation(prof: Profile) -> dict[str, pd.DataFrame]:
     from .experiments import interpatient_ablation
 
-    table = interpatient_ablation(prof)
+    table = interpatient_ablation(prof, verbose=_EPOCH_LINES)
     table.index.name = "step"
     return {"table": table}
 
