@@ -133,7 +133,11 @@ def _score_fold(cfg, ds: BeatDataset, labels, train_all, test, verbose: int) -> 
 
 
 def compare_variants(
-    profile: Profile | str | None = None, variants: dict | None = None, **common
+    profile: Profile | str | None = None,
+    variants: dict | None = None,
+    *,
+    verbose: int = 0,
+    **common,
 ) -> pd.DataFrame:
     """Train several variants of the profile's model on the same split and compare them.
 
@@ -142,6 +146,9 @@ def compare_variants(
     variants : dict name -> dict of TrainConfig overrides
         Default: no balancing, class weights, oversampling, class weights + crops, and class
         weights without RR features.
+    verbose : int
+        Keras' ``verbose`` for each model's training (0: only the bar over variants; 2: one
+        line per epoch, as ``make experiments`` logs it; 1: bars per epoch and batch).
     **common
         Overrides shared by all variants (e.g. ``epochs=3``).
 
@@ -164,7 +171,7 @@ def compare_variants(
     bar = tqdm(variants.items(), desc="Variants", unit="model")
     for name, overrides in bar:
         bar.set_postfix_str(name)
-        run = load_or_train(profile, verbose=0, **{**common, **overrides})
+        run = load_or_train(profile, verbose=verbose, **{**common, **overrides})
         m = run.metrics
         per = m["per_class"]
         rows[name] = {

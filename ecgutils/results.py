@@ -109,17 +109,17 @@ def _detector_parameters(prof: Profile) -> dict:
     return {"detectors": list(DETECTORS), "records": len(prof.records), "window_ms": 150}
 
 
-def _variants(prof: Profile) -> dict[str, pd.DataFrame]:
-    from .experiments import compare_variants
-
-    table = compare_variants(prof, epochs=_lesson_epochs(prof, 3))
-    table.index.name = "variant"
-    return {"table": table}
-
-
 #: Keras' verbosity for the experiments that train many models: one line per epoch (2), so a
 #: fold or a step of several minutes is never silent, in the notebook or a log.
 _EPOCH_LINES = 2
+
+
+def _variants(prof: Profile) -> dict[str, pd.DataFrame]:
+    from .experiments import compare_variants
+
+    table = compare_variants(prof, epochs=_lesson_epochs(prof, 3), verbose=_EPOCH_LINES)
+    table.index.name = "variant"
+    return {"table": table}
 
 
 def _cv_k(prof: Profile) -> int:

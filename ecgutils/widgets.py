@@ -470,7 +470,8 @@ def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
         draw()
 
     w_go.on_click(predict)
-    w_file.observe(chosen, names="refused")
+    # a second over-size file keeps refused=True: its name and size change, so watch them too
+    w_file.observe(chosen, names=["refused", "name", "size"])
     w_from.observe(draw, names="value")
     controls = widgets.HBox([w_file, w_fs, w_lead, w_units, w_gain, w_model_choice, w_go])
     return widgets.VBox([controls, w_status, w_model, w_summary, w_links, w_from, out, w_table])

@@ -84,6 +84,14 @@ def test_app_shows_a_bad_file_as_one_red_line():
     # an over-size file is refused as soon as it is chosen, before Predict
     upload.name, upload.size, upload.refused = "big.csv", 200 * 2**20, True
     assert "over the 128 MB limit" in status.value and "ecg-error" in status.value
+    assert "big.csv is 200 MB" in status.value
+    # a second over-size file: the message names it, not the first one
+    with upload.hold_sync():
+        upload.name, upload.size = "bigger.csv", 300 * 2**20
+    assert "bigger.csv is 300 MB" in status.value and "big.csv" not in status.value
+    # then a file under the limit: the message goes
+    upload.name, upload.size, upload.refused, upload.content = "ok.csv", 4, False, b"1\n2\n"
+    assert "ecg-error" not in status.value
 
 
 def _free_port() -> int:

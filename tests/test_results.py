@@ -211,3 +211,23 @@ def test_every_experiment_runs_in_the_quick_profile(name, mitdb_ready, tmp_path)
     for part, table in fresh.tables.items():
         assert list(stored.tables[part].columns) == list(table.columns), part
         assert list(map(str, stored.tables[part].index)) == list(map(str, table.index)), part
+
+
+def test_variants_train_with_one_line_per_epoch(monkeypatch):
+    """06's variants are several minutes each in the standard profile: each trains with Keras'
+    one line per epoch, never silently."""
+    from types import SimpleNamespace
+
+    from ecgutils import experiments
+
+    seen = []
+
+    def fake_train(profile, verbose=1, **overrides):
+        seen.append(verbose)
+        metrics = {"accuracy": 1.0, "macro": {"se": 1.0, "ppv": 1.0}, "per_class": {}}
+        return SimpleNamespace(metrics=metrics, metadata={"train_seconds": 60.0})
+
+    monkeypatch.setattr(experiments, "load_or_train", fake_train)
+    table = results._variants(get_profile("quick"))["table"]
+    assert len(table) == len(seen) == 5
+    assert set(seen) == {results._EPOCH_LINES} and results._EPOCH_LINES == 2
