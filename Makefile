@@ -25,7 +25,7 @@ APP_PORT ?= 8866
 
 LOCK   := requirements.lock
 
-.PHONY: install data course test lint unit nb lab app book figure clean lock experiments
+.PHONY: install data course test lint unit nb lab app book figure clean lock experiments student export
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,15 @@ experiments: install
 course: install
 	$(PY) -m ecgutils fetch --profile $(PROFILE)
 	$(PY) -m ecgutils course --profile $(PROFILE) --out $(BUILD)
+
+# Student copies of the chapters: every exercise and stub, no solutions, no outputs.
+student: install
+	$(PY) -m ecgutils student --out $(BUILD)/student
+
+# Copy the code the chapters define (cells opening with `#| export ecgutils.MODULE`) into
+# ecgutils; `make export CHECK=1` only lists where chapters and package differ.
+export: install
+	$(PY) -m ecgutils export $(if $(CHECK),--check,)
 
 lint: install
 	$(PY) -m ruff check ecgutils tests

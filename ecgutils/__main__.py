@@ -10,6 +10,8 @@ python -m ecgutils bench {render,readback,train,interpatient,predict,records}
 python -m ecgutils figure pipeline [--record REC] [--out FILE]
 python -m ecgutils book [--build DIR] [--out DIR]
 python -m ecgutils experiment {list,run,readme} [NAME ... | all] [--profile P]
+python -m ecgutils export [--check]
+python -m ecgutils student [--out DIR]
 """
 
 from __future__ import annotations
@@ -224,6 +226,37 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from . import chapters
+
+    if args.check:
+        found = chapters.differences()
+        for line in found:
+            print(line)
+        print(
+            f"{len(chapters.exported_definitions())} definitions exported by the chapters; "
+            f"{len(found)} differ from the package."
+        )
+        return 1 if found else 0
+    changed = chapters.export()
+    print(
+        "\n".join(f"updated {name}" for name in changed)
+        or "The package already holds the chapters' code."
+    )
+    return 0
+
+
+def _cmd_student(args: argparse.Namespace) -> int:
+    from . import chapters
+
+    written = chapters.student_copies(args.out)
+    n = sum(len(chapters.exercises(p)) for p in chapters.notebooks())
+    print(
+        f"Wrote {len(written)} student notebooks ({n} exercises, solutions removed) to {args.out}"
+    )
+    return 0
+
+
 def _cmd_experiment(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -423,6 +456,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--readme", default="README.md", help="readme: the file to fill (README.md)")
     p.add_argument("--check", action="store_true", help="readme: only check, write nothing")
     p.set_defaults(func=_cmd_experiment)
+
+    p = sub.add_parser(
+        "export", help="write the code the chapters define (#| export cells) into ecgutils"
+    )
+    p.add_argument(
+        "--check", action="store_true", help="only list where chapters and package differ"
+    )
+    p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("student", help="student copies of the chapters: no solutions, no outputs")
+    p.add_argument("--out", default="build/student", help="folder (default: build/student)")
+    p.set_defaults(func=_cmd_student)
 
     p = sub.add_parser("profile", help="show a profile (default: the one $ECG_PROFILE selects)")
     p.add_argument("name", nargs="?")

@@ -24,64 +24,47 @@ import pandas as pd
 
 from .backend import import_keras, import_tensorflow
 
+#: Keras, imported quietly (TensorFlow's start-up log silenced) when this module is imported.
+keras = import_keras()
+
 #: Number of RR features the compact CNN's second input takes (see dataset.rr_features).
 N_RR_FEATURES = 7
 
 
-def _keras():
-    keras = import_keras()
-
-    return keras
-
-
-def _conv_block(x, filters: int, padding: str, momentum: float = 0.99):
-    keras = _keras()
-    for _ in range(2):
-        x = keras.layers.Conv2D(
-            filters, 3, strides=1, padding=padding, kernel_initializer="glorot_uniform"
-        )(x)
-        x = keras.layers.ELU()(x)
-        x = keras.layers.BatchNormalization(momentum=momentum)(x)
-    return keras.layers.MaxPooling2D(pool_size=2, strides=2)(x)
-
-
-def _image_input(size: int, channels: int):
-    keras = _keras()
+def image_input(size: int, channels: int = 1):
+    """The image input, ``(size, size, channels)`` uint8 (255 = white background), and the
+    same images as floats in [0, 1] with 1 = ink: (input, rescaled tensor)."""
     inp = keras.Input((size, size, channels), name="image")
-    # uint8 ink-on-white -> float in [0, 1] with 1 = ink
     return inp, keras.layers.Rescaling(-1.0 / 255.0, offset=1.0)(inp)
 
 
+def conv_block(x, filters: int, padding: str = "valid", momentum: float = 0.99):
+    """Two 3x3 convolutions, each followed by ELU and batch normalisation, then 2x2
+    max-pooling (halves the side): the unit both networks repeat."""
+    for _ in range(2):
+        x = keras.layers.Conv2D(filters, 3, padding=padding, kernel_initializer="glorot_uniform")(x)
+        x = keras.layers.ELU()(x)
+        x = keras.layers.BatchNormalization(momentum=momentum)(x)
+    return keras.layers.MaxPooling2D(pool_size=2)(x)
+
+
 def paper_cnn(size: int = 128, n_classes: int = 8, *, channels: int = 1):
-    """Jun et al. 2018's CNN (Keras), with their layer sizes.
-
-    Parameters
-    ----------
-    size : int
-        Image side (128 in the paper).
-    n_classes : int
-        Output classes (8 for ``paper8``).
-    channels : int
-        1 for grayscale; 3 to feed three identical channels, as the original's RGB loading did.
-
-    Returns
-    -------
-    keras.Model
-        Input ``(size, size, channels)`` uint8-valued images; output class probabilities.
-    """
-    keras = _keras()
-    inp, x = _image_input(size, channels)
+    """Jun et al. 2018's CNN as published: three blocks of 64, 128 and 256 filters (valid
+    convolutions: 128 -> 124 -> 62 -> 58 -> 29 -> 25 -> 12 pixels), flatten, a dense layer of
+    2048 units with ELU and batch norm, dropout 0.5, softmax over ``n_classes``.
+    ``channels=3`` feeds three identical channels, as the original's RGB loading did."""
+    inp, x = image_input(size, channels)
     for filters in (64, 128, 256):
-        x = _conv_block(x, filters, padding="valid")
+        x = conv_block(x, filters, padding="valid")
     x = keras.layers.Flatten()(x)
     x = keras.layers.Dense(2048, kernel_initializer="glorot_uniform")(x)
     x = keras.layers.ELU()(x)
     x = keras.layers.BatchNormalization()(x)
     x = keras.layers.Dropout(0.5)(x)
-    out = keras.layers.Dense(n_classes, activation="softmax", kernel_initializer="glorot_uniform")(
-        x
+    classify = keras.layers.Dense(
+        n_classes, activation="softmax", kernel_initializer="glorot_uniform"
     )
-    return keras.Model(inp, out, name="paper_cnn")
+    return keras.Model(inp, classify(x), name="paper_cnn")
 
 
 def compact_cnn(
@@ -94,37 +77,15 @@ def compact_cnn(
     channels: int = 1,
     n_features: int = N_RR_FEATURES,
 ):
-    """A compact CNN of the same family for CPUs, optionally with an RR-interval input.
-
-    Parameters
-    ----------
-    size : int
-        Image side (32 by default).
-    n_classes : int
-    width : int
-        Filters of the first block; the next two have 2x and 4x as many.
-    rr : bool
-        Add a second input of ``n_features`` RR (and rhythm) features.
-    dropout : float
-    channels : int
-        Image channels: 1, or 2 for a beat with its record's template beat
-        (:func:`ecgutils.render.patient_normalize`).
-    n_features : int
-        Length of the feature input: :data:`N_RR_FEATURES`, plus 7 with
-        :func:`ecgutils.dataset.rhythm_features`.
-
-    Returns
-    -------
-    keras.Model
-        Inputs ``image`` ``(size, size, channels)`` (and ``rr`` ``(n_features,)``); output class
-        probabilities.
-    """
-    keras = _keras()
-    inp, x = _image_input(size, channels)
+    """The same family for a laptop: blocks of ``width``, 2x and 4x filters (same padding),
+    global average pooling instead of the huge dense layer, and (``rr=True``) a second input
+    ``rr`` of ``n_features`` RR-interval features. ``channels=2``: the beat beside its
+    patient's template beat (chapter 08)."""
+    inp, x = image_input(size, channels)
     # batch-norm statistics that follow training within a few hundred steps (Keras' default
     # momentum 0.99 needs thousands; short CPU runs would be judged with stale statistics)
     for k in range(3):
-        x = _conv_block(x, width * 2**k, padding="same", momentum=0.9)
+        x = conv_block(x, width * 2**k, padding="same", momentum=0.9)
     x = keras.layers.GlobalAveragePooling2D()(x)
     inputs = [inp]
     if rr:
@@ -137,10 +98,10 @@ def compact_cnn(
     x = keras.layers.ELU()(x)
     x = keras.layers.BatchNormalization(momentum=0.9)(x)
     x = keras.layers.Dropout(dropout)(x)
-    out = keras.layers.Dense(n_classes, activation="softmax", kernel_initializer="glorot_uniform")(
-        x
+    classify = keras.layers.Dense(
+        n_classes, activation="softmax", kernel_initializer="glorot_uniform"
     )
-    return keras.Model(inputs, out, name="compact_cnn_rr" if rr else "compact_cnn")
+    return keras.Model(inputs, classify(x), name="compact_cnn_rr" if rr else "compact_cnn")
 
 
 def compact_cnn_1d(
@@ -162,7 +123,6 @@ def compact_cnn_1d(
     keras.Model
         Inputs ``wave`` ``(n_samples, 1)`` (mV) and ``rr`` ``(n_features,)``; class probabilities.
     """
-    keras = _keras()
     inp = keras.Input((n_samples, 1), name="wave")
     x = inp
     for k in range(3):
@@ -207,7 +167,6 @@ def build_model(
 
 def count_flops(model) -> int:
     """Multiply-adds of one forward pass of one image, over Conv2D and Dense layers."""
-    keras = _keras()
     total = 0
     for layer in model.layers:
         if isinstance(layer, keras.layers.Conv2D):
@@ -250,8 +209,8 @@ def time_per_image(model, *, batch: int = 32, train: bool = True, repeats: int =
     x = _dummy_inputs(model, batch)
     y = np.zeros(batch, dtype=np.int64)
     if train:
-        opt = _keras().optimizers.Adam()
-        loss_fn = _keras().losses.SparseCategoricalCrossentropy()
+        opt = keras.optimizers.Adam()
+        loss_fn = keras.losses.SparseCategoricalCrossentropy()
 
         @tf.function
         def step(x, y):

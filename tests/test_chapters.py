@@ -1,0 +1,143 @@
+"""The chapters are the source of the code they teach (one truth with the package), and student
+copies keep every exercise and no solution."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from ecgutils import chapters
+from ecgutils.__main__ import main
+
+
+def _nb(cells: list[tuple[str, str, list[str]]]) -> dict:
+    out = []
+    for kind, source, tags in cells:
+        cell = {"cell_type": kind, "metadata": {"tags": tags}, "source": source}
+        if kind == "code":
+            cell |= {"outputs": [{"output_type": "stream", "name": "stdout", "text": "x"}],
+                     "execution_count": 1}  # fmt: skip
+        out.append(cell)
+    return {"cells": out, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+
+
+def _write(folder: Path, name: str, cells) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(json.dumps(_nb(cells)))
+    return path
+
+
+@pytest.fixture
+def fake_package(tmp_path, monkeypatch):
+    """A module ``fakepkg.steps`` with one function, importable for this test only."""
+    pkg = tmp_path / "src" / "fakepkg"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "steps.py").write_text(
+        textwrap.dedent('''\
+            """Steps."""
+
+            import numpy as np
+
+
+            def double(x):
+                """Twice x."""
+                return 2 * x
+
+
+            def keep():
+                return 1
+            ''')
+    )
+    monkeypatch.syspath_prepend(str(tmp_path / "src"))
+    for name in [m for m in sys.modules if m.startswith("fakepkg")]:
+        monkeypatch.delitem(sys.modules, name)
+    return pkg / "steps.py"
+
+
+def test_the_chapter_is_the_source_of_what_it_exports(tmp_path, fake_package):
+    book = tmp_path / "nb"
+    same = '#| export fakepkg.steps\ndef double(x):\n    """Twice x."""\n    return 2 * x  # note\n'
+    _write(book, "01_a.ipynb", [("markdown", "# A", []), ("code", same, [])])
+    assert chapters.differences(book) == []  # comments may differ; the code is the same
+    edited = same.replace("2 * x", "x + x") + "\n\ndef triple(x):\n    return 3 * x\n"
+    _write(book, "01_a.ipynb", [("code", edited, [])])
+    found = chapters.differences(book)
+    assert len(found) == 2 and "01_a.ipynb (cell 0) and fakepkg.steps.double differ" in found[0]
+    assert "defines triple, which fakepkg.steps lacks" in found[1]
+    assert chapters.export(book) == ["fakepkg.steps.double", "fakepkg.steps.triple"]
+    text = fake_package.read_text()
+    assert "return x + x" in text and "def triple(x):" in text and "def keep():" in text
+    assert "import numpy as np" in text and chapters.differences(book) == []
+    assert chapters.export(book) == []  # nothing left to write
+
+
+def test_a_definition_has_one_home(tmp_path, fake_package):
+    book = tmp_path / "nb"
+    cell = "#| export fakepkg.steps\ndef double(x):\n    return 2 * x\n"
+    _write(book, "01_a.ipynb", [("code", cell, [])])
+    _write(book, "02_b.ipynb", [("code", cell, [])])
+    with pytest.raises(ValueError, match="02_b.ipynb, cell 0: fakepkg.steps.double is already"):
+        chapters.exported_definitions(book)
+    _write(book, "02_b.ipynb", [("code", "#| export fakepkg.nowhere\ndef f():\n    pass\n", [])])
+    with pytest.raises(ValueError, match="no module fakepkg.nowhere"):
+        chapters.exported_definitions(book)
+    _write(book, "02_b.ipynb", [("code", "#| export fakepkg.steps\nx = 1\n", [])])
+    with pytest.raises(ValueError, match="defines no function or class"):
+        chapters.exported_definitions(book)
+
+
+def test_student_copy_drops_solutions_and_outputs(tmp_path):
+    book = tmp_path / "nb"
+    path = _write(book, "01_a.ipynb", [
+        ("code", "x = 1", []),
+        ("markdown", "**Exercise 1.** Add one.", ["exercise"]),
+        ("code", "y = ...  # your solution here", ["exercise"]),
+        ("code", "y = x + 1", ["solution"]),
+        ("markdown", "Adding one is ...", ["solution"]),
+    ])  # fmt: skip
+    assert chapters.exercises(path) == [([1, 2], [3, 4])]
+    copy = chapters.student_copy(path)
+    assert [c["source"] for c in copy["cells"]] == [
+        "x = 1", "**Exercise 1.** Add one.", "y = ...  # your solution here"
+    ]  # fmt: skip
+    assert all(c["outputs"] == [] for c in copy["cells"] if c["cell_type"] == "code")
+    _write(book, "01_a.ipynb", [("code", "y = 2", ["solution"])])
+    with pytest.raises(ValueError, match="a solution before any exercise"):
+        chapters.student_copy(path)
+    _write(book, "01_a.ipynb", [("code", "y = ...", ["exercise"])])
+    with pytest.raises(ValueError, match="an exercise without a solution"):
+        chapters.student_copy(path)
+
+
+def test_the_course_chapters_and_package_agree():
+    """Every chapter's exported code is the package's (else: python -m ecgutils export)."""
+    assert chapters.differences() == []
+    exported = chapters.exported_definitions()
+    assert len({d.chapter for d in exported}) >= 1
+
+
+def test_make_student_keeps_every_exercise_and_no_solution(tmp_path, capsys):
+    assert main(["student", "--out", str(tmp_path)]) == 0
+    assert "student notebooks" in capsys.readouterr().out
+    total = 0
+    for path in chapters.notebooks():
+        original = json.loads(path.read_text())["cells"]
+        copy = json.loads((tmp_path / path.name).read_text())["cells"]
+        tags = [set(c.get("metadata", {}).get("tags", [])) for c in original]
+        kept = [c for c, t in zip(original, tags) if "solution" not in t]
+        assert copy == [dict(c, outputs=[], execution_count=None) if c["cell_type"] == "code"
+                        else c for c in kept], path.name  # fmt: skip
+        for ex_cells, sol_cells in chapters.exercises(path):  # stubs do not give answers away
+            asked = "\n".join(chapters._source(original[i]) for i in ex_cells)
+            for i in sol_cells:
+                lines = [ln.strip() for ln in chapters._source(original[i]).splitlines()]
+                leaked = [ln for ln in lines if len(ln) > 25 and ln in asked]
+                assert not leaked, f"{path.name}, cell {i}: the exercise gives away {leaked[:2]}"
+        total += len(chapters.exercises(path))
+    assert total >= 10  # every chapter has exercises where its ideas are taught
