@@ -84,13 +84,18 @@ def test_readme_course_map_matches_the_notebooks():
         assert r[4].split()[0].strip(";,") in {"no", "optional", "recommended"}, f"{r[0]}: GPU"
 
 
-def test_every_notebook_ends_with_exercises_and_solutions():
+def test_every_notebook_has_exercises_with_solutions():
+    """Three to five exercises per chapter (cells tagged exercise), each with a solution (cells
+    tagged solution), at least one of them code that the tests run."""
+    from ecgutils import chapters
+
     for path in course.course_notebooks():
         nb = nbformat.read(path, as_version=4)
-        text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-        assert "## Exercises" in text and "## Solutions" in text, path.name
-        exercises = text.split("## Exercises", 1)[1].split("## Solutions", 1)[0]
-        numbered = [ln for ln in exercises.splitlines() if ln[:2] in {f"{k}." for k in range(9)}]
-        assert 3 <= len(numbered) <= 5, f"{path.name}: {len(numbered)} exercises"
-        after = nb.cells[[i for i, c in enumerate(nb.cells) if "## Solutions" in c.source][0] :]
-        assert any(c.cell_type == "code" for c in after), f"{path.name}: no solution code"
+        found = chapters.exercises(path)
+        assert 3 <= len(found) <= 6, f"{path.name}: {len(found)} exercises"
+        solutions = [nb.cells[i] for _, sols in found for i in sols]
+        assert any(c.cell_type == "code" for c in solutions), f"{path.name}: no solution code"
+        stubs = [
+            nb.cells[i] for cells, _ in found for i in cells if nb.cells[i].cell_type == "code"
+        ]
+        assert all("# your solution here" in c.source for c in stubs), path.name
