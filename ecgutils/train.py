@@ -38,6 +38,9 @@ from .config import Profile, get_profile
 from .dataset import BeatDataset, beat_features, build_dataset, cache_key, network_inputs
 from .evaluate import classification_metrics, ec57_metrics, holdout_split, interpatient_split
 
+#: The networks :func:`ecgutils.models.build_model` knows by name. Any other ``model`` is yours:
+#: pass the function that builds it (:func:`load_or_train`, :func:`train_model`).
+BUILTIN_MODELS = ("compact", "paper")
 BALANCES = ("class_weight", "oversample", "none")
 AUGMENTS = ("none", "random", "enlarge")
 #: ``beat``: stratified beat-level hold-out (the paper). ``interpatient``: de Chazal's DS1 ->
@@ -99,8 +102,10 @@ class TrainConfig:
             raise ValueError(f"balance must be one of {BALANCES}, got {self.balance!r}.")
         if self.augment not in AUGMENTS:
             raise ValueError(f"augment must be one of {AUGMENTS}, got {self.augment!r}.")
-        if self.model not in ("compact", "paper"):
-            raise ValueError(f"model must be 'compact' or 'paper', got {self.model!r}.")
+        if not isinstance(self.model, str) or not self.model.isidentifier():
+            raise ValueError(
+                f"model must be 'compact', 'paper' or the name of your builder, got {self.model!r}."
+            )
         if self.model == "paper" and self.rr:
             raise ValueError("The paper's CNN takes images only: use rr=False with model='paper'.")
 
@@ -331,14 +336,20 @@ def config_key(cfg: TrainConfig) -> dict:
     }
 
 
-def model_spec(profile: Profile | str | None, cfg: TrainConfig, data_key: str) -> store.Spec:
+def model_spec(
+    profile: Profile | str | None, cfg: TrainConfig, data_key: str, architecture: str | None = None
+) -> store.Spec:
     """The store entry of a model trained with ``cfg`` on the data set whose key is
-    ``data_key`` (:func:`ecgutils.dataset.cache_key`)."""
+    ``data_key`` (:func:`ecgutils.dataset.cache_key`); ``architecture``: the
+    :func:`architecture_key` of a network of yours (built-in networks are keyed by their code)."""
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    params = {"config": config_key(cfg)}
+    if architecture is not None:
+        params["architecture"] = architecture
     return store.Spec(
         kind="model",
         label=f"{prof.name}-{cfg.model}",
-        params={"config": config_key(cfg)},
+        params=params,
         module=__name__,
         data=data_key,
     )
@@ -350,19 +361,22 @@ def train_model(
     train_idx: np.ndarray,
     val_idx: np.ndarray,
     *,
+    build=None,
     strategy=None,
     out_dir: str | os.PathLike | None = None,
     verbose: int = 1,
 ):
     """Train one model. Returns (keras model with the best weights, history frame, seconds).
 
+    ``build``: a function that builds your network (see :func:`builder_arguments`); None builds
+    ``cfg.model``, one of :data:`BUILTIN_MODELS`.
     ``out_dir``: where the best checkpoint and ``history.csv`` go (a temporary folder if None).
     With ``cfg.ensemble = k > 1``, k networks are trained with seeds ``seed, seed + 1, ...``
     (each early-stopped on its own) and returned as one Keras model that averages their class
     probabilities; the history has a ``member`` column.
     """
     if cfg.ensemble == 1:
-        return _train_one(cfg, ds, train_idx, val_idx, strategy, out_dir, verbose)
+        return _train_one(cfg, ds, train_idx, val_idx, build, strategy, out_dir, verbose)
     keras = import_keras()
 
     members, histories, seconds = [], [], 0.0
@@ -370,7 +384,7 @@ def train_model(
         member_cfg = dataclasses.replace(cfg, seed=cfg.seed + k, ensemble=1)
         sub = None if out_dir is None else Path(out_dir) / f"member-{k}"
         model, history, secs = _train_one(
-            member_cfg, ds, train_idx, val_idx, strategy, sub, verbose
+            member_cfg, ds, train_idx, val_idx, build, strategy, sub, verbose
         )
         model.name = f"{model.name}_seed{member_cfg.seed}"  # names must be unique in the ensemble
         members.append(model)
@@ -388,11 +402,91 @@ def train_model(
     return ensemble, history, seconds
 
 
-def _train_one(cfg, ds, train_idx, val_idx, strategy, out_dir, verbose):
+def builder_arguments(cfg: TrainConfig, ds: BeatDataset) -> dict:
+    """The keyword arguments a network builder is called with, after ``(size, n_classes)``:
+    ``rr`` (bool: add the input ``rr``), ``channels`` (1, or 2 with the patient's template) and
+    ``n_features`` (length of ``rr``).
+
+    A builder of your own has the signature of :func:`ecgutils.models.compact_cnn`:
+    ``build(size, n_classes, *, rr, channels, n_features) -> keras.Model``, with an input named
+    ``image`` of shape ``(size, size, channels)`` (uint8 values, 255 = background) and, when
+    ``rr`` is True, an input named ``rr`` of shape ``(n_features,)``; its output is
+    ``n_classes`` probabilities (softmax).
+    """
+    return {
+        "rr": cfg.rr,
+        "channels": 2 if cfg.template else 1,
+        "n_features": int(model_features(ds, cfg).shape[1]),
+    }
+
+
+def build_network(cfg: TrainConfig, ds: BeatDataset, build=None):
+    """The untrained network for ``cfg`` on ``ds``: ``build(size, n_classes, **builder_arguments)``,
+    or the built-in ``cfg.model``; its inputs are checked against what training feeds."""
+    from .models import build_model
+
+    n_classes = len(scheme_classes(cfg.scheme))
+    kwargs = builder_arguments(cfg, ds)
+    if build is None:
+        if cfg.model not in BUILTIN_MODELS:
+            raise ValueError(
+                f"model {cfg.model!r} is not built in ({', '.join(BUILTIN_MODELS)}): pass the "
+                f"function that builds it, e.g. load_or_train(profile, model={cfg.model})."
+            )
+        return build_model(cfg.model, cfg.size, n_classes, **kwargs)
+    model = build(cfg.size, n_classes, **kwargs)
+    expected = {"image": (cfg.size, cfg.size, kwargs["channels"])}
+    if cfg.rr:
+        expected["rr"] = (kwargs["n_features"],)
+    got = {x.name.split(":")[0]: tuple(x.shape[1:]) for x in getattr(model, "inputs", None) or []}
+    out = tuple(getattr(model, "output_shape", ()) or ())[1:]
+    if got != expected or out != (n_classes,):
+        raise ValueError(
+            f"{cfg.model} has inputs {got} and output {out}; training feeds {expected} and "
+            f"expects ({n_classes},) class probabilities. Name the inputs 'image' (and 'rr'), "
+            "use the size, channels and n_features it is called with, and end with "
+            f"Dense({n_classes}, activation='softmax')."
+        )
+    return model
+
+
+def architecture_key(model) -> str:
+    """12 hex digits that identify a network's architecture (layers, shapes, initialisers),
+    whatever Keras numbered its layers in this session: what keys a model of yours in the
+    store, so an edited builder never gets an old model back."""
+    conf = json.loads(model.to_json())
+    names = {layer.name: f"layer{i}" for i, layer in enumerate(model.layers)}
+
+    def renamed(obj):
+        if isinstance(obj, dict):
+            return {k: renamed(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [renamed(v) for v in obj]
+        return names.get(obj, obj) if isinstance(obj, str) else obj
+
+    return store.key_of(renamed(conf))
+
+
+def _builder(model, keras):
+    """(name, build function) for ``model=`` given as a function or a Keras model."""
+    if isinstance(model, keras.Model):
+        template = model
+
+        def build(*_args, **_kwargs):  # fresh weights, the same layers
+            return keras.models.clone_model(template)
+
+        return template.name, build
+    if callable(model):
+        return model.__name__, model
+    raise ValueError(
+        f"model must be a name ({', '.join(BUILTIN_MODELS)}), a function that builds a Keras "
+        f"model, or a Keras model; got {type(model).__name__}."
+    )
+
+
+def _train_one(cfg, ds, train_idx, val_idx, build, strategy, out_dir, verbose):
     keras = import_keras()
     tf = import_tensorflow()
-
-    from .models import build_model
 
     keras.utils.set_random_seed(cfg.seed)
     strategy = strategy or tf.distribute.get_strategy()
@@ -402,14 +496,7 @@ def _train_one(cfg, ds, train_idx, val_idx, strategy, out_dir, verbose):
     val_data = make_dataset(ds, val_idx, cfg, training=False)
     steps = int(train_data.cardinality().numpy())
     with strategy.scope():
-        model = build_model(
-            cfg.model,
-            cfg.size,
-            n_classes,
-            rr=cfg.rr,
-            channels=2 if cfg.template else 1,
-            n_features=model_features(ds, cfg).shape[1],
-        )
+        model = build_network(cfg, ds, build)
         schedule = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, cfg.epochs * steps)
         model.compile(
             optimizer=keras.optimizers.Adam(schedule),
@@ -498,24 +585,34 @@ def load_or_train(
         Progress: 1 = tqdm bars over epochs and batches (widgets in a notebook), 2 = a line per
         epoch (Keras), 0 = silent.
     **overrides
-        Any :class:`TrainConfig` field (``epochs=2``, ``balance="oversample"``, ...).
+        Any :class:`TrainConfig` field (``epochs=2``, ``balance="oversample"``, ...). ``model``
+        may also be your own network: a function that builds it (signature and inputs in
+        :func:`builder_arguments`), or a Keras model (trained from fresh weights of its layers). It
+        is keyed by its architecture: change the function, and the next call trains again.
     """
     keras = import_keras()
 
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    build = None
+    if "model" in overrides and not isinstance(overrides["model"], str):
+        overrides["model"], build = _builder(overrides["model"], keras)
     cfg = config_from_profile(prof, **overrides)
     ds = build_dataset(prof, size=cfg.size, rule=cfg.rule, scale=cfg.scale, progress=verbose > 0)
     if cfg.ignore_classes:
         unknown = set(cfg.ignore_classes) - set(scheme_classes(cfg.scheme))
         if unknown:
             raise ValueError(f"ignore_classes {sorted(unknown)} are not classes of {cfg.scheme}.")
-    spec = model_spec(prof, cfg, cache_key(ds.params))
+    architecture = None
+    if build is not None:  # a network of yours: keyed by what it is
+        keras.utils.set_random_seed(cfg.seed)
+        architecture = architecture_key(build_network(cfg, ds, build))
+    spec = model_spec(prof, cfg, cache_key(ds.params), architecture)
     built = []
 
-    def build(folder: Path) -> None:
-        built.append(_train_and_save(spec, prof, cfg, ds, folder, strategy, verbose))
+    def train_and_save(folder: Path) -> None:
+        built.append(_train_and_save(spec, prof, cfg, ds, folder, strategy, verbose, build))
 
-    folder, _ = store.get_or_build(spec, build, force=retrain)
+    folder, _ = store.get_or_build(spec, train_and_save, force=retrain)
     if built:
         return dataclasses.replace(built[0], folder=folder)
     return TrainedModel(
@@ -529,7 +626,7 @@ def load_or_train(
     )
 
 
-def _train_and_save(spec, prof, cfg, ds, folder: Path, strategy, verbose) -> TrainedModel:
+def _train_and_save(spec, prof, cfg, ds, folder: Path, strategy, verbose, build=None):
     keras = import_keras()
 
     labels = ds.labels(cfg.scheme)
@@ -540,8 +637,9 @@ def _train_and_save(spec, prof, cfg, ds, folder: Path, strategy, verbose) -> Tra
         for part in ("train", "val"):
             split[part] = split[part][~np.isin(labels[split[part]], ignored)]
     model, history, seconds = train_model(
-        cfg, ds, split["train"], split["val"], strategy=strategy, out_dir=folder, verbose=verbose
-    )
+        cfg, ds, split["train"], split["val"], build=build, strategy=strategy, out_dir=folder,
+        verbose=verbose,
+    )  # fmt: skip
     probs = predict(model, ds, split["test"], cfg)
     metrics = classification_metrics(labels[split["test"]], probs.argmax(axis=1), cfg.scheme)
     if cfg.scheme == "aami5":

@@ -232,3 +232,62 @@ def test_progress_bars_are_tqdm_not_keras_step_text(capfd):
     out = capfd.readouterr()
     assert len(history) == 2 and "epoch" in out.err and "2/2" in out.err
     assert "━" not in out.out + out.err  # Keras' bar
+
+
+def _small_cnn(width: int):
+    """A network of one's own, built from the chapter's blocks (as chapter 06's exercise)."""
+    from ecgutils import models
+
+    keras = models.keras
+
+    def small_cnn(size, n_classes, *, rr, channels, n_features):
+        inp, x = models.image_input(size, channels)
+        x = models.conv_block(x, width, padding="same", momentum=0.9)
+        x = keras.layers.GlobalAveragePooling2D()(x)
+        inputs = [inp]
+        if rr:
+            rr_in = keras.Input((n_features,), name="rr")
+            x = keras.layers.Concatenate()([x, keras.layers.BatchNormalization()(rr_in)])
+            inputs.append(rr_in)
+        out = keras.layers.Dense(n_classes, activation="softmax")(x)
+        return keras.Model(inputs, out, name="small_cnn")
+
+    return small_cnn
+
+
+def test_a_network_of_ones_own_trains_and_is_keyed_by_its_architecture(tiny):
+    """load_or_train takes a builder function or a Keras model; an edited builder trains again
+    (never an old cached model), the same one is read back."""
+    first = train.load_or_train(tiny, model=_small_cnn(4), verbose=0)
+    assert first.config.model == "small_cnn" and first.model.name == "small_cnn"
+    assert 0 <= first.metrics["accuracy"] <= 1 and len(first.history) == 1
+    again = train.load_or_train(tiny, model=_small_cnn(4), verbose=0)
+    assert again.folder == first.folder  # same architecture: read back, not trained
+    wider = train.load_or_train(tiny, model=_small_cnn(6), verbose=0)
+    assert wider.folder != first.folder and wider.model.count_params() > first.model.count_params()
+    args = train.builder_arguments(first.config, first.dataset)
+    instance = _small_cnn(4)(tiny.image_size, 8, **args)
+    assert train.load_or_train(tiny, model=instance, verbose=0).folder == first.folder
+
+
+def test_a_network_of_ones_own_is_checked_before_training(tiny):
+    from ecgutils import models
+
+    keras = models.keras
+
+    def wrong_inputs(size, n_classes, **_):
+        inp = keras.Input((size, size, 1), name="img")
+        out = keras.layers.Dense(n_classes, activation="softmax")(keras.layers.Flatten()(inp))
+        return keras.Model(inp, out)
+
+    with pytest.raises(ValueError, match=r"wrong_inputs has inputs \{'img'.*Name the inputs"):
+        train.load_or_train(tiny, model=wrong_inputs, verbose=0)
+    with pytest.raises(ValueError, match="'mine' is not built in .*model=mine"):
+        train.load_or_train(tiny, model="mine", verbose=0)
+    with pytest.raises(ValueError, match="a function that builds a Keras model"):
+        train.load_or_train(tiny, model=3, verbose=0)
+    assert (
+        train.architecture_key(models.compact_cnn(16))
+        == train.architecture_key(models.compact_cnn(16))
+        != train.architecture_key(models.compact_cnn(16, width=8))
+    )
