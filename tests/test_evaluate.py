@@ -173,3 +173,28 @@ def test_validation_split_stratifies_when_it_can():
     assert np.all(np.diff(train) > 0) and not set(train) & set(val)
     train, val = evaluate.validation_split(np.arange(51), labels, 0.2, seed=0)  # one beat of 2
     assert len(train) + len(val) == 51
+
+
+def test_rates_from_confusion_agree_with_scikit_learn():
+    """Chapter 07 computes Se, +P and F1 from the confusion matrix itself: the same numbers as
+    scikit-learn's, also for a class never predicted and a class absent from the truth."""
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    from ecgutils.evaluate import rates_from_confusion
+
+    rng = np.random.default_rng(1)
+    y_true = rng.choice(5, 400, p=[0.6, 0.2, 0.1, 0.1, 0.0])
+    y_pred = np.where(rng.random(400) < 0.8, y_true, rng.choice([0, 1, 3], 400))
+    y_pred[y_pred == 2] = 0  # class 2 is never predicted
+    cm = confusion_matrix(y_true, y_pred, labels=range(5))
+    rates = rates_from_confusion(cm)
+    ppv, se, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=range(5), zero_division=0
+    )
+    np.testing.assert_allclose(rates["se"], se)
+    np.testing.assert_allclose(rates["ppv"], ppv)
+    np.testing.assert_allclose(rates["f1"], f1)
+    np.testing.assert_array_equal(rates["support"], support)
+    assert rates["ppv"][2] == rates["se"][2] == 0 and rates["se"][4] == 0  # never called; absent
+    tn = cm.sum() - cm.sum(axis=0) - cm.sum(axis=1) + np.diag(cm)
+    np.testing.assert_allclose(rates["sp"], tn / (tn + cm.sum(axis=0) - np.diag(cm)))
