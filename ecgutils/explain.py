@@ -28,6 +28,9 @@ import pandas as pd
 
 from .backend import import_keras, import_tensorflow
 
+#: TensorFlow, imported quietly when this module is imported (Grad-CAM needs its GradientTape).
+tf = import_tensorflow()
+
 #: Typical windows of the waves relative to the R peak, seconds (a heart rate of 60-100 bpm:
 #: the P wave ends 50-80 ms before R; a narrow QRS lasts about 100 ms; the T wave ends within
 #: 450 ms of R). Wide ventricular beats and fast or slow rhythms shift them: read shares as a
@@ -69,8 +72,9 @@ def _call(model, inputs: dict):
     return model({k: inputs[k] for k in names}, training=False)
 
 
-def _score_model(model, layer: str):
-    """A model from the inputs to (the layer's feature maps, the class scores).
+def score_model(model, layer: str):
+    """A function from the inputs (a dict: ``image``, and ``rr`` if the model takes it) to (the
+    layer's feature maps, the class scores): what :func:`grad_cam_maps` differentiates.
 
     Scores are the logits when the last layer is a softmax ``Dense`` (gradients of a
     saturated probability vanish), else the log-probabilities.
@@ -92,6 +96,25 @@ def _score_model(model, layer: str):
         return maps, keras.ops.log(keras.ops.maximum(h, 1e-12))
 
     return scores
+
+
+def grad_cam_maps(scores_of, inputs: dict, class_index=None):
+    """Grad-CAM of one batch at one layer, before upsampling.
+
+    ``scores_of(inputs)`` returns (the layer's feature maps A, (n, h, w, k); the class scores
+    y, (n, n_classes), logits). Each map k gets the weight alpha_k = the mean over its cells of
+    d y_c / d A_k; the heat is ReLU(sum over k of alpha_k A_k). ``class_index``: the class c per
+    image ((n,) ints); None: the predicted one. Returns (heat (n, h, w), c (n,)).
+    """
+    with tf.GradientTape() as tape:
+        maps, scores = scores_of(inputs)
+        if class_index is None:
+            class_index = tf.argmax(scores, axis=1)
+        target = tf.gather(scores, class_index, axis=1, batch_dims=1)  # y_c of each image
+    grads = tape.gradient(target, maps)  # d y_c / d A, (n, h, w, k)
+    alpha = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)  # one weight per map
+    heat = tf.nn.relu(tf.reduce_sum(alpha * maps, axis=-1))  # where the maps push c up
+    return heat, class_index
 
 
 def grad_cam(
@@ -123,12 +146,10 @@ def grad_cam(
     class_index : (n,) int array
         The class each map explains.
     """
-    tf = import_tensorflow()
-
     layer = layer or conv_layers(model)[-1]
     inputs = _as_inputs(model, inputs)
     n, size = len(inputs["image"]), inputs["image"].shape[1:3]
-    scores_of = _score_model(model, layer)
+    scores_of = score_model(model, layer)
     if class_index is None:
         chosen = None
     else:
@@ -137,18 +158,9 @@ def grad_cam(
     picked = np.zeros(n, dtype=np.int64)
     for i in range(0, n, batch_size):
         part = {k: tf.convert_to_tensor(v[i : i + batch_size]) for k, v in inputs.items()}
-        with tf.GradientTape() as tape:
-            maps, scores = scores_of(part)
-            cls = (
-                tf.argmax(scores, axis=1)
-                if chosen is None
-                else tf.convert_to_tensor(chosen[i : i + batch_size])
-            )
-            target = tf.gather(scores, cls, axis=1, batch_dims=1)
-        grads = tape.gradient(target, maps)
-        weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
-        cam = tf.nn.relu(tf.reduce_sum(weights * maps, axis=-1))[..., None]
-        cam = tf.image.resize(cam, size, method="bilinear")[..., 0].numpy()
+        cls = None if chosen is None else tf.convert_to_tensor(chosen[i : i + batch_size])
+        cam, cls = grad_cam_maps(scores_of, part, cls)
+        cam = tf.image.resize(cam[..., None], size, method="bilinear")[..., 0].numpy()
         top = cam.reshape(len(cam), -1).max(axis=1)
         heat[i : i + batch_size] = cam / np.where(top > 0, top, 1.0)[:, None, None]
         picked[i : i + batch_size] = np.asarray(cls)
