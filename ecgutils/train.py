@@ -237,7 +237,7 @@ def recalibrate_batchnorm(model, inputs: dict, *, chunk: int = 128) -> None:
             m.momentum = momentum
 
 
-def _precise_bn_callback(ds: BeatDataset, train_idx: np.ndarray, cfg: TrainConfig):
+def precise_bn_callback(ds: BeatDataset, train_idx: np.ndarray, cfg: TrainConfig):
     """A callback that recalibrates batch norm on a fixed random sample of training beats
     before every validation (so early stopping and the checkpoint see the real model)."""
     keras = import_keras()
@@ -376,16 +376,20 @@ def train_model(
     probabilities; the history has a ``member`` column.
     """
     if cfg.ensemble == 1:
-        return _train_one(cfg, ds, train_idx, val_idx, build, strategy, out_dir, verbose)
+        return fit_network(
+            cfg, ds, train_idx, val_idx, build=build, strategy=strategy, out_dir=out_dir,
+            verbose=verbose,
+        )  # fmt: skip
     keras = import_keras()
 
     members, histories, seconds = [], [], 0.0
     for k in range(cfg.ensemble):
         member_cfg = dataclasses.replace(cfg, seed=cfg.seed + k, ensemble=1)
         sub = None if out_dir is None else Path(out_dir) / f"member-{k}"
-        model, history, secs = _train_one(
-            member_cfg, ds, train_idx, val_idx, build, strategy, sub, verbose
-        )
+        model, history, secs = fit_network(
+            member_cfg, ds, train_idx, val_idx, build=build, strategy=strategy, out_dir=sub,
+            verbose=verbose,
+        )  # fmt: skip
         model.name = f"{model.name}_seed{member_cfg.seed}"  # names must be unique in the ensemble
         members.append(model)
         histories.append(history.assign(member=k))
@@ -484,40 +488,45 @@ def _builder(model, keras):
     )
 
 
-def _train_one(cfg, ds, train_idx, val_idx, build, strategy, out_dir, verbose):
+def fit_network(cfg, ds, train_idx, val_idx, *, build=None, strategy=None, out_dir=None, verbose=1):
+    """Build, compile and fit one network on the beats ``train_idx``, early-stopped on
+    ``val_idx``. Returns (the model with the best validation loss's weights, the history as a
+    frame, seconds of fitting)."""
     keras = import_keras()
     tf = import_tensorflow()
 
-    keras.utils.set_random_seed(cfg.seed)
-    strategy = strategy or tf.distribute.get_strategy()
+    keras.utils.set_random_seed(cfg.seed)  # the same weights and batches every run
+    strategy = strategy or tf.distribute.get_strategy()  # several GPUs: MirroredStrategy()
     n_classes = len(scheme_classes(cfg.scheme))
     labels = ds.labels(cfg.scheme)
     train_data = make_dataset(ds, train_idx, cfg, training=True)
     val_data = make_dataset(ds, val_idx, cfg, training=False)
-    steps = int(train_data.cardinality().numpy())
+    steps = int(train_data.cardinality().numpy())  # batches per epoch
     with strategy.scope():
         model = build_network(cfg, ds, build)
+        # Adam, its step size decaying along a cosine from learning_rate to 0 over the run
         schedule = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, cfg.epochs * steps)
         model.compile(
             optimizer=keras.optimizers.Adam(schedule),
-            loss="sparse_categorical_crossentropy",
+            loss="sparse_categorical_crossentropy",  # labels are class indices
             metrics=["accuracy"],
         )
     work = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="ecg-train-"))
     work.mkdir(parents=True, exist_ok=True)
-    callbacks = [_precise_bn_callback(ds, train_idx, cfg)] if cfg.precise_bn else []
+    callbacks = [precise_bn_callback(ds, train_idx, cfg)] if cfg.precise_bn else []
     callbacks += [
+        # stop when the validation loss has not improved for `patience` epochs; keep the best
         keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=cfg.patience, restore_best_weights=True
         ),
         keras.callbacks.ModelCheckpoint(
             str(work / "best.keras"), monitor="val_loss", save_best_only=True
         ),
-        keras.callbacks.CSVLogger(str(work / "history.csv")),
+        keras.callbacks.CSVLogger(str(work / "history.csv")),  # one row per epoch
     ]
     if verbose == 1:
-        callbacks.append(_progress_bars())
-    weights = (
+        callbacks.append(progress_bars())
+    weights = (  # a rare class's beats weigh more in the loss (balance="class_weight")
         class_weights(labels[train_idx], n_classes, power=cfg.balance_power)
         if cfg.balance == "class_weight"
         else None
@@ -539,7 +548,7 @@ def _train_one(cfg, ds, train_idx, val_idx, build, strategy, out_dir, verbose):
     return model, history, seconds
 
 
-def _progress_bars():
+def progress_bars():
     """A tqdm bar over the epochs and one over each epoch's batches (``verbose=1``).
 
     In a notebook they are widgets that update in place; Keras' own bar writes text at every
