@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -99,3 +100,20 @@ def test_every_notebook_has_exercises_with_solutions():
             nb.cells[i] for cells, _ in found for i in cells if nb.cells[i].cell_type == "code"
         ]
         assert all("# your solution here" in c.source for c in stubs), path.name
+
+
+def test_teaching_guide_checks_match_what_chapter_01_asserts():
+    """The teacher's guide's 'spot it' figure for chapter 01 is the count the chapter asserts."""
+    import re
+
+    guide = (Path(course.__file__).resolve().parents[1] / "TEACHING.md").read_text()
+    line = next(ln for ln in guide.split("\n- ") if ln.startswith("**01**"))
+    figures = {int(n.replace(",", "")) for n in re.findall(r"\d{1,3}(?:,\d{3})+", line)}
+    nb = nbformat.read(course.course_notebooks()[0], as_version=4)
+    asserted = {
+        int(n.replace("_", ""))
+        for c in nb.cells
+        if c.cell_type == "code"
+        for n in re.findall(r"assert n_beats == ([\d_]+)", c.source)
+    }
+    assert figures and figures == asserted, (figures, asserted)
