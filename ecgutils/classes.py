@@ -111,3 +111,29 @@ def label_symbols(symbols: Iterable[str], scheme: str) -> np.ndarray:
     """
     index = {sym: scheme_classes(scheme).index(cls) for sym, cls in symbol_map(scheme).items()}
     return np.fromiter((index.get(s, -1) for s in symbols), dtype=np.int64)
+
+
+#: Typical windows of the waves relative to the R peak, seconds (a heart rate of 60-100 bpm:
+#: the P wave ends 50-80 ms before R; a narrow QRS lasts about 100 ms; the T wave ends within
+#: 450 ms of R). Wide ventricular beats and fast or slow rhythms shift them: a rough guide, not
+#: a delineation (chapter 01's primer, chapter 10's heat per wave).
+WAVE_WINDOWS: dict[str, tuple[float, float]] = {
+    "before P": (-np.inf, -0.25),
+    "P": (-0.25, -0.06),
+    "QRS": (-0.06, 0.06),
+    "ST-T": (0.06, 0.45),
+    "after T": (0.45, np.inf),
+}
+
+#: What sets each paper8 class apart on an ECG (chapter 01's primer).
+CLASS_SIGNS: dict[str, str] = {
+    "N": "a P wave before every QRS; a narrow QRS (under 120 ms); regular RR intervals",
+    "L": "left bundle branch block: a wide QRS (120 ms or more), broad and notched; P present",
+    "R": "right bundle branch block: a wide QRS with a late extra deflection; P present",
+    "A": "atrial premature beat: early (short RR before); an abnormal or hidden P; a narrow QRS",
+    "V": "premature ventricular contraction: early, a wide bizarre QRS without a P, a T opposite "
+    "to it, then a long pause",
+    "/": "paced beat: a sharp pacing spike right before a wide QRS",
+    "E": "ventricular escape: late (long RR before), a wide QRS without a P",
+    "!": "ventricular flutter wave: a fast sine-like wave; no separate P, QRS or T",
+}

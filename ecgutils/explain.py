@@ -27,21 +27,10 @@ import numpy as np
 import pandas as pd
 
 from .backend import import_keras, import_tensorflow
+from .classes import WAVE_WINDOWS  # noqa: F401  (its home is classes; chapter 10 reads it here)
 
 #: TensorFlow, imported quietly when this module is imported (Grad-CAM needs its GradientTape).
 tf = import_tensorflow()
-
-#: Typical windows of the waves relative to the R peak, seconds (a heart rate of 60-100 bpm:
-#: the P wave ends 50-80 ms before R; a narrow QRS lasts about 100 ms; the T wave ends within
-#: 450 ms of R). Wide ventricular beats and fast or slow rhythms shift them: read shares as a
-#: rough guide, not a delineation.
-WAVE_WINDOWS: dict[str, tuple[float, float]] = {
-    "before P": (-np.inf, -0.25),
-    "P": (-0.25, -0.06),
-    "QRS": (-0.06, 0.06),
-    "ST-T": (0.06, 0.45),
-    "after T": (0.45, np.inf),
-}
 
 
 def conv_layers(model) -> list[str]:

@@ -14,7 +14,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 
-from .classes import SCHEMES, scheme_table, symbol_map
+from .classes import CLASS_SIGNS, SCHEMES, WAVE_WINDOWS, scheme_table, symbol_map
 from .data import Record, count_classes
 from .segment import FIXED_WINDOW_S
 
@@ -757,7 +757,7 @@ def plot_heat_on_beat(
     ax: Axes | None = None,
 ) -> Axes:
     """A beat's waveform in mV against time from R, coloured by the heat of its image columns,
-    over the typical P / QRS / ST-T windows (:data:`ecgutils.explain.WAVE_WINDOWS`).
+    over the typical P / QRS / ST-T windows (:data:`ecgutils.classes.WAVE_WINDOWS`).
 
     Parameters
     ----------
@@ -769,8 +769,6 @@ def plot_heat_on_beat(
         Heat per image column (:func:`ecgutils.explain.column_heat`).
     """
     from matplotlib.collections import LineCollection
-
-    from .explain import WAVE_WINDOWS
 
     ax = _axes(ax, (6, 3))
     seg = np.asarray(signal[start:end], dtype=float)
@@ -806,7 +804,7 @@ def plot_heat_on_beat(
 def plot_wave_shares(shares: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Mean share of the heat per wave window (columns) for each class (rows), as stacked bars.
 
-    ``shares``: rows per class, columns the :data:`ecgutils.explain.WAVE_WINDOWS` names.
+    ``shares``: rows per class, columns the :data:`ecgutils.classes.WAVE_WINDOWS` names.
     """
     ax = _axes(ax, (7, 3.2))
     left = np.zeros(len(shares))
@@ -994,4 +992,76 @@ def plot_pipeline(
         f"{card['image_size']} images (-> crops) -> CNN -> class",
         fontsize=12,
     )
+    return fig
+
+
+def primer_beats(records: Iterable[Record], classes: Iterable[str] = tuple(CLASS_SIGNS)) -> dict:
+    """One typical beat of each class: {symbol: (record, sample of its R peak)}.
+
+    Among the beats of a class (with a beat before and after it) in ``records``, the one closest to
+    the class's median waveform (0.4 s before R to 0.6 s after), so the example shows what most
+    beats of the class look like. Classes absent from ``records`` are left out.
+    """
+    wanted = list(classes)
+    found: dict[str, list] = {c: [] for c in wanted}
+    for rec in records:
+        lo, hi = int(0.4 * rec.fs), int(0.6 * rec.fs)
+        sample, symbol = rec.beats.sample, rec.beats.symbol
+        for k in range(1, len(sample) - 1):
+            s = int(sample[k])
+            if symbol[k] in found and s - lo >= 0 and s + hi <= len(rec.signal):
+                found[symbol[k]].append((rec, s, rec.signal[s - lo : s + hi]))
+    out = {}
+    for c in wanted:
+        if not found[c]:
+            continue
+        waves = np.stack([w for _, _, w in found[c]])
+        best = int(np.argmin(((waves - np.median(waves, axis=0)) ** 2).sum(axis=1)))
+        out[c] = found[c][best][:2]
+    return out
+
+
+def plot_beat_primer(examples: dict, *, ncols: int = 4) -> plt.Figure:
+    """Each class's typical beat in mV against ms from its R peak, the typical P, QRS and ST-T
+    windows shaded (:data:`ecgutils.classes.WAVE_WINDOWS`), the RR interval before it marked,
+    and what sets the class apart (:data:`ecgutils.classes.CLASS_SIGNS`) in its title.
+
+    ``examples``: {symbol: (record, R-peak sample)}, e.g. from :func:`primer_beats`.
+    """
+    import textwrap
+
+    n = len(examples)
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(4.2 * ncols, 3.6 * nrows), layout="constrained", squeeze=False
+    )
+    shades = {"P": "#fdd49e", "QRS": "#c6dbef", "ST-T": "#d9f0d3"}
+    for ax, (cls, (rec, r)) in zip(axes.flat, examples.items()):
+        k = int(np.searchsorted(rec.beats.sample, r))
+        prev = int(rec.beats.sample[k - 1])
+        rr_ms = 1000 * (r - prev) / rec.fs
+        start = max(prev - int(0.15 * rec.fs), 0)
+        stop = min(r + int(0.55 * rec.fs), len(rec.signal))
+        t = 1000 * (np.arange(start, stop) - r) / rec.fs
+        y = rec.signal[start:stop]
+        for wave, color in shades.items():
+            a, b = (1000 * v for v in WAVE_WINDOWS[wave])
+            ax.axvspan(a, b, color=color, alpha=0.6, lw=0)
+            ax.text((a + b) / 2, 0.98, wave, transform=ax.get_xaxis_transform(), ha="center",
+                    va="top", fontsize=8)  # fmt: skip
+        ax.plot(t, y, color=class_color(cls), lw=1.3)
+        top = y.max()
+        ax.annotate("", xy=(0, top), xytext=(-rr_ms, top),
+                    arrowprops={"arrowstyle": "<->", "color": "0.3", "lw": 0.8})  # fmt: skip
+        ax.text(-rr_ms / 2, top, f"RR {rr_ms:.0f} ms", ha="center", va="bottom", fontsize=8)
+        ax.axvline(-rr_ms, color="0.5", lw=0.6, ls=":")
+        ax.set_ylim(y.min() - 0.1, top + 0.35 * (top - y.min() + 0.1))
+        ax.set_title(f"{cls}: record {rec.name}, {r / rec.fs:.1f} s\n"
+                     + "\n".join(textwrap.wrap(CLASS_SIGNS.get(cls, ""), 48)), fontsize=8.5,
+                     loc="left")  # fmt: skip
+        ax.set_xlabel("ms from the R peak")
+        ax.set_ylabel(f"{rec.lead} (mV)")
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    fig.suptitle("The beats of every class: P wave, QRS complex, ST-T and the RR interval before")
     return fig

@@ -233,3 +233,36 @@ def test_confusion_from_metrics_or_from_a_stored_counts_table():
         == ("Confusion matrix, normalised by true class (%): 6 test beats")
     )
     assert ax2.get_xlabel() == "predicted class" and ax2.get_ylabel() == "true class"
+
+
+def _primer_record():
+    from ecgutils.data import Annotations, Record
+
+    fs, n = 360.0, 360 * 12
+    rng = np.random.default_rng(0)
+    signal = rng.normal(0, 0.01, n)
+    samples = np.arange(1, 12) * 360
+    symbols = np.array(["N", "N", "V", "N", "N", "V", "N", "N", "N", "V", "N"])
+    for s, sym in zip(samples, symbols):
+        signal[s - 5 : s + 5] += 1.0 if sym == "N" else -2.0
+    signal[samples[5] + 50] += 3.0  # one V beat far from the others: never the typical one
+    beats = Annotations(samples, symbols, np.array([""] * len(samples)))
+    marks = Annotations(
+        np.array([], dtype=np.int64), np.array([], dtype=str), np.array([], dtype=str)
+    )
+    return Record("syn", signal, fs, "MLII", ("MLII",), beats, marks)
+
+
+def test_primer_picks_a_typical_beat_per_class_and_marks_the_waves():
+    rec = _primer_record()
+    examples = plotting.primer_beats([rec], classes=("N", "V", "A"))
+    assert set(examples) == {"N", "V"}  # no A beat in the record: left out
+    assert examples["V"][0] is rec and examples["V"][1] in (3 * 360, 10 * 360)  # not the odd one
+    assert examples["N"][1] not in (360, 11 * 360)  # first and last beats have no neighbour
+    fig = plotting.plot_beat_primer(examples, ncols=2)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "ms from the R peak" and ax.get_ylabel() == "MLII (mV)"
+    texts = {t.get_text() for t in ax.texts}
+    assert {"P", "QRS", "ST-T"} <= texts and any(t.startswith("RR 1000 ms") for t in texts)
+    assert "narrow QRS" in ax.get_title(loc="left")
+    plt.close(fig)
