@@ -44,6 +44,36 @@ BEAT_COLUMNS = [
 ]  # fmt: skip
 
 
+def rule_windows(r, n_samples, fs, rule="seed", neighbours=None, window_s=FIXED_WINDOW_S):
+    """Where each beat starts and ends under one rule: (start, end, ok), sample numbers
+    (``end`` exclusive) and whether the beat can be cut, for the R peaks ``r``."""
+    n = len(r)
+    prev_r = np.concatenate([[-1], r[:-1]]) if n else r
+    next_r = np.concatenate([r[1:], [-1]]) if n else r
+    has_prev, has_next = np.arange(n) > 0, np.arange(n) < n - 1
+    if rule == "seed":  # halfway to the neighbours
+        nb = r if neighbours is None else np.unique(np.asarray(neighbours, dtype=np.int64))
+        i_prev = np.searchsorted(nb, r, side="left") - 1  # last neighbour strictly before R
+        i_next = np.searchsorted(nb, r, side="right")  # first neighbour strictly after R
+        ok = (i_prev >= 0) & (i_next < len(nb))
+        prev_nb = nb[np.clip(i_prev, 0, max(len(nb) - 1, 0))] if len(nb) else r
+        next_nb = nb[np.clip(i_next, 0, max(len(nb) - 1, 0))] if len(nb) else r
+        start, end = (prev_nb + r) // 2, (r + next_nb) // 2
+    elif rule == "paper":  # from the previous R + 20 samples to the next R - 20 (at 360 Hz)
+        margin = int(round(PAPER_MARGIN_360 * fs / 360.0))
+        ok = has_prev & has_next
+        start, end = prev_r + margin, next_r - margin
+        ok &= (start < r) & (end > r)
+    else:  # fixed: window_s seconds before and after R
+        before, after = (int(round(w * fs)) for w in window_s)
+        if before < 0 or after <= 0:
+            raise ValueError(f"window_s must be (before >= 0, after > 0) seconds, got {window_s}.")
+        start, end = r - before, r + after + 1
+        ok = np.ones(n, dtype=bool)
+    ok &= (start >= 0) & (end <= n_samples) & (end - start >= 2)  # inside the record
+    return start, end, ok
+
+
 def segment_beats(
     r: np.ndarray,
     n_samples: int,
@@ -90,27 +120,7 @@ def segment_beats(
     prev_r = np.concatenate([[-1], r[:-1]]) if n else r
     next_r = np.concatenate([r[1:], [-1]]) if n else r
     has_prev, has_next = np.arange(n) > 0, np.arange(n) < n - 1
-
-    if rule == "seed":
-        nb = r if neighbours is None else np.unique(np.asarray(neighbours, dtype=np.int64))
-        i_prev = np.searchsorted(nb, r, side="left") - 1  # last neighbour strictly before R
-        i_next = np.searchsorted(nb, r, side="right")  # first neighbour strictly after R
-        ok = (i_prev >= 0) & (i_next < len(nb))
-        prev_nb = nb[np.clip(i_prev, 0, max(len(nb) - 1, 0))] if len(nb) else r
-        next_nb = nb[np.clip(i_next, 0, max(len(nb) - 1, 0))] if len(nb) else r
-        start, end = (prev_nb + r) // 2, (r + next_nb) // 2
-    elif rule == "paper":
-        margin = int(round(PAPER_MARGIN_360 * fs / 360.0))
-        ok = has_prev & has_next
-        start, end = prev_r + margin, next_r - margin
-        ok &= (start < r) & (end > r)
-    else:
-        before, after = (int(round(w * fs)) for w in window_s)
-        if before < 0 or after <= 0:
-            raise ValueError(f"window_s must be (before >= 0, after > 0) seconds, got {window_s}.")
-        start, end = r - before, r + after + 1
-        ok = np.ones(n, dtype=bool)
-    ok &= (start >= 0) & (end <= n_samples) & (end - start >= 2)
+    start, end, ok = rule_windows(r, n_samples, fs, rule, neighbours, window_s)
     rr_prev = np.where(has_prev, (r - prev_r) / fs, np.nan)
     rr_next = np.where(has_next, (next_r - r) / fs, np.nan)
     rr_local, rr_mean = _local_rr(r, fs)
