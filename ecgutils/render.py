@@ -32,7 +32,7 @@ BASELINE_WINDOWS_S: tuple[float, float] = (0.2, 0.6)
 PATIENT_RANGE: tuple[float, float] = (-2.0, 2.0)
 
 
-def _sample_columns(
+def sample_columns(
     signal: np.ndarray, starts: np.ndarray, ends: np.ndarray, size: int, oversample: int
 ) -> np.ndarray:
     """(n, size * oversample + 1) float32: each beat linearly resampled at equal steps."""
@@ -46,7 +46,7 @@ def _sample_columns(
     return x0 + w * (x1 - x0)
 
 
-def _to_rows(y: np.ndarray, size: int, scale: str, mv_range: tuple[float, float], pad: float):
+def to_rows(y: np.ndarray, size: int, scale: str, mv_range: tuple[float, float], pad: float):
     """Map amplitudes (mV) to image row coordinates (0 = top) inside a margin of ``pad``."""
     if scale == "minmax":
         lo = y.min(axis=1, keepdims=True)
@@ -60,7 +60,7 @@ def _to_rows(y: np.ndarray, size: int, scale: str, mv_range: tuple[float, float]
     return pad + (1.0 - unit) * (size - 1 - 2 * pad)
 
 
-def _draw_spans(top: np.ndarray, bottom: np.ndarray, out: np.ndarray) -> None:
+def draw_spans(top: np.ndarray, bottom: np.ndarray, out: np.ndarray) -> None:
     """Fill ``out`` (k, size, size) uint8 with vertical anti-aliased spans, one per column.
 
     ``top`` and ``bottom`` (k, size) are each column's line extent in row coordinates (pixel
@@ -140,10 +140,10 @@ def render_beats(
     pad = max(half, 0.5)
     for b0 in range(0, n, batch):
         s, e = starts[b0 : b0 + batch], ends[b0 : b0 + batch]
-        y = _to_rows(_sample_columns(signal, s, e, size, oversample), size, scale, mv_range, pad)
+        y = to_rows(sample_columns(signal, s, e, size, oversample), size, scale, mv_range, pad)
         # extent of the trace within each column (shared end points join the columns)
         cols = np.lib.stride_tricks.sliding_window_view(y, oversample + 1, axis=1)[:, ::oversample]
-        _draw_spans(cols.min(axis=2) - half, cols.max(axis=2) + half, out[b0 : b0 + batch])
+        draw_spans(cols.min(axis=2) - half, cols.max(axis=2) + half, out[b0 : b0 + batch])
     return out
 
 
@@ -321,7 +321,7 @@ def patient_normalize(
     starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
     if len(starts) == 0:
         raise ValueError("patient_normalize needs at least one beat window.")
-    beats = _sample_columns(x, starts, ends, points - 1, 1)
+    beats = sample_columns(x, starts, ends, points - 1, 1)
     unit = float(np.median(np.ptp(beats, axis=1)))
     unit = unit if unit > 1e-6 else 1.0
     pick = np.ones(len(beats), bool) if reference is None else np.asarray(reference, bool)
