@@ -511,6 +511,10 @@ def fit_network(cfg, ds, train_idx, val_idx, *, build=None, strategy=None, out_d
             loss="sparse_categorical_crossentropy",  # labels are class indices
             metrics=["accuracy"],
         )
+        # Adam's moments and the metrics' totals now, not inside the first traced step: a step
+        # that creates variables is traced twice (seconds of every fit on a CPU). Keras does
+        # this itself only under a distribution strategy.
+        model._symbolic_build(data_batch=train_data.element_spec)
     work = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="ecg-train-"))
     work.mkdir(parents=True, exist_ok=True)
     callbacks = [precise_bn_callback(ds, train_idx, cfg)] if cfg.precise_bn else []
