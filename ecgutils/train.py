@@ -300,8 +300,15 @@ def make_dataset(ds: BeatDataset, index: np.ndarray, cfg: TrainConfig, *, traini
 
 def predict(model, ds: BeatDataset, index: np.ndarray, cfg: TrainConfig) -> np.ndarray:
     """(n, n_classes) class probabilities for the beats ``index`` of ``ds``."""
+    tf = import_tensorflow()
+
+    if len(index) == 0:
+        return np.zeros((0, model.outputs[0].shape[-1]), dtype=np.float32)
     data = make_dataset(ds, index, dataclasses.replace(cfg, batch_size=512), training=False)
-    return model.predict(data.map(lambda x, y: x), verbose=0)
+    data = data.map(lambda x, y: x)
+    # one traced function for any batch size (Keras' predict traces a full batch, then the last)
+    step = tf.function(lambda x: model(x, training=False), input_signature=[data.element_spec])
+    return np.concatenate([step(x).numpy() for x in data])
 
 
 @dataclass
