@@ -298,21 +298,72 @@ def scoring_reference(record: Record) -> tuple[np.ndarray, list[tuple[int, int]]
     return ref, episodes
 
 
+def match_detections(
+    record: Record, peaks: np.ndarray, *, start: int = 0, stop: int | None = None
+) -> dict[str, np.ndarray]:
+    """Which reference beats the detections found, which they missed, which detections are
+    false: EC57 matching (module docstring), within the samples ``start:stop``.
+
+    Returns
+    -------
+    dict of (k,) int64 sample arrays: ``found`` (reference beats matched), ``missed``
+    (reference beats without a detection: false negatives), ``false`` (detections without a
+    reference beat: false positives).
+    """
+    from wfdb import processing
+
+    stop = len(record.signal) if stop is None else stop
+    ref, episodes = scoring_reference(record)
+    ref = ref[(ref >= start) & (ref < stop)]
+    peaks = np.asarray(peaks, dtype=np.int64)
+    keep = (peaks >= start) & (peaks < stop)
+    for s, e in episodes:
+        keep &= ~((peaks >= s) & (peaks <= e))
+    peaks = peaks[keep]
+    if len(ref) == 0 or len(peaks) == 0:  # compare_annotations needs both
+        none = np.array([], dtype=np.int64)
+        return {"found": none, "missed": ref.astype(np.int64), "false": peaks}
+    cmp = processing.compare_annotations(ref, peaks, int(round(MATCH_WINDOW_S * record.fs)))
+    return {
+        "found": np.asarray(cmp.matched_ref_sample, dtype=np.int64),
+        "missed": np.asarray(cmp.unmatched_ref_sample, dtype=np.int64),
+        "false": np.asarray(cmp.unmatched_test_sample, dtype=np.int64),
+    }
+
+
 def score_detections(record: Record, peaks: np.ndarray) -> dict[str, float]:
     """TP, FP, FN, sensitivity and positive predictivity of detections against the reference.
 
     EC57 conventions (module docstring). Se = TP / (TP + FN), +P = TP / (TP + FP).
     """
-    from wfdb import processing
-
-    ref, episodes = scoring_reference(record)
-    peaks = np.asarray(peaks, dtype=np.int64)
-    keep = np.ones(len(peaks), dtype=bool)
-    for s, e in episodes:
-        keep &= ~((peaks >= s) & (peaks <= e))
-    cmp = processing.compare_annotations(ref, peaks[keep], int(round(MATCH_WINDOW_S * record.fs)))
-    tp, fp, fn = int(cmp.tp), int(cmp.fp), int(cmp.fn)
+    got = match_detections(record, peaks)
+    tp, fp, fn = len(got["found"]), len(got["false"]), len(got["missed"])
     return {"tp": tp, "fp": fp, "fn": fn, "se": tp / max(tp + fn, 1), "ppv": tp / max(tp + fp, 1)}
+
+
+def detect_window(
+    record: Record,
+    start_s: float,
+    duration_s: float,
+    method: str = "pantompkins",
+    *,
+    refine: bool = False,
+    fs: float | None = None,
+    margin_s: float = 10.0,
+) -> np.ndarray:
+    """R peaks of ``record`` between ``start_s`` and ``start_s + duration_s`` (record samples),
+    detected on that stretch with ``margin_s`` more on each side (detectors adapt their
+    thresholds over the first seconds).
+
+    ``fs`` is the rate handed to the detector (default: the record's own): pass a wrong one to
+    see what a file read at the wrong rate does to detection.
+    """
+    n = len(record.signal)
+    lo = int(max(round((start_s - margin_s) * record.fs), 0))
+    hi = int(min(round((start_s + duration_s + margin_s) * record.fs), n))
+    peaks = lo + detect_rpeaks(record.signal[lo:hi], fs or record.fs, method, refine=refine)
+    i0, i1 = round(start_s * record.fs), round((start_s + duration_s) * record.fs)
+    return peaks[(peaks >= i0) & (peaks < i1)]
 
 
 def detections_spec(record: str, method: str) -> store.Spec:

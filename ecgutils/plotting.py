@@ -117,6 +117,44 @@ def plot_record_strip(
     return ax
 
 
+def plot_detections(
+    record: Record,
+    peaks: np.ndarray,
+    start_s: float = 0.0,
+    duration_s: float = 10.0,
+    *,
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """A stretch of a record with a detector's R peaks judged against the reference beats:
+    found beats (green ticks), missed beats (red crosses under the trace) and false detections
+    (orange triangles), EC57-matched (:func:`ecgutils.detect.match_detections`). The title
+    gives sensitivity and positive predictivity in the stretch."""
+    from .detect import match_detections
+
+    ax = plot_record_strip(record, start_s, duration_s, show_marks=False, ax=ax)
+    i0 = int(round(start_s * record.fs))
+    i1 = int(round((start_s + duration_s) * record.fs))
+    got = match_detections(record, peaks, start=i0, stop=i1)
+    lo, hi = ax.get_ylim()
+    shown = (
+        ("found", "|", "#009E73", hi - 0.12 * (hi - lo), "detected beat"),
+        ("missed", "x", "#D00000", lo + 0.08 * (hi - lo), "missed beat (false negative)"),
+        ("false", "v", "#E69F00", hi - 0.12 * (hi - lo), "false detection (false positive)"),
+    )
+    for key, marker, color, y, label in shown:
+        t = got[key] / record.fs
+        ax.plot(t, np.full(len(t), y), marker, color=color, ms=9, mew=2, ls="none",
+                label=f"{label}: {len(t)}")  # fmt: skip
+    tp, fn, fp = len(got["found"]), len(got["missed"]), len(got["false"])
+    se = f"{100 * tp / (tp + fn):.0f}%" if tp + fn else "n/a"
+    ppv = f"{100 * tp / (tp + fp):.0f}%" if tp + fp else "n/a"
+    head = f"{title}: " if title else ""
+    ax.set_title(f"{head}Se {se}, +P {ppv} in {duration_s:g} s of record {record.name}")
+    ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
+    return ax
+
+
 def class_totals(
     records: str | int | Iterable[str | int] | None = None, schemes: Iterable[str] = SCHEMES
 ) -> pd.DataFrame:

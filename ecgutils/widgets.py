@@ -82,40 +82,44 @@ def _show(out: widgets.Output, fig) -> None:
         plt.close(fig)
 
 
-def beat_stepper(record: Record, rules=("seed", "paper"), *, scheme: str = "paper8"):
-    """Step through the beats of a record, showing the window each rule cuts.
+def beat_stepper(
+    record: Record | str = "207",
+    rules=("seed", "paper"),
+    *,
+    records=MITDB_RECORDS,
+    scheme: str = "paper8",
+):
+    """Step through the beats of any record, showing the window each rule cuts.
 
     Draws with :func:`ecgutils.plotting.plot_beat_windows`. A class filter jumps between
-    beats of one class.
+    beats of one class (the classes the chosen record holds, with their counts).
     """
     from .classes import scheme_classes
     from .plotting import plot_beat_windows
 
-    tables = {rule: segment_record(record, rule) for rule in rules}
-    first = tables[rules[0]]
-    w_class = widgets.Dropdown(
-        options=["all", *scheme_classes(scheme)], value="all", description="class"
-    )
+    classes = scheme_classes(scheme)
+    current = {"record": record if isinstance(record, Record) else load_record(str(record))}
+    names = [str(r) for r in records]
+    if current["record"].name not in names:
+        names.append(current["record"].name)
+    tables = {}
+    w_record = widgets.Dropdown(options=names, value=current["record"].name, description="record")
+    w_class = widgets.Dropdown(description="class")
     w_beat = widgets.IntSlider(
-        value=0,
-        min=0,
-        max=len(first) - 1,
-        description="beat",
-        continuous_update=False,
+        value=0, min=0, max=0, description="beat", continuous_update=False,
         layout=widgets.Layout(width="70%"),
-    )
+    )  # fmt: skip
     w_prev, w_next = widgets.Button(description="◀ previous"), widgets.Button(description="next ▶")
     out = widgets.Output()
 
     def rows():
+        labels = tables[rules[0]][scheme].to_numpy()
         if w_class.value == "all":
-            return np.arange(len(first))
-        return np.flatnonzero(
-            first[scheme].to_numpy() == scheme_classes(scheme).index(w_class.value)
-        )
+            return np.arange(len(labels))
+        return np.flatnonzero(labels == classes.index(w_class.value))
 
     def redraw(*_):
-        ax = plot_beat_windows(record, tables, w_beat.value)
+        ax = plot_beat_windows(current["record"], tables, w_beat.value)
         _show(out, ax.figure)
 
     def step(delta):
@@ -129,12 +133,116 @@ def beat_stepper(record: Record, rules=("seed", "paper"), *, scheme: str = "pape
             earlier = candidates[candidates < w_beat.value]
             w_beat.value = int(earlier[-1] if len(earlier) else candidates[-1])
 
+    def load(*_):
+        if w_record.value != current["record"].name:
+            current["record"] = load_record(w_record.value)
+        tables.clear()
+        tables.update({rule: segment_record(current["record"], rule) for rule in rules})
+        labels = tables[rules[0]][scheme].to_numpy()
+        counts = [(k, c, int((labels == k).sum())) for k, c in enumerate(classes)]
+        busy["now"] = True  # one drawing for the new record, not one per control reset
+        try:
+            w_class.options = [("all", "all")] + [(f"{c} ({n:,})", c) for k, c, n in counts if n]
+            w_class.value = "all"
+            w_beat.value = 0
+            w_beat.max = len(labels) - 1
+        finally:
+            busy["now"] = False
+        redraw()
+
+    busy = {"now": False}
     w_prev.on_click(lambda _: step(-1))
     w_next.on_click(lambda _: step(+1))
-    w_class.observe(lambda _: step(+1), names="value")
-    w_beat.observe(redraw, names="value")
+    w_class.observe(lambda _: busy["now"] or step(+1), names="value")
+    w_beat.observe(lambda _: busy["now"] or redraw(), names="value")
+    w_record.observe(load, names="value")
+    load()
+    return widgets.VBox([widgets.HBox([w_record, w_class, w_prev, w_next]), w_beat, out])
+
+
+#: Sampling rates the detector explorer can hand a detector, Hz (the record's own is added).
+PASSED_RATES: tuple[int, ...] = (128, 250, 500, 1000)
+
+
+def detector_explorer(
+    records=MITDB_RECORDS,
+    *,
+    record: str = "207",
+    method: str = "pantompkins",
+    start_s: float = 60.0,
+    window_s: float = 10.0,
+) -> widgets.VBox:
+    """Run one R-peak detector on a stretch of any record and see what it found, missed and
+    invented: record, start, detector, the T-wave check, and the sampling rate handed to the
+    detector against the record's true rate.
+
+    Calls :func:`ecgutils.detect.detect_window` and draws with
+    :func:`ecgutils.plotting.plot_detections`.
+    """
+    from .detect import DETECTORS, detect_window
+    from .plotting import plot_detections
+
+    records = [str(r) for r in records]
+    cache: dict[str, Record] = {}
+
+    def get(name: str) -> Record:
+        if name not in cache:
+            cache[name] = load_record(name)
+        return cache[name]
+
+    first = get(record if record in records else records[0])
+    w_record = widgets.Dropdown(options=records, value=first.name, description="record")
+    w_method = widgets.Dropdown(options=list(DETECTORS), value=method, description="detector")
+    w_refine = widgets.Checkbox(value=False, description="T-wave check")
+    w_rate = widgets.Dropdown(description="rate passed")
+    w_start = widgets.FloatSlider(
+        value=start_s, min=0.0, max=max(first.duration_s - window_s, 0.0), step=window_s / 2,
+        description="start (s)", continuous_update=False, layout=widgets.Layout(width="70%"),
+    )  # fmt: skip
+    w_status = widgets.HTML()
+    out = widgets.Output()
+
+    def rates(rec: Record) -> list[tuple[str, float]]:
+        true = float(rec.fs)
+        options = sorted({true, *map(float, PASSED_RATES)})
+        return [(f"{r:g} Hz" + (" (the true rate)" if r == true else ""), r) for r in options]
+
+    def redraw(*_):
+        rec = get(w_record.value)
+        try:
+            peaks = detect_window(
+                rec, w_start.value, window_s, w_method.value, refine=w_refine.value,
+                fs=w_rate.value,
+            )  # fmt: skip
+        except ValueError as exc:  # e.g. too short a stretch for the rate passed
+            w_status.value = f"<b>Cannot detect:</b> {exc}"
+            return
+        w_status.value = ""
+        check = "with" if w_refine.value else "without"
+        title = f"{w_method.value}, {check} the T-wave check, {w_rate.value:g} Hz passed"
+        fig, ax = plt.subplots(figsize=(12, 3.6), layout="constrained")
+        plot_detections(rec, peaks, w_start.value, window_s, title=title, ax=ax)
+        _show(out, fig)
+
+    def record_changed(*_):
+        rec = get(w_record.value)
+        with w_rate.hold_trait_notifications(), w_start.hold_trait_notifications():
+            w_rate.options = rates(rec)
+            w_rate.value = float(rec.fs)
+            w_start.max = max(rec.duration_s - window_s, 0.0)
+            w_start.value = min(w_start.value, w_start.max)
+        redraw()
+
+    w_record.observe(record_changed, names="value")
+    for w in (w_method, w_refine, w_rate, w_start):
+        w.observe(redraw, names="value")
+    w_rate.options = rates(first)
+    w_rate.value = float(first.fs)
     redraw()
-    return widgets.VBox([widgets.HBox([w_class, w_prev, w_next]), w_beat, out])
+    return widgets.VBox(
+        [widgets.HBox([w_record, w_method, w_refine]), widgets.HBox([w_rate]), w_start, w_status,
+         out]
+    )  # fmt: skip
 
 
 def render_explorer(record: Record, table, *, index: int = 0):

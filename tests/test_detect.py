@@ -159,3 +159,32 @@ def test_evaluation_on_quick_records_with_cache(mitdb_ready, tmp_path, monkeypat
     assert set(store.entries(tmp_path)["label"]) == {"gqrs-100", "gqrs-207"}
     gross = detect.summarize_detectors(table)
     assert gross.loc[("gqrs", True), "Se (%)"] > 99 and gross.loc[("gqrs", True), "+P (%)"] > 99
+
+
+def test_matching_names_the_found_missed_and_false_beats_of_a_stretch():
+    ref = np.array([1000, 2000, 3000, 4000, 5000])
+    rec = _record(ref, ["N", "V", "!", "!", "N"], marks=[(2900, "["), (4100, "]")])
+    got = detect.match_detections(rec, np.array([1000, 2030, 3000, 3500, 4500]))
+    assert list(got["found"]) == [1000, 2000] and list(got["missed"]) == [5000]
+    assert list(got["false"]) == [4500]  # 3000 and 3500 lie in the flutter episode
+    part = detect.match_detections(rec, np.array([1000, 2030, 4500]), start=1500, stop=4800)
+    assert list(part["found"]) == [2000] and len(part["missed"]) == 0
+    assert list(part["false"]) == [4500]
+    assert len(detect.match_detections(rec, np.array([], dtype=int))["missed"]) == 3
+
+
+def test_detect_window_returns_the_stretchs_beats_in_record_samples():
+    x, r = _spiky(n_beats=80)
+    rec = _record(r, ["N"] * len(r), n=len(x))
+    rec = Record(rec.name, x, FS, "MLII", ("MLII",), rec.beats, rec.marks)
+    peaks = detect.detect_window(rec, 20.0, 10.0, "pantompkins")
+    inside = r[(r >= 20 * FS) & (r < 30 * FS)]
+    assert len(peaks) == len(inside) and np.abs(peaks - inside).max() <= 2
+    # the rate handed to the detector is its own argument: a wrong one changes what it finds
+    # (at 1000 Hz the 200 ms refractory period spans 0.56 s of this 360 Hz record: a 0.4 s
+    # rhythm loses beats)
+    x, r = _spiky(n_beats=160, rr_s=0.4)
+    rec = Record(rec.name, x, FS, "MLII", ("MLII",), rec.beats, rec.marks)
+    right = detect.detect_window(rec, 20.0, 10.0, "pantompkins")
+    assert len(right) == 25
+    assert len(detect.detect_window(rec, 20.0, 10.0, "pantompkins", fs=1000.0)) < 20

@@ -31,12 +31,14 @@ def test_record_browser_updates_leads_and_limits(mitdb_ready, monkeypatch):
     assert plt.get_fignums() == []  # every figure drawn was closed
 
 
-def test_beat_stepper_steps_through_a_class(mitdb_ready):
+def test_beat_stepper_steps_through_a_class_on_any_record(mitdb_ready):
     from ecgutils.data import load_record
 
     rec = load_record(100)
-    box = widgets.beat_stepper(rec)
-    (w_class, w_prev, w_next), w_beat = box.children[0].children, box.children[1]
+    box = widgets.beat_stepper(rec, records=["100", "207"])
+    (w_record, w_class, w_prev, w_next), w_beat = box.children[0].children, box.children[1]
+    assert [v for _, v in w_class.options] == ["all", "N", "A", "V"]  # what record 100 holds
+    assert w_class.options[2][0] == "A (33)"
     w_class.value = "V"  # jumps to the only PVC of record 100
     v_row = int((widgets.segment_record(rec, "seed")["symbol"] == "V").to_numpy().argmax())
     assert w_beat.value == v_row
@@ -46,6 +48,9 @@ def test_beat_stepper_steps_through_a_class(mitdb_ready):
     w_beat.value = 10
     w_prev.click()
     assert w_beat.value == 9
+    w_record.value = "207"  # another record: its classes, from its first beat
+    assert "L" in [v for _, v in w_class.options] and w_beat.value == 0
+    assert w_beat.max == len(widgets.segment_record(load_record(207), "seed")) - 1
     assert plt.get_fignums() == []
 
 
@@ -66,4 +71,30 @@ def test_render_and_crop_explorers(mitdb_ready):
     assert list(w_class.options) == ["N", "V", "!"] and w_beat.max == 1
     w_class.value = "!"
     assert w_beat.max == 0
+    assert plt.get_fignums() == []
+
+
+def test_detector_explorer_redraws_for_each_decision(mitdb_ready, monkeypatch):
+    from ecgutils import plotting
+
+    drawn = []
+    real = plotting.plot_detections
+
+    def spy(rec, peaks, start, window, *, title, ax):
+        drawn.append((rec.name, len(peaks), start, title))
+        return real(rec, peaks, start, window, title=title, ax=ax)
+
+    monkeypatch.setattr(plotting, "plot_detections", spy)
+    box = widgets.detector_explorer(["100", "207"], record="207", start_s=60.0)
+    (w_record, w_method, w_refine), (w_rate,), w_start = (
+        box.children[0].children, box.children[1].children, box.children[2],
+    )  # fmt: skip
+    assert drawn[-1][0] == "207" and "pantompkins, without the T-wave check, 360 Hz" in drawn[-1][3]
+    assert [v for _, v in w_rate.options] == [128.0, 250.0, 360.0, 500.0, 1000.0]
+    w_method.value = "christov"
+    w_refine.value = True
+    w_rate.value = 128.0
+    assert drawn[-1][3] == "christov, with the T-wave check, 128 Hz passed"
+    w_record.value = "100"
+    assert drawn[-1][0] == "100" and w_rate.value == 360.0 and w_start.value == 60.0
     assert plt.get_fignums() == []
