@@ -245,60 +245,123 @@ def detector_explorer(
     )  # fmt: skip
 
 
-def render_explorer(record: Record, table, *, index: int = 0):
-    """Try the fast renderer's options on one beat, beside the original renderer's image."""
-    from .render import render_beat, render_beat_reference
+def render_explorer(
+    record: Record | str = "207",
+    *,
+    records=MITDB_RECORDS,
+    rule: str = "seed",
+    size: int = 48,
+    scheme: str = "paper8",
+):
+    """The image a beat becomes under each decision of the pipeline, on any record and class:
+    segmentation rule, image size (48, the standard profile's, included), scale (``minmax``,
+    ``fixed`` mV, ``patient`` units with the record's template beat) and line width, beside
+    the beat in mV and the original renderer's 128x128 picture.
 
+    Draws with :func:`ecgutils.explore.record_images`, exactly as the data sets are drawn.
+    """
+    from .explore import class_rows, patient_signal, record_images
+    from .render import render_beat_reference
+    from .segment import RULES
+
+    current = {"record": record if isinstance(record, Record) else load_record(str(record))}
+    names = [str(r) for r in records]
+    if current["record"].name not in names:
+        names.append(current["record"].name)
+    tables, normalized, members = {}, {}, {}
+    w_record = widgets.Dropdown(options=names, value=current["record"].name, description="record")
+    w_class = widgets.Dropdown(description="class")
     w_beat = widgets.IntSlider(
-        value=index, min=0, max=len(table) - 1, description="beat", continuous_update=False
+        value=0, min=0, max=0, description="beat of class", continuous_update=False,
+        style={"description_width": "initial"},
+    )  # fmt: skip
+    w_rule = widgets.ToggleButtons(options=list(RULES), value=rule, description="rule")
+    w_size = widgets.Dropdown(options=[16, 32, 48, 64, 96, 128], value=size, description="size")
+    w_scale = widgets.ToggleButtons(
+        options=["minmax", "fixed", "patient"], value="minmax", description="scale"
     )
-    w_size = widgets.Dropdown(options=[32, 64, 96, 128, 192], value=128, description="size")
     w_width = widgets.FloatSlider(
         value=1.0, min=0.25, max=4.0, step=0.25, description="line width", continuous_update=False
     )
-    w_scale = widgets.ToggleButtons(
-        options=["minmax", "fixed"], value="minmax", description="scale"
-    )
-    w_range = widgets.FloatRangeSlider(
-        value=(-2.0, 3.0),
-        min=-5.0,
-        max=5.0,
-        step=0.25,
-        description="mV range",
-        continuous_update=False,
-    )
+    busy = {"now": False}
     out = widgets.Output()
 
+    def table():
+        key = (current["record"].name, w_rule.value)
+        if key not in tables:
+            tables[key] = segment_record(current["record"], w_rule.value)
+        return tables[key]
+
     def redraw(*_):
-        row = table.iloc[w_beat.value]
-        beat = record.signal[int(row["start"]) : int(row["end"])]
-        fast = render_beat(
-            beat,
-            size=w_size.value,
-            line_width=w_width.value,
-            scale=w_scale.value,
-            mv_range=tuple(w_range.value),
-        )
-        fig, axes = plt.subplots(1, 3, figsize=(11, 3.4), layout="constrained")
-        t = np.arange(len(beat)) / record.fs
-        axes[0].plot(t, beat, color="#1f1f1f", lw=1)
-        axes[0].set_xlabel("time in beat (s)")
-        axes[0].set_ylabel(f"{record.lead} (mV)")
-        axes[0].set_title(f"Record {record.name}, beat {row['symbol']} at sample {row['r']}")
+        if busy["now"] or w_class.value is None:
+            return
+        rec, tab = current["record"], table()
+        row = int(members[w_class.value][w_beat.value])
+        key = (rec.name, w_rule.value)
+        if w_scale.value == "patient" and key not in normalized:
+            normalized[key] = patient_signal(rec, tab)
+        drawn = record_images(
+            rec, tab, [row], size=w_size.value, scale=w_scale.value, line_width=w_width.value,
+            normalized=normalized.get(key),
+        )  # fmt: skip
+        beat = rec.signal[int(tab["start"].iloc[row]) : int(tab["end"].iloc[row])]
+        panels = 4 if drawn["template"] is not None else 3
+        fig, axes = plt.subplots(1, panels, figsize=(3.4 * panels + 1, 3.4), layout="constrained")
+        t = (np.arange(len(beat)) + int(tab["start"].iloc[row]) - int(tab["r"].iloc[row])) / rec.fs
+        axes[0].plot(1000 * t, beat, color="#1f1f1f", lw=1)
+        axes[0].set_xlabel("time from R (ms)")
+        axes[0].set_ylabel(f"{rec.lead} (mV)")
+        axes[0].set_title(f"Record {rec.name}, {tab['symbol'].iloc[row]} beat {row}")
         axes[1].imshow(render_beat_reference(beat), cmap="gray", vmin=0, vmax=255)
-        axes[1].set_title("original renderer, 128x128")
-        axes[2].imshow(fast, cmap="gray", vmin=0, vmax=255)
-        axes[2].set_title(f"fast renderer, {w_size.value}x{w_size.value}")
+        axes[1].set_title("original renderer, 128x128, minmax")
+        axes[2].imshow(drawn["images"][0], cmap="gray", vmin=0, vmax=255)
+        axes[2].set_title(f"{w_rule.value}, {w_size.value}x{w_size.value}, {w_scale.value}")
+        if drawn["template"] is not None:
+            axes[3].imshow(drawn["template"], cmap="gray", vmin=0, vmax=255)
+            axes[3].set_title(f"record's template (1 unit = {drawn['unit_mv']:.2f} mV)")
         for ax in axes[1:]:
             ax.set_axis_off()
         _show(out, fig)
 
-    for w in (w_beat, w_size, w_width, w_scale, w_range):
+    def classes_changed(*_):
+        members.clear()
+        members.update(class_rows(table(), scheme))
+        busy["now"] = True
+        try:
+            keep = w_class.value if w_class.value in members else None
+            w_class.options = [(f"{c} ({len(r):,})", c) for c, r in members.items()]
+            w_class.value = keep or next(iter(members))
+            w_beat.value = 0
+            w_beat.max = len(members[w_class.value]) - 1
+        finally:
+            busy["now"] = False
+        redraw()
+
+    def record_changed(*_):
+        current["record"] = load_record(w_record.value)
+        classes_changed()
+
+    def class_changed(*_):
+        if busy["now"]:
+            return
+        busy["now"] = True
+        try:
+            w_beat.value = 0
+            w_beat.max = len(members[w_class.value]) - 1
+        finally:
+            busy["now"] = False
+        redraw()
+
+    w_record.observe(record_changed, names="value")
+    w_rule.observe(classes_changed, names="value")
+    w_class.observe(class_changed, names="value")
+    for w in (w_beat, w_size, w_scale, w_width):
         w.observe(redraw, names="value")
-    redraw()
+    classes_changed()
     return widgets.VBox(
-        [widgets.HBox([w_beat, w_size]), widgets.HBox([w_width, w_scale]), w_range, out]
-    )
+        [widgets.HBox([w_record, w_class, w_beat]), w_rule, widgets.HBox([w_size, w_width]),
+         w_scale, out]
+    )  # fmt: skip
 
 
 def crop_explorer(images: np.ndarray, labels: np.ndarray, scheme: str):

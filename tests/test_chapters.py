@@ -144,3 +144,39 @@ def test_make_student_keeps_every_exercise_and_no_solution(tmp_path, capsys):
                 )
         total += len(chapters.exercises(path))
     assert total >= 10  # every chapter has exercises where its ideas are taught
+
+
+def _bound_and_used(source: str) -> tuple[set[str], set[str]]:
+    """Names a cell binds at top level (assignments, imports, defs) and names it reads."""
+    import ast
+
+    lines = [ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!"))]
+    tree = ast.parse("\n".join(lines))
+    bound, used = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (bound if isinstance(node.ctx, ast.Store) else used).add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return bound, used
+
+
+def test_student_copies_never_need_a_solution():
+    """A chapter read without its solutions (``make student``) still runs: no cell after a
+    solution reads a name that only a solution cell binds."""
+    for path in chapters.notebooks():
+        cells = json.loads(path.read_text())["cells"]
+        kept: set[str] = set()
+        only_solutions: set[str] = set()
+        for cell in cells:
+            if cell["cell_type"] != "code":
+                continue
+            bound, used = _bound_and_used(chapters._source(cell))
+            if "solution" in cell.get("metadata", {}).get("tags", []):
+                only_solutions |= bound - kept
+                continue
+            leaked = ((used - bound) & only_solutions) - kept
+            assert not leaked, f"{path.name}: {sorted(leaked)} come from a solution only"
+            kept |= bound

@@ -54,17 +54,40 @@ def test_beat_stepper_steps_through_a_class_on_any_record(mitdb_ready):
     assert plt.get_fignums() == []
 
 
-def test_render_and_crop_explorers(mitdb_ready):
+def test_render_and_crop_explorers(mitdb_ready, monkeypatch):
     import numpy as np
 
+    from ecgutils import explore
     from ecgutils.data import load_record
 
-    rec = load_record(207)
-    table = widgets.segment_record(rec, "seed")
-    box = widgets.render_explorer(rec, table.iloc[:20])
-    w_beat, w_size = box.children[0].children
+    drawn = []
+    real = explore.record_images
+
+    def spy(rec, table, rows, **options):
+        drawn.append((rec.name, len(table), list(rows), options["size"], options["scale"]))
+        return real(rec, table, rows, **options)
+
+    monkeypatch.setattr(explore, "record_images", spy)
+    box = widgets.render_explorer(load_record(207), records=["100", "207"])
+    (w_record, w_class, w_beat), w_rule, (w_size, w_width), w_scale = (
+        box.children[0].children, box.children[1], box.children[2].children, box.children[3],
+    )  # fmt: skip
+    assert drawn[-1][3:] == (48, "minmax")  # the standard profile's images by default
+    assert w_class.value == "L" and w_class.options[0][0].startswith("L (")
+    w_class.value = "V"
+    v_rows = explore.class_rows(widgets.segment_record(load_record(207), "seed"))["V"]
+    w_beat.value = 3
+    assert drawn[-1][2] == [int(v_rows[3])]
+    w_scale.value = "patient"
     w_size.value = 32
-    w_beat.value = 5
+    assert drawn[-1][3:] == (32, "patient")
+    w_rule.value = "fixed"
+    assert w_class.value == "V" and w_beat.value == 0
+    before = len(drawn)
+    w_width.value = 2.0
+    assert len(drawn) == before + 1
+    w_record.value = "100"
+    assert drawn[-1][0] == "100" and w_class.value == "V" and w_beat.max == 0
     images = np.full((6, 16, 16), 255, dtype=np.uint8)
     box = widgets.crop_explorer(images, np.array([0, 4, 4, 7, -1, 0]), "paper8")
     w_class, w_beat = box.children[0].children

@@ -1,0 +1,96 @@
+"""What the explorer widgets show, as plain functions (tested without a browser).
+
+The widgets (:mod:`ecgutils.widgets`) only wire controls to these and to :mod:`ecgutils.plotting`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .data import Record
+from .dataset import DATASET_SCALES, reference_beats
+from .render import FIXED_RANGE_MV, PATIENT_RANGE, patient_normalize, render_beats
+
+
+def record_images(
+    record: Record,
+    table: pd.DataFrame,
+    rows,
+    *,
+    size: int = 48,
+    scale: str = "minmax",
+    line_width: float = 1.0,
+    normalized: tuple | None = None,
+) -> dict:
+    """The images of some beats of one record, drawn as :func:`ecgutils.dataset.build_dataset`
+    draws a data set with these options.
+
+    Parameters
+    ----------
+    record : Record
+    table : DataFrame
+        The record's beats under one rule (:func:`ecgutils.segment.segment_record`).
+    rows : sequence of int
+        Positions in ``table`` of the beats to draw.
+    scale : {"minmax", "fixed", "patient"}
+        ``minmax``: each beat stretched to the image height; ``fixed``: -2 to 3 mV; ``patient``:
+        the baseline removed and heights in units of the record's typical beat
+        (:func:`ecgutils.render.patient_normalize`), -2 to 2 units.
+    normalized : tuple, optional
+        What :func:`ecgutils.render.patient_normalize` returned for this record and table, to
+        reuse (it takes about half a second per record).
+
+    Returns
+    -------
+    dict
+        ``images`` (k, size, size) uint8; for ``scale="patient"`` also ``template`` (size, size)
+        uint8, the record's median beat drawn the same way, and ``unit_mv``, the typical beat
+        height in mV (None otherwise).
+    """
+    if scale not in DATASET_SCALES:
+        raise ValueError(f"Unknown scale {scale!r}; choose one of {', '.join(DATASET_SCALES)}.")
+    rows = np.asarray(rows, dtype=np.int64)
+    starts, ends = table["start"].to_numpy(), table["end"].to_numpy()
+    options = {"size": size, "line_width": line_width}
+    if scale != "patient":
+        images = render_beats(
+            record.signal, starts[rows], ends[rows], scale=scale, mv_range=FIXED_RANGE_MV,
+            **options,
+        )  # fmt: skip
+        return {"images": images, "template": None, "unit_mv": None}
+    signal, template, unit = normalized or patient_signal(record, table)
+    images = render_beats(
+        signal, starts[rows], ends[rows], scale="fixed", mv_range=PATIENT_RANGE, **options
+    )
+    drawn = render_beats(
+        template, [0], [len(template)], scale="fixed", mv_range=PATIENT_RANGE, **options
+    )
+    return {"images": images, "template": drawn[0], "unit_mv": unit}
+
+
+def patient_signal(record: Record, table: pd.DataFrame) -> tuple:
+    """:func:`ecgutils.render.patient_normalize` of a record with the beats of ``table``, its
+    template the median of the reference beats (:func:`ecgutils.dataset.reference_beats`), as
+    the ``patient`` data sets use: (signal in units, template, unit in mV)."""
+    return patient_normalize(
+        record.signal,
+        table["start"].to_numpy(),
+        table["end"].to_numpy(),
+        record.fs,
+        reference=reference_beats(table),
+    )
+
+
+def class_rows(table: pd.DataFrame, scheme: str = "paper8") -> dict[str, np.ndarray]:
+    """Positions in ``table`` of each class of ``scheme`` the record holds (classes without a
+    beat left out), in the scheme's order."""
+    from .classes import scheme_classes
+
+    labels = table[scheme].to_numpy()
+    out = {}
+    for k, name in enumerate(scheme_classes(scheme)):
+        rows = np.flatnonzero(labels == k)
+        if len(rows):
+            out[name] = rows
+    return out
