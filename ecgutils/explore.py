@@ -94,3 +94,49 @@ def class_rows(table: pd.DataFrame, scheme: str = "paper8") -> dict[str, np.ndar
         if len(rows):
             out[name] = rows
     return out
+
+
+def error_table(
+    beats: pd.DataFrame, index, y_true, probs, classes, *, fs: float = 360.0
+) -> pd.DataFrame:
+    """The misclassified beats, most confident mistakes first, with where and when they are.
+
+    Parameters
+    ----------
+    beats : DataFrame
+        The data set's beat table (:attr:`ecgutils.dataset.BeatDataset.beats`).
+    index : (n,) int array
+        Rows of ``beats`` that were classified.
+    y_true : (n,) int array
+        Their true classes (indices into ``classes``).
+    probs : (n, n_classes) float array
+        The model's class probabilities.
+    classes : sequence of str
+        Class names, in the model's output order.
+
+    Returns
+    -------
+    DataFrame, one row per mistake: ``beat`` (row of ``beats``), ``record``, ``time (s)`` of the R
+    peak, ``true``, ``predicted``, ``p(predicted)``, ``p(true)``, ``RR before (ms)``,
+    ``RR after (ms)`` and ``RR before / local`` (below 1: early), sorted by ``p(predicted)``.
+    """
+    index, y_true, probs = np.asarray(index), np.asarray(y_true), np.asarray(probs)
+    y_pred = probs.argmax(axis=1)
+    wrong = np.flatnonzero(y_pred != y_true)
+    rows = beats.iloc[index[wrong]]
+    names = np.asarray(classes)
+    out = pd.DataFrame(
+        {
+            "beat": index[wrong],
+            "record": rows["record"].to_numpy(),
+            "time (s)": rows["r"].to_numpy() / fs,
+            "true": names[y_true[wrong]],
+            "predicted": names[y_pred[wrong]],
+            "p(predicted)": probs[wrong, y_pred[wrong]],
+            "p(true)": probs[wrong, y_true[wrong]],
+            "RR before (ms)": 1000 * rows["rr_prev_s"].to_numpy(),
+            "RR after (ms)": 1000 * rows["rr_next_s"].to_numpy(),
+            "RR before / local": (rows["rr_prev_s"] / rows["rr_local_s"]).to_numpy(),
+        }
+    )
+    return out.sort_values("p(predicted)", ascending=False, kind="stable").reset_index(drop=True)

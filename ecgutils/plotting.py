@@ -155,6 +155,39 @@ def plot_detections(
     return ax
 
 
+def plot_beat_in_context(
+    record: Record,
+    beat: pd.Series,
+    *,
+    image: np.ndarray | None = None,
+    context_s: float = 2.5,
+    title: str = "",
+) -> plt.Figure:
+    """One beat where it happened: the strip ``context_s`` either side of its R peak with the
+    cardiologists' labels, the beat's window shaded, and (if given) the image the model saw.
+
+    ``beat`` is a row of a beat table (``r``, ``start``, ``end`` in samples of ``record``).
+    """
+    has_image = image is not None
+    fig, axes = plt.subplots(
+        1, 2 if has_image else 1, figsize=(13, 3.4), layout="constrained",
+        gridspec_kw={"width_ratios": [4, 1]} if has_image else None,
+    )  # fmt: skip
+    ax = axes[0] if has_image else axes
+    r = int(beat["r"]) / record.fs
+    plot_record_strip(record, r - context_s, 2 * context_s, show_marks=False, ax=ax)
+    ax.axvspan(int(beat["start"]) / record.fs, int(beat["end"]) / record.fs, color="#E69F00",
+               alpha=0.18, label="the beat's window")  # fmt: skip
+    ax.legend(loc="lower right", fontsize=8)
+    if title:
+        ax.set_title(title)
+    if has_image:
+        axes[1].imshow(image, cmap="gray", vmin=0, vmax=255)
+        axes[1].set_title(f"the model's image ({image.shape[0]}x{image.shape[1]})")
+        axes[1].set_axis_off()
+    return fig
+
+
 def class_totals(
     records: str | int | Iterable[str | int] | None = None, schemes: Iterable[str] = SCHEMES
 ) -> pd.DataFrame:

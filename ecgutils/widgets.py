@@ -404,36 +404,91 @@ def crop_explorer(images: np.ndarray, labels: np.ndarray, scheme: str):
     return widgets.VBox([widgets.HBox([w_class, w_beat]), out])
 
 
-def error_browser(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, scheme: str):
-    """Browse misclassified beats by true and predicted class."""
-    from .classes import scheme_classes
-    from .plotting import error_gallery
+def error_browser(dataset, index, y_true, probs, classes):
+    """Browse the misclassified beats, most confident mistakes first: filter by true and
+    predicted class; see each beat's record, time, RR intervals and probabilities, the strip
+    around it with the cardiologists' labels, and the image the model saw.
 
-    classes = ["any", *scheme_classes(scheme)]
-    w_true = widgets.Dropdown(options=classes, value="any", description="true")
-    w_pred = widgets.Dropdown(options=classes, value="any", description="predicted")
-    w_seed = widgets.IntSlider(
-        value=0, min=0, max=20, description="sample", continuous_update=False
-    )
+    Parameters
+    ----------
+    dataset : BeatDataset
+    index : (n,) int array
+        The beats classified (rows of ``dataset.beats``).
+    y_true : (n,) int array
+    probs : (n, n_classes) float array
+    classes : sequence of str
+        Class names in the model's output order.
+
+    Lists with :func:`ecgutils.explore.error_table`; draws with
+    :func:`ecgutils.plotting.plot_beat_in_context`.
+    """
+    from .explore import error_table
+    from .plotting import plot_beat_in_context
+
+    errors = error_table(dataset.beats, index, y_true, probs, classes)
+    names = ["any", *classes]
+    w_true = widgets.Dropdown(options=names, value="any", description="true")
+    w_pred = widgets.Dropdown(options=names, value="any", description="predicted")
+    w_pick = widgets.IntSlider(
+        value=0, min=0, max=0, description="mistake", continuous_update=False,
+        layout=widgets.Layout(width="50%"),
+    )  # fmt: skip
+    w_info = widgets.HTML()
     out = widgets.Output()
+    busy = {"now": False}
+    records: dict[str, Record] = {}
+
+    def chosen():
+        keep = np.ones(len(errors), dtype=bool)
+        if w_true.value != "any":
+            keep &= (errors["true"] == w_true.value).to_numpy()
+        if w_pred.value != "any":
+            keep &= (errors["predicted"] == w_pred.value).to_numpy()
+        return errors[keep]
 
     def redraw(*_):
-        fig = error_gallery(
-            images,
-            y_true,
-            y_pred,
-            scheme,
-            n=16,
-            true_class=None if w_true.value == "any" else w_true.value,
-            pred_class=None if w_pred.value == "any" else w_pred.value,
-            seed=w_seed.value,
+        if busy["now"]:
+            return
+        rows = chosen()
+        if not len(rows):
+            w_info.value = f"No mistakes of this kind among {len(errors):,}."
+            with out:
+                out.clear_output()
+            return
+        e = rows.iloc[w_pick.value]
+        name = str(e["record"])
+        if name not in records:
+            records[name] = load_record(name)
+        t = e["time (s)"]
+        w_info.value = (
+            f"<b>{w_pick.value + 1} of {len(rows):,}</b> such mistakes ({len(errors):,} in all): "
+            f"record <b>{name}</b> at {int(t // 60)}:{t % 60:04.1f} (beat {int(e['beat'])}), "
+            f"true <b>{e['true']}</b>, called <b>{e['predicted']}</b> with p = "
+            f"{e['p(predicted)']:.2f} (p({e['true']}) = {e['p(true)']:.2f}); RR before "
+            f"{e['RR before (ms)']:.0f} ms ({e['RR before / local']:.2f} of the local rhythm), "
+            f"after {e['RR after (ms)']:.0f} ms"
         )
+        beat = dataset.beats.iloc[int(e["beat"])]
+        fig = plot_beat_in_context(
+            records[name], beat, image=dataset.images[int(e["beat"])],
+            title=f"Record {name}: a {e['true']} beat called {e['predicted']}",
+        )  # fmt: skip
         _show(out, fig)
 
-    for w in (w_true, w_pred, w_seed):
-        w.observe(redraw, names="value")
-    redraw()
-    return widgets.VBox([widgets.HBox([w_true, w_pred, w_seed]), out])
+    def filter_changed(*_):
+        busy["now"] = True
+        try:
+            w_pick.value = 0
+            w_pick.max = max(len(chosen()) - 1, 0)
+        finally:
+            busy["now"] = False
+        redraw()
+
+    for w in (w_true, w_pred):
+        w.observe(filter_changed, names="value")
+    w_pick.observe(redraw, names="value")
+    filter_changed()
+    return widgets.VBox([widgets.HBox([w_true, w_pred]), w_pick, w_info, out])
 
 
 _UPLOAD_ESM = """

@@ -38,3 +38,22 @@ def test_class_rows_name_the_classes_a_record_holds(mitdb_ready):
     rows = explore.class_rows(table)
     assert list(rows) == ["N", "A", "V"] and len(rows["V"]) == 1
     assert sum(len(r) for r in rows.values()) == (table["paper8"] >= 0).sum()
+
+
+def test_error_table_lists_mistakes_most_confident_first():
+    import pandas as pd
+
+    beats = pd.DataFrame({
+        "record": ["100", "100", "207", "207"], "r": [360, 720, 3600, 7200],
+        "rr_prev_s": [1.0, 0.5, 0.8, 0.8], "rr_next_s": [1.0, 1.5, 0.8, 0.8],
+        "rr_local_s": [1.0, 1.0, 0.8, 0.8],
+    })  # fmt: skip
+    probs = np.array([[0.9, 0.1], [0.3, 0.7], [0.1, 0.9], [0.6, 0.4]])
+    got = explore.error_table(beats, [0, 1, 2, 3], [0, 0, 1, 1], probs, ["N", "V"])
+    assert list(got["beat"]) == [1, 3]  # p 0.7 before p 0.6; beats 0 and 2 are right
+    first = got.iloc[0]
+    assert (first["record"], first["true"], first["predicted"]) == ("100", "N", "V")
+    assert first["time (s)"] == 2.0 and first["p(true)"] == 0.3
+    assert (first["RR before (ms)"], first["RR after (ms)"]) == (500.0, 1500.0)
+    assert first["RR before / local"] == 0.5  # early: half the local rhythm
+    assert explore.error_table(beats, [0], [0], probs[:1], ["N", "V"]).empty

@@ -266,3 +266,23 @@ def test_primer_picks_a_typical_beat_per_class_and_marks_the_waves():
     assert {"P", "QRS", "ST-T"} <= texts and any(t.startswith("RR 1000 ms") for t in texts)
     assert "narrow QRS" in ax.get_title(loc="left")
     plt.close(fig)
+
+
+def test_beat_in_context_shades_the_window_beside_the_image(mitdb_ready):
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from ecgutils.data import load_record
+    from ecgutils.segment import segment_record
+
+    rec = load_record(100)
+    beat = segment_record(rec, "seed").iloc[10]
+    fig = plotting.plot_beat_in_context(rec, beat, image=np.full((48, 48), 255, np.uint8))
+    strip, image = fig.axes
+    assert strip.get_xlabel() == "time (s)" and "(mV)" in strip.get_ylabel()
+    lo, hi = strip.get_xlim()
+    assert lo < beat["r"] / rec.fs < hi and hi - lo == pytest.approx(5.0, abs=0.01)
+    assert "48x48" in image.get_title()
+    plt.close(fig)
+    assert len(plotting.plot_beat_in_context(rec, beat).axes) == 1
+    plt.close("all")

@@ -121,3 +121,29 @@ def test_detector_explorer_redraws_for_each_decision(mitdb_ready, monkeypatch):
     w_record.value = "100"
     assert drawn[-1][0] == "100" and w_rate.value == 360.0 and w_start.value == 60.0
     assert plt.get_fignums() == []
+
+
+def test_error_browser_shows_where_and_when_each_mistake_is(mitdb_ready):
+    import numpy as np
+
+    from ecgutils.dataset import build_dataset
+
+    ds = build_dataset("quick", progress=False)
+    index = np.arange(0, 400)
+    y_true = ds.labels("paper8")[index]
+    probs = np.full((len(index), 8), 0.01)
+    probs[np.arange(len(index)), y_true] = 0.9
+    probs[[5, 7], 0], probs[[5, 7], 4] = 0.01, 0.95  # two normal beats called V
+    probs[9, 4] = 0.6  # and a less confident one
+    probs[9, 0] = 0.3
+    classes = ["N", "L", "R", "A", "V", "/", "E", "!"]
+    box = widgets.error_browser(ds, index, y_true, probs, classes)
+    (w_true, w_pred), w_pick, w_info = box.children[0].children, box.children[1], box.children[2]
+    assert w_pick.max == 2 and "record <b>100</b>" in w_info.value and "p = 0.95" in w_info.value
+    w_pick.value = 2
+    assert "p = 0.60" in w_info.value and "RR before" in w_info.value
+    w_true.value = "V"
+    assert w_pick.max == 0 and "No mistakes of this kind" in w_info.value
+    w_true.value, w_pred.value = "N", "V"
+    assert w_pick.max == 2
+    assert plt.get_fignums() == []
