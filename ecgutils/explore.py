@@ -140,3 +140,105 @@ def error_table(
         }
     )
     return out.sort_values("p(predicted)", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def ds1_fold_probabilities(
+    profile=None,
+    *,
+    balance_power: float | None = None,
+    k: int = 5,
+    seed: int = 2018,
+    max_iter: int = 300,
+) -> dict[str, np.ndarray]:
+    """Out-of-fold class probabilities of the inter-patient trees on DS1 alone: each DS1
+    record's beats are scored by trees trained on the other folds' records (patient-grouped
+    k-fold, :func:`ecgutils.evaluate.patient_kfold_splits`). DS2 is never read, so a decision
+    made on these (a class weight, a threshold) cannot flatter the DS1 -> DS2 figures.
+
+    Kept in the store (``data/models/trees/<profile>-ds1-folds-<key>/``).
+
+    Returns
+    -------
+    dict
+        ``labels`` (n,) int (``aami5`` indices, Q left out), ``probabilities`` (n, 5) float,
+        ``records`` (n,) str, over the scored DS1 beats.
+    """
+    from . import store
+    from .classes import scheme_classes
+    from .config import DS1, Profile, get_profile
+    from .dataset import build_dataset, cache_key
+    from .evaluate import patient_kfold_splits
+    from .trees import TREES_BALANCE_POWER, train_trees, tree_features
+
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    power = TREES_BALANCE_POWER if balance_power is None else float(balance_power)
+    ds = build_dataset(prof, rule="fixed", scale="patient", progress=False)
+    settings = {"balance_power": power, "k": k, "seed": seed, "max_iter": max_iter}
+    spec = store.Spec(
+        kind="trees", label=f"{prof.name}-ds1-folds", params=settings, module=__name__,
+        data=cache_key(ds.params), libraries=("numpy", "scipy", "pandas", "scikit-learn"),
+    )  # fmt: skip
+
+    def build(folder):
+        from tqdm.auto import tqdm
+
+        classes = scheme_classes("aami5")
+        labels = ds.labels("aami5").copy()
+        records = np.asarray(ds.beats["record"], dtype=str)
+        labels[~np.isin(records, DS1) | (labels == classes.index("Q"))] = -1
+        folds = patient_kfold_splits(ds.beats, labels, k, seed)
+        feats = tree_features(ds)
+        probs = np.full((len(labels), len(classes)), np.nan)
+        for train, test in tqdm(folds, desc="DS1 patient folds", unit="fold"):
+            trees = train_trees(
+                feats[train], labels[train], classes, balance_power=power, n_models=1,
+                seed=seed, max_iter=max_iter, progress=False,
+            )  # fmt: skip
+            probs[test] = trees.predict_proba(feats[test])
+        done = ~np.isnan(probs[:, 0])
+        np.savez(
+            folder / "folds.npz", labels=labels[done], probabilities=probs[done],
+            records=records[done],
+        )  # fmt: skip
+
+    folder, _ = store.get_or_build(spec, build)
+    saved = np.load(folder / "folds.npz")
+    return {key: saved[key] for key in ("labels", "probabilities", "records")}
+
+
+def s_operating_points(labels, probs, thresholds) -> pd.DataFrame:
+    """EC57 figures when a beat is called S as soon as its S probability reaches a threshold
+    (otherwise the likeliest of the other classes), one row per threshold.
+
+    Parameters
+    ----------
+    labels : (n,) int array
+        ``aami5`` indices (N, S, V, F, Q).
+    probs : (n, 5) float array
+    thresholds : sequence of float in [0, 1]
+
+    Returns
+    -------
+    DataFrame indexed by threshold: ``S Se (%)``, ``S +P (%)``, ``V Se (%)``, ``V +P (%)``,
+    ``accuracy (%)`` and ``S calls``.
+    """
+    from .evaluate import ec57_metrics
+
+    labels, probs = np.asarray(labels), np.asarray(probs, dtype=float)
+    s = 1  # aami5: N, S, V, F, Q
+    others = probs.copy()
+    others[:, s] = -np.inf
+    fallback = others.argmax(axis=1)
+    rows = {}
+    for t in thresholds:
+        pred = np.where(probs[:, s] >= t, s, fallback)
+        ec = ec57_metrics(labels, pred)
+        pc = ec["per_class"]
+        rows[float(t)] = {
+            "S Se (%)": 100 * pc["S"]["se"], "S +P (%)": 100 * pc["S"]["ppv"],
+            "V Se (%)": 100 * pc["V"]["se"], "V +P (%)": 100 * pc["V"]["ppv"],
+            "accuracy (%)": 100 * ec["accuracy"], "S calls": int((pred == s).sum()),
+        }  # fmt: skip
+    table = pd.DataFrame(rows).T
+    table.index.name = "S threshold"
+    return table

@@ -188,6 +188,43 @@ def plot_beat_in_context(
     return fig
 
 
+def plot_s_operating_points(
+    table: pd.DataFrame,
+    threshold: float,
+    *,
+    argmax: dict | None = None,
+    targets: dict | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """S sensitivity against S positive predictivity as the S threshold moves
+    (:func:`ecgutils.explore.s_operating_points`), the chosen threshold marked, the target
+    corner shaded (``targets``: fractions under ``"S se"`` and ``"S ppv"``) and the plain argmax
+    rule as a second point (``argmax``: ``{"S Se (%)": .., "S +P (%)": ..}``)."""
+    ax = _axes(ax, (6.4, 4.6))
+    ax.plot(table["S +P (%)"], table["S Se (%)"], "-", color="#7f7f7f", lw=1.5,
+            label="thresholds 0 to 1")  # fmt: skip
+    t = float(table.index[np.abs(table.index.to_numpy() - threshold).argmin()])
+    row = table.loc[t]
+    ax.plot(row["S +P (%)"], row["S Se (%)"], "o", color=class_color("S"), ms=10,
+            label=f"threshold {t:.2f}")  # fmt: skip
+    if argmax is not None:
+        ax.plot(argmax["S +P (%)"], argmax["S Se (%)"], "s", color="#000000", ms=7,
+                label="likeliest class (no threshold)")  # fmt: skip
+    if targets:
+        se, ppv = 100 * targets["S se"], 100 * targets["S ppv"]
+        ax.fill_between([ppv, 100], se, 100, color="#009E73", alpha=0.18,
+                        label=f"target: Se >= {se:.0f}%, +P >= {ppv:.0f}%")  # fmt: skip
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 100)
+    ax.set_xlabel("S positive predictivity (%)")
+    ax.set_ylabel("S sensitivity (%)")
+    ax.set_title(
+        f"S beats on DS1 patient folds: Se {row['S Se (%)']:.1f}%, +P {row['S +P (%)']:.1f}%"
+    )
+    ax.legend(loc="lower left", fontsize=8)
+    return ax
+
+
 def class_totals(
     records: str | int | Iterable[str | int] | None = None, schemes: Iterable[str] = SCHEMES
 ) -> pd.DataFrame:
@@ -716,6 +753,44 @@ def plot_trace_difference(
     axes[1, 0].set_ylabel("beat - template (pixels)")
     axes[0, 0].legend(fontsize="small")
     fig.suptitle("Read back from the images: each beat against the patient's template")
+    return fig
+
+
+def plot_beat_against_template(
+    image: np.ndarray,
+    template: np.ndarray,
+    title: str,
+    *,
+    window_s: tuple[float, float] = FIXED_WINDOW_S,
+) -> plt.Figure:
+    """One beat in its patient's units beside the patient's template, and the two read-back
+    traces on one axis with their difference shaded (what the inter-patient trees read).
+
+    ``image`` and ``template`` are (size, size) uint8, drawn in a fixed window (``window_s``
+    before and after R) in the patient's units (:func:`ecgutils.render.patient_normalize`);
+    the first letter of ``title`` picks the class colour.
+    """
+    from .render import trace_from_image
+
+    size = template.shape[-1]
+    t_ms = 1000 * np.linspace(-window_s[0], window_s[1], size)
+    beat, ref = trace_from_image(image), trace_from_image(template)
+    color = class_color(title[:1])
+    fig, axes = plt.subplots(
+        1, 3, figsize=(12, 3.6), layout="constrained", gridspec_kw={"width_ratios": [1, 1, 2.2]}
+    )
+    for ax, img, name in zip(axes[:2], (image, template), ("the beat", "the patient's template")):
+        ax.imshow(img, cmap="gray", vmin=0, vmax=255)
+        ax.set_title(name)
+        ax.set_axis_off()
+    ax = axes[2]
+    ax.plot(t_ms, ref, color="0.55", label="template")
+    ax.plot(t_ms, beat, color=color, label="beat")
+    ax.fill_between(t_ms, ref, beat, color=color, alpha=0.25, label="beat - template")
+    ax.set_xlabel("time from R (ms)")
+    ax.set_ylabel("height (pixels, patient units)")
+    ax.set_title(title)
+    ax.legend(fontsize="small")
     return fig
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import traitlets
 from IPython.display import display
 
-from .config import MITDB_RECORDS
+from .config import MITDB_FS, MITDB_RECORDS
 from .data import Record, load_record
 from .ecgfile import MAX_FILE_BYTES
 from .plotting import plot_record_strip
@@ -489,6 +489,144 @@ def error_browser(dataset, index, y_true, probs, classes):
     w_pick.observe(redraw, names="value")
     filter_changed()
     return widgets.VBox([widgets.HBox([w_true, w_pred]), w_pick, w_info, out])
+
+
+def template_explorer(dataset, *, record: str | None = None, scheme: str = "aami5"):
+    """Any beat of any record of a ``patient`` data set against its patient's template: the
+    two images, their read-back traces and the difference, the patient's unit in mV and the
+    beat's RR interval against the patient's reference RR.
+
+    ``dataset``: a data set built with ``rule="fixed", scale="patient"`` (chapter 08's). Draws
+    with :func:`ecgutils.plotting.plot_beat_against_template`.
+    """
+    from .dataset import reference_beats
+    from .explore import class_rows, patient_signal
+    from .plotting import plot_beat_against_template
+
+    if dataset.templates is None:
+        raise ValueError(
+            "template_explorer needs a data set with templates: "
+            "build_dataset(profile, rule='fixed', scale='patient')."
+        )
+    beats = dataset.beats.reset_index(drop=True)
+    names = list(dataset.params["records"])
+    units: dict[str, float] = {}
+    w_record = widgets.Dropdown(
+        options=names, value=record if record in names else names[0], description="record"
+    )
+    w_class = widgets.Dropdown(description="class")
+    w_beat = widgets.IntSlider(
+        value=0, min=0, max=0, description="beat of class", continuous_update=False,
+        style={"description_width": "initial"},
+    )  # fmt: skip
+    w_info = widgets.HTML()
+    out = widgets.Output()
+    busy = {"now": False}
+    rows: dict[str, np.ndarray] = {}
+
+    def mine():
+        return np.flatnonzero(beats["record"].astype(str).to_numpy() == w_record.value)
+
+    def redraw(*_):
+        if busy["now"] or w_class.value is None:
+            return
+        own = mine()
+        i = int(own[rows[w_class.value][w_beat.value]])
+        name = w_record.value
+        if name not in units:
+            units[name] = patient_signal(load_record(name), beats.iloc[own])[2]
+        ref = reference_beats(beats.iloc[own])
+        ref_rr = float(beats["rr_prev_s"].iloc[own][ref].mean())
+        b = beats.iloc[i]
+        w_info.value = (
+            f"Record <b>{name}</b>: 1 unit = {units[name]:.2f} mV (its typical beat height); "
+            f"template = median of {int(ref.sum()):,} reference beats (after an RR at least as "
+            f"long as the record's median). This beat: RR before {1000 * b['rr_prev_s']:.0f} ms "
+            f"= {b['rr_prev_s'] / ref_rr:.2f} of the patient's reference RR "
+            f"({1000 * ref_rr:.0f} ms)."
+        )
+        fig = plot_beat_against_template(
+            dataset.images[i], dataset.templates[names.index(name)],
+            f"{w_class.value} beat {w_beat.value + 1} of {len(rows[w_class.value]):,} "
+            f"({b['symbol']}) at {b['r'] / MITDB_FS:.1f} s",
+        )  # fmt: skip
+        _show(out, fig)
+
+    def record_changed(*_):
+        rows.clear()
+        rows.update(class_rows(beats.iloc[mine()], scheme))
+        busy["now"] = True
+        try:
+            keep = w_class.value if w_class.value in rows else None
+            w_class.options = [(f"{c} ({len(r):,})", c) for c, r in rows.items()]
+            w_class.value = keep or next(iter(rows))
+            w_beat.value = 0
+            w_beat.max = len(rows[w_class.value]) - 1
+        finally:
+            busy["now"] = False
+        redraw()
+
+    def class_changed(*_):
+        if busy["now"]:
+            return
+        busy["now"] = True
+        try:
+            w_beat.value = 0
+            w_beat.max = len(rows[w_class.value]) - 1
+        finally:
+            busy["now"] = False
+        redraw()
+
+    w_record.observe(record_changed, names="value")
+    w_class.observe(class_changed, names="value")
+    w_beat.observe(redraw, names="value")
+    record_changed()
+    return widgets.VBox([widgets.HBox([w_record, w_class, w_beat]), w_info, out])
+
+
+def s_dial(folds: dict, *, targets: dict | None = None, threshold: float = 0.5):
+    """A dial for the S class on DS1 patient folds (never DS2): call a beat S once its S
+    probability reaches the threshold, and see S sensitivity against positive predictivity
+    move, with V's figures and the accuracy beside them.
+
+    ``folds``: what :func:`ecgutils.explore.ds1_fold_probabilities` returns. Computes the
+    curve with :func:`ecgutils.explore.s_operating_points`; draws with
+    :func:`ecgutils.plotting.plot_s_operating_points`.
+    """
+    from .evaluate import ec57_metrics
+    from .explore import s_operating_points
+    from .plotting import plot_s_operating_points
+
+    labels, probs = folds["labels"], folds["probabilities"]
+    grid = np.round(np.arange(0.02, 0.99, 0.02), 2)
+    table = s_operating_points(labels, probs, grid)
+    plain = ec57_metrics(labels, probs.argmax(axis=1))["per_class"]["S"]
+    argmax = {"S Se (%)": 100 * plain["se"], "S +P (%)": 100 * plain["ppv"]}
+    w_t = widgets.FloatSlider(
+        value=threshold, min=0.02, max=0.98, step=0.02, description="S threshold",
+        continuous_update=False, style={"description_width": "initial"},
+    )  # fmt: skip
+    w_info = widgets.HTML()
+    out = widgets.Output()
+    n_s = int((labels == 1).sum())
+    n_records = len(set(folds["records"]))
+
+    def redraw(*_):
+        row = table.loc[float(np.round(w_t.value, 2))]
+        w_info.value = (
+            f"{len(labels):,} DS1 beats of {n_records} patients ({n_s:,} S), each scored by trees "
+            f"that never saw its patient: S Se <b>{row['S Se (%)']:.1f}%</b>, S +P "
+            f"<b>{row['S +P (%)']:.1f}%</b> ({int(row['S calls']):,} S calls); V Se "
+            f"{row['V Se (%)']:.1f}%, V +P {row['V +P (%)']:.1f}%; accuracy "
+            f"{row['accuracy (%)']:.1f}%"
+        )
+        fig, ax = plt.subplots(figsize=(6.4, 4.6), layout="constrained")
+        plot_s_operating_points(table, w_t.value, argmax=argmax, targets=targets, ax=ax)
+        _show(out, fig)
+
+    w_t.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([w_t, w_info, out])
 
 
 _UPLOAD_ESM = """

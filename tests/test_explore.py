@@ -57,3 +57,36 @@ def test_error_table_lists_mistakes_most_confident_first():
     assert (first["RR before (ms)"], first["RR after (ms)"]) == (500.0, 1500.0)
     assert first["RR before / local"] == 0.5  # early: half the local rhythm
     assert explore.error_table(beats, [0], [0], probs[:1], ["N", "V"]).empty
+
+
+def test_s_operating_points_trade_sensitivity_for_predictivity():
+    labels = np.array([0, 0, 0, 1, 1, 2])  # N N N S S V
+    probs = np.array([
+        [0.9, 0.1, 0.0, 0.0, 0.0], [0.6, 0.4, 0.0, 0.0, 0.0], [0.5, 0.3, 0.2, 0.0, 0.0],
+        [0.2, 0.8, 0.0, 0.0, 0.0], [0.7, 0.3, 0.0, 0.0, 0.0], [0.1, 0.2, 0.7, 0.0, 0.0],
+    ])  # fmt: skip
+    table = explore.s_operating_points(labels, probs, [0.25, 0.35, 0.9])
+    assert list(table["S calls"]) == [4, 2, 0]  # 0.25: 0.4, 0.3, 0.8, 0.3; 0.35: 0.4, 0.8
+    assert table.loc[0.25, "S Se (%)"] == 100.0 and table.loc[0.25, "S +P (%)"] == 50.0
+    assert table.loc[0.35, "S Se (%)"] == 50.0 and table.loc[0.35, "S +P (%)"] == 50.0
+    assert table.loc[0.9, "S Se (%)"] == 0.0
+    assert (table["V Se (%)"] == 100.0).all()  # below its threshold a beat takes its next class
+
+
+def test_ds1_fold_probabilities_never_read_ds2(mitdb_ready):
+    from ecgutils import store
+    from ecgutils.config import DS1, Profile
+
+    prof = Profile(
+        name="ds1-folds-test", description="Five DS1 records at 16x16.",
+        records=("101", "106", "207", "209", "220"), image_size=16, epochs=1,
+    )  # fmt: skip
+    got = explore.ds1_fold_probabilities(prof, max_iter=20)
+    assert set(got["records"]) == set(prof.records) and set(prof.records) <= set(DS1)
+    assert (got["labels"] >= 0).all() and (got["labels"] != 4).all()  # scored classes only
+    np.testing.assert_allclose(got["probabilities"].sum(axis=1), 1.0)
+    with store.track() as work:
+        again = explore.ds1_fold_probabilities(prof, max_iter=20)
+    assert work["built"] == [] and np.array_equal(again["labels"], got["labels"])
+    with pytest.raises(ValueError, match="patient folds need"):
+        explore.ds1_fold_probabilities("quick")  # one DS1 record only

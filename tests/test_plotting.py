@@ -286,3 +286,19 @@ def test_beat_in_context_shades_the_window_beside_the_image(mitdb_ready):
     plt.close(fig)
     assert len(plotting.plot_beat_in_context(rec, beat).axes) == 1
     plt.close("all")
+
+
+def test_beat_against_template_shades_the_difference():
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    image = np.full((16, 16), 255, np.uint8)
+    template = image.copy()
+    image[4, :], template[10, :] = 0, 0  # a flat line high up against one lower down
+    fig = plotting.plot_beat_against_template(image, template, "V beat")
+    beat_img, tmpl_img, traces = fig.axes
+    assert traces.get_xlabel() == "time from R (ms)" and "patient units" in traces.get_ylabel()
+    lines = {ln.get_label(): ln.get_ydata() for ln in traces.get_lines()}
+    assert (lines["beat"] > lines["template"]).all()  # row 4 is higher than row 10
+    assert traces.get_title() == "V beat"
+    plt.close(fig)

@@ -147,3 +147,44 @@ def test_error_browser_shows_where_and_when_each_mistake_is(mitdb_ready):
     w_true.value, w_pred.value = "N", "V"
     assert w_pick.max == 2
     assert plt.get_fignums() == []
+
+
+def test_s_dial_moves_along_the_ds1_operating_points():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, size=300)
+    probs = rng.dirichlet(np.ones(5), size=300)
+    probs[labels == 1, 1] += 0.5
+    probs /= probs.sum(axis=1, keepdims=True)
+    folds = {"labels": labels, "probabilities": probs, "records": np.array(["101"] * 300)}
+    box = widgets.s_dial(folds, targets={"S se": 0.8, "S ppv": 0.75})
+    w_t, w_info = box.children[0], box.children[1]
+    calls = []
+    for t in (0.2, 0.5, 0.8):
+        w_t.value = t
+        calls.append(int(w_info.value.split("(")[2].split(" S calls")[0].replace(",", "")))
+    assert calls[0] > calls[1] > calls[2]  # a higher threshold calls fewer beats S
+    assert "1 patients" in w_info.value and plt.get_fignums() == []
+
+
+def test_template_explorer_shows_a_beat_against_its_patients_template(mitdb_ready):
+    import pytest
+
+    from ecgutils import explore
+    from ecgutils.dataset import build_dataset
+
+    ds = build_dataset("quick", rule="fixed", scale="patient", size=16, progress=False)
+    box = widgets.template_explorer(ds, record="207")
+    (w_record, w_class, w_beat), w_info = box.children[0].children, box.children[1]
+    own = ds.beats[ds.beats["record"] == "207"].reset_index(drop=True)
+    assert [c for _, c in w_class.options] == list(explore.class_rows(own, "aami5"))
+    assert "Record <b>207</b>: 1 unit = " in w_info.value and "reference RR" in w_info.value
+    w_class.value = "V"
+    w_beat.value = 2
+    assert w_beat.max == len(explore.class_rows(own, "aami5")["V"]) - 1
+    w_record.value = "100"
+    assert "Record <b>100</b>" in w_info.value and w_class.value == "V"
+    assert plt.get_fignums() == []
+    with pytest.raises(ValueError, match="scale='patient'"):
+        widgets.template_explorer(build_dataset("quick", size=16, progress=False))
