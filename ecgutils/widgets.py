@@ -245,6 +245,54 @@ def detector_explorer(
     )  # fmt: skip
 
 
+class _ClassBeatPicker:
+    """A class dropdown (each class with its count) and a slider over that class's beats.
+
+    ``set_rows`` gives it the positions of each class's beats (keeping the chosen class when
+    the new rows hold it); ``changed`` is called once per change, never while it resets.
+    """
+
+    def __init__(self, changed):
+        self.rows: dict[str, np.ndarray] = {}
+        self.changed = changed
+        self._busy = False
+        self.w_class = widgets.Dropdown(description="class")
+        self.w_beat = widgets.IntSlider(
+            value=0, min=0, max=0, description="beat of class", continuous_update=False,
+            style={"description_width": "initial"},
+        )  # fmt: skip
+        self.w_class.observe(self._class_changed, names="value")
+        self.w_beat.observe(lambda _: self._busy or self.changed(), names="value")
+
+    def set_rows(self, rows: dict[str, np.ndarray]) -> None:
+        self.rows = rows
+        self._busy = True
+        try:
+            keep = self.w_class.value if self.w_class.value in rows else None
+            self.w_class.options = [(f"{c} ({len(r):,})", c) for c, r in rows.items()]
+            self.w_class.value = keep or next(iter(rows))
+            self.w_beat.value = 0
+            self.w_beat.max = len(rows[self.w_class.value]) - 1
+        finally:
+            self._busy = False
+        self.changed()
+
+    def position(self) -> int:
+        """Position of the chosen beat in the table the rows index."""
+        return int(self.rows[self.w_class.value][self.w_beat.value])
+
+    def _class_changed(self, _):
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            self.w_beat.value = 0
+            self.w_beat.max = len(self.rows[self.w_class.value]) - 1
+        finally:
+            self._busy = False
+        self.changed()
+
+
 def render_explorer(
     record: Record | str = "207",
     *,
@@ -268,13 +316,8 @@ def render_explorer(
     names = [str(r) for r in records]
     if current["record"].name not in names:
         names.append(current["record"].name)
-    tables, normalized, members = {}, {}, {}
+    tables, normalized = {}, {}
     w_record = widgets.Dropdown(options=names, value=current["record"].name, description="record")
-    w_class = widgets.Dropdown(description="class")
-    w_beat = widgets.IntSlider(
-        value=0, min=0, max=0, description="beat of class", continuous_update=False,
-        style={"description_width": "initial"},
-    )  # fmt: skip
     w_rule = widgets.ToggleButtons(options=list(RULES), value=rule, description="rule")
     w_size = widgets.Dropdown(options=[16, 32, 48, 64, 96, 128], value=size, description="size")
     w_scale = widgets.ToggleButtons(
@@ -283,7 +326,6 @@ def render_explorer(
     w_width = widgets.FloatSlider(
         value=1.0, min=0.25, max=4.0, step=0.25, description="line width", continuous_update=False
     )
-    busy = {"now": False}
     out = widgets.Output()
 
     def table():
@@ -293,10 +335,10 @@ def render_explorer(
         return tables[key]
 
     def redraw(*_):
-        if busy["now"] or w_class.value is None:
+        if not picker.rows:
             return
         rec, tab = current["record"], table()
-        row = int(members[w_class.value][w_beat.value])
+        row = picker.position()
         key = (rec.name, w_rule.value)
         if w_scale.value == "patient" and key not in normalized:
             normalized[key] = patient_signal(rec, tab)
@@ -323,44 +365,20 @@ def render_explorer(
             ax.set_axis_off()
         _show(out, fig)
 
-    def classes_changed(*_):
-        members.clear()
-        members.update(class_rows(table(), scheme))
-        busy["now"] = True
-        try:
-            keep = w_class.value if w_class.value in members else None
-            w_class.options = [(f"{c} ({len(r):,})", c) for c, r in members.items()]
-            w_class.value = keep or next(iter(members))
-            w_beat.value = 0
-            w_beat.max = len(members[w_class.value]) - 1
-        finally:
-            busy["now"] = False
-        redraw()
+    picker = _ClassBeatPicker(redraw)
 
     def record_changed(*_):
         current["record"] = load_record(w_record.value)
-        classes_changed()
-
-    def class_changed(*_):
-        if busy["now"]:
-            return
-        busy["now"] = True
-        try:
-            w_beat.value = 0
-            w_beat.max = len(members[w_class.value]) - 1
-        finally:
-            busy["now"] = False
-        redraw()
+        picker.set_rows(class_rows(table(), scheme))
 
     w_record.observe(record_changed, names="value")
-    w_rule.observe(classes_changed, names="value")
-    w_class.observe(class_changed, names="value")
-    for w in (w_beat, w_size, w_scale, w_width):
+    w_rule.observe(lambda _: picker.set_rows(class_rows(table(), scheme)), names="value")
+    for w in (w_size, w_scale, w_width):
         w.observe(redraw, names="value")
-    classes_changed()
+    picker.set_rows(class_rows(table(), scheme))
     return widgets.VBox(
-        [widgets.HBox([w_record, w_class, w_beat]), w_rule, widgets.HBox([w_size, w_width]),
-         w_scale, out]
+        [widgets.HBox([w_record, picker.w_class, picker.w_beat]), w_rule,
+         widgets.HBox([w_size, w_width]), w_scale, out]
     )  # fmt: skip
 
 
@@ -514,24 +532,17 @@ def template_explorer(dataset, *, record: str | None = None, scheme: str = "aami
     w_record = widgets.Dropdown(
         options=names, value=record if record in names else names[0], description="record"
     )
-    w_class = widgets.Dropdown(description="class")
-    w_beat = widgets.IntSlider(
-        value=0, min=0, max=0, description="beat of class", continuous_update=False,
-        style={"description_width": "initial"},
-    )  # fmt: skip
     w_info = widgets.HTML()
     out = widgets.Output()
-    busy = {"now": False}
-    rows: dict[str, np.ndarray] = {}
 
     def mine():
         return np.flatnonzero(beats["record"].astype(str).to_numpy() == w_record.value)
 
     def redraw(*_):
-        if busy["now"] or w_class.value is None:
+        if not picker.rows:
             return
         own = mine()
-        i = int(own[rows[w_class.value][w_beat.value]])
+        i = int(own[picker.position()])
         name = w_record.value
         if name not in units:
             units[name] = patient_signal(load_record(name), beats.iloc[own])[2]
@@ -545,43 +556,18 @@ def template_explorer(dataset, *, record: str | None = None, scheme: str = "aami
             f"= {b['rr_prev_s'] / ref_rr:.2f} of the patient's reference RR "
             f"({1000 * ref_rr:.0f} ms)."
         )
+        cls, k = picker.w_class.value, picker.w_beat.value
         fig = plot_beat_against_template(
             dataset.images[i], dataset.templates[names.index(name)],
-            f"{w_class.value} beat {w_beat.value + 1} of {len(rows[w_class.value]):,} "
-            f"({b['symbol']}) at {b['r'] / MITDB_FS:.1f} s",
+            f"{cls} beat {k + 1} of {len(picker.rows[cls]):,} ({b['symbol']}) at "
+            f"{b['r'] / MITDB_FS:.1f} s",
         )  # fmt: skip
         _show(out, fig)
 
-    def record_changed(*_):
-        rows.clear()
-        rows.update(class_rows(beats.iloc[mine()], scheme))
-        busy["now"] = True
-        try:
-            keep = w_class.value if w_class.value in rows else None
-            w_class.options = [(f"{c} ({len(r):,})", c) for c, r in rows.items()]
-            w_class.value = keep or next(iter(rows))
-            w_beat.value = 0
-            w_beat.max = len(rows[w_class.value]) - 1
-        finally:
-            busy["now"] = False
-        redraw()
-
-    def class_changed(*_):
-        if busy["now"]:
-            return
-        busy["now"] = True
-        try:
-            w_beat.value = 0
-            w_beat.max = len(rows[w_class.value]) - 1
-        finally:
-            busy["now"] = False
-        redraw()
-
-    w_record.observe(record_changed, names="value")
-    w_class.observe(class_changed, names="value")
-    w_beat.observe(redraw, names="value")
-    record_changed()
-    return widgets.VBox([widgets.HBox([w_record, w_class, w_beat]), w_info, out])
+    picker = _ClassBeatPicker(redraw)
+    w_record.observe(lambda _: picker.set_rows(class_rows(beats.iloc[mine()], scheme)), "value")
+    picker.set_rows(class_rows(beats.iloc[mine()], scheme))
+    return widgets.VBox([widgets.HBox([w_record, picker.w_class, picker.w_beat]), w_info, out])
 
 
 def s_dial(folds: dict, *, targets: dict | None = None, threshold: float = 0.5):
