@@ -110,6 +110,16 @@ def test_load_or_train_quick_saves_and_reloads(quick_trained, monkeypatch):
     np.testing.assert_allclose(
         again.predict(again.split["test"][:50]), tm.predict(tm.split["test"][:50]), atol=1e-5
     )
+    # one traced function for every batch (600 beats: a full batch of 512 and one of 88) gives
+    # what Keras' own predict gives
+    some = tm.split["test"][:600]
+    data = train.make_dataset(tm.dataset, some, tm.config, training=False).map(lambda x, y: x)
+    np.testing.assert_allclose(
+        train.predict(tm.model, tm.dataset, some, tm.config),
+        tm.model.predict(data, verbose=0),
+        atol=1e-6,
+    )
+    assert train.predict(tm.model, tm.dataset, some[:0], tm.config).shape == (0, 8)
 
 
 def test_later_fields_keep_old_keys_and_are_checked():
@@ -170,6 +180,16 @@ def test_ensemble_is_one_saved_model_averaging_its_members(tiny, monkeypatch):
     np.testing.assert_allclose(
         again.predict(again.split["test"][:50]), tm.predict(tm.split["test"][:50]), atol=1e-5
     )
+    # one traced function for every batch (600 beats: a full batch of 512 and one of 88) gives
+    # what Keras' own predict gives
+    some = tm.split["test"][:600]
+    data = train.make_dataset(tm.dataset, some, tm.config, training=False).map(lambda x, y: x)
+    np.testing.assert_allclose(
+        train.predict(tm.model, tm.dataset, some, tm.config),
+        tm.model.predict(data, verbose=0),
+        atol=1e-6,
+    )
+    assert train.predict(tm.model, tm.dataset, some[:0], tm.config).shape == (0, 8)
     with pytest.raises(ValueError, match="ensemble"):
         TrainConfig(ensemble=0)
 
