@@ -119,7 +119,10 @@ def test_load_or_train_quick_saves_and_reloads(quick_trained, monkeypatch):
         tm.model.predict(data, verbose=0),
         atol=1e-6,
     )
-    assert train.predict(tm.model, tm.dataset, some[:0], tm.config).shape == (0, 8)
+    assert train.predict(tm.model, tm.dataset, some[:0], tm.config).shape == (
+        0,
+        len(tm.metadata["classes"]),
+    )
 
 
 def test_later_fields_keep_old_keys_and_are_checked():
@@ -189,7 +192,10 @@ def test_ensemble_is_one_saved_model_averaging_its_members(tiny, monkeypatch):
         tm.model.predict(data, verbose=0),
         atol=1e-6,
     )
-    assert train.predict(tm.model, tm.dataset, some[:0], tm.config).shape == (0, 8)
+    assert train.predict(tm.model, tm.dataset, some[:0], tm.config).shape == (
+        0,
+        len(tm.metadata["classes"]),
+    )
     with pytest.raises(ValueError, match="ensemble"):
         TrainConfig(ensemble=0)
 
