@@ -95,6 +95,20 @@ def _no_training(*args, **kwargs):
 
 
 @pytest.mark.integration
+def _predict_matches_keras(tm) -> None:
+    """train.predict's one traced function for every batch (600 beats: a full batch of 512 and
+    one of 88) gives what Keras' own predict gives; an empty index gives an empty array."""
+    some = tm.split["test"][:600]
+    data = train.make_dataset(tm.dataset, some, tm.config, training=False).map(lambda x, y: x)
+    np.testing.assert_allclose(
+        train.predict(tm.model, tm.dataset, some, tm.config),
+        tm.model.predict(data, verbose=0),
+        atol=1e-6,
+    )
+    empty = train.predict(tm.model, tm.dataset, some[:0], tm.config)
+    assert empty.shape == (0, len(tm.metadata["classes"]))
+
+
 def test_load_or_train_quick_saves_and_reloads(quick_trained, monkeypatch):
     tm = quick_trained
     meta = tm.metadata
@@ -110,19 +124,7 @@ def test_load_or_train_quick_saves_and_reloads(quick_trained, monkeypatch):
     np.testing.assert_allclose(
         again.predict(again.split["test"][:50]), tm.predict(tm.split["test"][:50]), atol=1e-5
     )
-    # one traced function for every batch (600 beats: a full batch of 512 and one of 88) gives
-    # what Keras' own predict gives
-    some = tm.split["test"][:600]
-    data = train.make_dataset(tm.dataset, some, tm.config, training=False).map(lambda x, y: x)
-    np.testing.assert_allclose(
-        train.predict(tm.model, tm.dataset, some, tm.config),
-        tm.model.predict(data, verbose=0),
-        atol=1e-6,
-    )
-    assert train.predict(tm.model, tm.dataset, some[:0], tm.config).shape == (
-        0,
-        len(tm.metadata["classes"]),
-    )
+    _predict_matches_keras(tm)
 
 
 def test_later_fields_keep_old_keys_and_are_checked():
@@ -183,19 +185,7 @@ def test_ensemble_is_one_saved_model_averaging_its_members(tiny, monkeypatch):
     np.testing.assert_allclose(
         again.predict(again.split["test"][:50]), tm.predict(tm.split["test"][:50]), atol=1e-5
     )
-    # one traced function for every batch (600 beats: a full batch of 512 and one of 88) gives
-    # what Keras' own predict gives
-    some = tm.split["test"][:600]
-    data = train.make_dataset(tm.dataset, some, tm.config, training=False).map(lambda x, y: x)
-    np.testing.assert_allclose(
-        train.predict(tm.model, tm.dataset, some, tm.config),
-        tm.model.predict(data, verbose=0),
-        atol=1e-6,
-    )
-    assert train.predict(tm.model, tm.dataset, some[:0], tm.config).shape == (
-        0,
-        len(tm.metadata["classes"]),
-    )
+    _predict_matches_keras(tm)
     with pytest.raises(ValueError, match="ensemble"):
         TrainConfig(ensemble=0)
 
