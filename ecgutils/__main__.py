@@ -6,7 +6,7 @@ python -m ecgutils profile [NAME]
 python -m ecgutils predict FILE [--fs HZ] [--lead NAME] [--model NAME|DIR] [--json]
 python -m ecgutils ship-model [--kind trees|cnn8] [--profile P]
 python -m ecgutils app [--port PORT] [--ip ADDRESS]
-python -m ecgutils bench {render,readback,train,interpatient,predict,records}
+python -m ecgutils bench {render,readback,train,interpatient,adaptive,predict,records}
 python -m ecgutils figure pipeline [--record REC] [--out FILE]
 python -m ecgutils book [--build DIR] [--out DIR]
 python -m ecgutils experiment {list,run,readme} [NAME ... | all] [--profile P]
@@ -191,6 +191,7 @@ def _cmd_speed(args: argparse.Namespace) -> int:
 
 def _cmd_bench(args: argparse.Namespace) -> int:
     from .bench import (
+        bench_adaptive,
         bench_interpatient,
         bench_predict,
         bench_readback,
@@ -201,6 +202,9 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
     if args.what == "records":
         print(bench_records(args.records, detector=args.detector))
+        return 0
+    if args.what == "adaptive":
+        print(bench_adaptive(args.profile or "standard", minutes=args.minutes))
         return 0
     if args.what == "predict":
         print(bench_predict(args.records[0] if args.records else "100", model=args.model))
@@ -345,11 +349,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="render: original vs fast beat images; readback: waveform kept in the images; "
         "train: train and evaluate a profile's model; interpatient: train on DS1 patients, "
         "score DS2 patients (EC57); predict: classify a 30-minute record exported as CSV; "
-        "records: every record through deployment, beats found and PVCs called V",
+        "records: every record through deployment, beats found and PVCs called V; adaptive: "
+        "the patient-adaptive protocol (first minutes of each DS2 record labelled; reported apart)",
     )
     p.add_argument(
-        "what", choices=["render", "readback", "train", "interpatient", "predict", "records"]
+        "what",
+        choices=["render", "readback", "train", "interpatient", "adaptive", "predict", "records"],
     )
+    p.add_argument(
+        "--minutes", type=float, default=5.0,
+        help="adaptive: minutes at the start of each DS2 record that are labelled (default 5)",
+    )  # fmt: skip
     p.add_argument("--detector", help="records: R-peak detector (default: deployment's)")
     p.add_argument("--profile", help="train: profile to train and evaluate (default standard)")
     p.add_argument("--epochs", type=int, help="train: override the profile's epochs")

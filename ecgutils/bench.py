@@ -254,6 +254,43 @@ def _ec57_report(ec: dict, minutes: float) -> str:
     return "\n".join(lines)
 
 
+def bench_adaptive(
+    profile: str = "standard", *, minutes: float = 5.0, local_weight: float = 10.0
+) -> str:
+    """The patient-adaptive protocol (:func:`ecgutils.trees.patient_adaptive_trees`), retrained:
+    the first ``minutes`` of each DS2 record labelled and used, the rest scored (EC57), beside
+    de Chazal & Reilly 2006. Reported on its own, never as an inter-patient figure."""
+    from .trees import PATIENT_ADAPTIVE_LITERATURE, patient_adaptive_trees
+
+    t0 = time.perf_counter()
+    res = patient_adaptive_trees(profile, minutes=minutes, local_weight=local_weight, retrain=True)
+    minutes_run = (time.perf_counter() - t0) / 60
+    meta, ec = res.metadata, res.metrics["ec57"]
+    n_labelled = sum(sum(v.values()) for v in meta["labelled beats"].values())
+    lit = PATIENT_ADAPTIVE_LITERATURE
+    lines = [
+        f"Patient-adaptive protocol, profile {meta['profile']} (NOT inter-patient: it uses "
+        "labels of the test patients)",
+        f"Trees trained per DS2 record on DS1 and that record's first {minutes:g} minutes "
+        f"({n_labelled:,} labelled beats over {len(meta['labelled beats'])} records, each "
+        f"weighing {local_weight:g}x a DS1 beat of its class); {meta['scored beats']:,} later "
+        f"beats scored",
+        f"Wall time {minutes_run:.1f} min",
+        ec57_table_text(ec),
+        f"Overall accuracy: {100 * ec['accuracy']:.2f}%",
+        f"de Chazal & Reilly 2006, the same protocol: S Se {lit['S Se']} / +P {lit['S +P']}, "
+        f"V Se {lit['V Se']} / +P {lit['V +P']}",
+    ]
+    return "\n".join(lines)
+
+
+def ec57_table_text(ec: dict) -> str:
+    """The EC57 table of :func:`ecgutils.evaluate.ec57_table`, rounded, as text."""
+    from .evaluate import ec57_table
+
+    return ec57_table(ec).round(2).to_string(na_rep="")
+
+
 #: Targets of ``bench predict`` (issue 15): a 30-minute record classified in at most this many
 #: seconds after start-up, and start-up (imports, loading the model, a first strip) at most so
 #: many, on 2 cores where ``models.time_per_image`` reads about 1.5 ms.

@@ -119,3 +119,36 @@ def test_trees_stop_early_when_every_class_can_be_split():
     assert trees.can_stop_early(np.array([0, 0, 1, 1, 1, 3, 3]))
     assert not trees.can_stop_early(np.array([0, 0, 1, 3, 3]))  # one beat of class 1
     assert not trees.can_stop_early(np.array([], dtype=int))
+
+
+@pytest.mark.integration
+def test_patient_adaptive_protocol_labels_only_the_first_minutes(mitdb_ready, monkeypatch):
+    """The patient-adaptive protocol trains on DS1 and the first minutes of each DS2 record,
+    scores only what comes after them, and reads back from the store without training."""
+    from ecgutils.bench import bench_adaptive
+    from ecgutils.config import DS2, MITDB_FS
+    from ecgutils.dataset import build_dataset
+
+    res = trees.patient_adaptive_trees("quick", minutes=5.0, max_iter=40, progress=False)
+    ds = build_dataset("quick", rule="fixed", scale="patient", progress=False)
+    labels, beats = ds.labels("aami5"), ds.beats
+    in_ds2 = beats["record"].astype(str).isin(DS2).to_numpy() & (labels >= 0)
+    early = beats["r"].to_numpy() < 5 * 60 * MITDB_FS
+    assert len(res.labels) == res.metadata["scored beats"] == int((in_ds2 & ~early).sum())
+    assert set(res.records) <= set(DS2) and res.probabilities.shape == (len(res.labels), 5)
+    np.testing.assert_allclose(res.probabilities.sum(axis=1), 1.0, rtol=1e-6)
+    q = list(res.metadata["labelled beats"]["100"]).index("Q")
+    labelled = sum(res.metadata["labelled beats"]["100"].values())
+    assert labelled == int((in_ds2 & early & (labels != q)).sum()) > 300  # 5 min of record 100
+    ec = res.metrics["ec57"]
+    assert ec["per_class"]["S"]["se"] >= 0.5  # 29 A beats after minute 5; its first 4 labelled
+    monkeypatch.setattr(
+        "sklearn.ensemble.HistGradientBoostingClassifier.fit",
+        lambda *a, **k: pytest.fail("a stored result must not train"),
+    )
+    again = trees.patient_adaptive_trees("quick", minutes=5.0, max_iter=40, progress=False)
+    np.testing.assert_array_equal(again.probabilities, res.probabilities)
+    monkeypatch.undo()
+    text = bench_adaptive("quick", minutes=2.0)
+    assert "NOT inter-patient" in text and "first 2 minutes" in text
+    assert "de Chazal & Reilly 2006" in text and "Overall accuracy:" in text
