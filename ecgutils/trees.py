@@ -217,6 +217,18 @@ class TrainedTrees:
         return self.metadata["metrics"]
 
 
+def _spec(label: str, params: dict, ds: BeatDataset) -> store.Spec:
+    """The store entry of trees trained on ``ds`` (``data/models/trees/<label>-<key>/``)."""
+    return store.Spec(
+        kind="trees",
+        label=label,
+        params=params,
+        module=__name__,
+        data=cache_key(ds.params),
+        libraries=("numpy", "scipy", "pandas", "scikit-learn"),
+    )
+
+
 def load_or_train_trees(
     profile: Profile | str | None = None,
     *,
@@ -239,14 +251,7 @@ def load_or_train_trees(
     settings = {"balance_power": balance_power, "n_models": n_models, "seed": seed}
     if max_iter != 300:  # keys of the default stay as they were
         settings["max_iter"] = max_iter
-    spec = store.Spec(
-        kind="trees",
-        label=prof.name,
-        params=settings,
-        module=__name__,
-        data=cache_key(ds.params),
-        libraries=("numpy", "scipy", "pandas", "scikit-learn"),
-    )
+    spec = _spec(prof.name, settings, ds)
     built = []
 
     def build(folder: Path) -> None:
@@ -286,14 +291,7 @@ def load_or_train_deployed_trees(
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     ds = build_dataset(prof, rule="fixed", scale="patient", progress=False)
     settings = {"balance_power": balance_power, "n_models": n_models, "seed": seed}
-    spec = store.Spec(
-        kind="trees",
-        label=f"{prof.name}-all",
-        params={**settings, "train": "every record"},
-        module=__name__,
-        data=cache_key(ds.params),
-        libraries=("numpy", "scipy", "pandas", "scikit-learn"),
-    )
+    spec = _spec(f"{prof.name}-all", {**settings, "train": "every record"}, ds)
 
     def build(folder: Path) -> None:
         classes = scheme_classes("aami5")
@@ -529,14 +527,7 @@ def patient_adaptive_trees(
         "minutes": minutes, "local_weight": local_weight, "balance_power": balance_power,
         "seed": seed, "max_iter": max_iter, "protocol": "patient-adaptive",
     }  # fmt: skip
-    spec = store.Spec(
-        kind="trees",
-        label=f"{prof.name}-adaptive",
-        params=settings,
-        module=__name__,
-        data=cache_key(ds.params),
-        libraries=("numpy", "scipy", "pandas", "scikit-learn"),
-    )
+    spec = _spec(f"{prof.name}-adaptive", settings, ds)
 
     def build(folder: Path) -> None:
         classes = scheme_classes("aami5")
