@@ -220,8 +220,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             print(bench_train(args.profile or "standard", **overrides))
         else:
             recipe = args.model or "trees"
-            if recipe not in ("trees", "cnn"):
-                raise ValueError(f"bench interpatient --model: trees or cnn, not {recipe!r}.")
+            if recipe not in ("trees", "cnn", "selftrained"):
+                raise ValueError(
+                    f"bench interpatient --model: trees, cnn or selftrained, not {recipe!r}."
+                )
             print(bench_interpatient(args.profile or "standard", recipe, **overrides))
     elif args.what == "render":
         print(bench_render(n_beats=args.beats, size=args.size or 128))
@@ -365,7 +367,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, help="train: override the profile's epochs")
     p.add_argument(
         "--model",
-        help="interpatient: the course's recipe (trees, default) or the CNN recipe (cnn); "
+        help="interpatient: the course's recipe (trees, default), the trees self-trained on each "
+        "DS2 patient's unlabelled beats (selftrained) or the CNN recipe (cnn); "
         "predict: a shipped model by name (trees, default; cnn8) or a model folder",
     )
     p.add_argument("--balance-power", type=float, help="train: class-weight exponent")

@@ -50,7 +50,10 @@ def test_bench_interpatient_trees_on_quick(mitdb_ready):
     assert "test 2,271 beats (DS2" in text and text.count("(target >= ") == 6
     with pytest.raises(ValueError, match="epochs apply to the CNN"):
         bench_interpatient("quick", epochs=1)
-    with pytest.raises(ValueError, match="'trees' or 'cnn'"):
+    selftrained = bench_interpatient("quick", "selftrained", n_models=1, max_iter=40)
+    assert "Then self-trained per DS2 record on its own unlabelled beats" in selftrained
+    assert selftrained.count("(target >= ") == 6
+    with pytest.raises(ValueError, match="'trees', 'cnn' or 'selftrained'"):
         bench_interpatient("quick", "svm")
 
 

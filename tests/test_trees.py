@@ -152,3 +152,30 @@ def test_patient_adaptive_protocol_labels_only_the_first_minutes(mitdb_ready, mo
     text = bench_adaptive("quick", minutes=2.0)
     assert "NOT inter-patient" in text and "first 2 minutes" in text
     assert "de Chazal & Reilly 2006" in text and "Overall accuracy:" in text
+
+
+@pytest.mark.integration
+def test_self_training_never_reads_a_test_patients_label(mitdb_ready, monkeypatch):
+    """Self-training labels each DS2 patient's beats with the DS1 trees, never with the reference:
+    overwriting every DS2 reference label leaves its probabilities unchanged."""
+    from ecgutils.config import DS2
+
+    base_args = {"n_models": 1, "max_iter": 40}
+    res = trees.self_trained_trees("quick", trees=base_args, progress=False)
+    base = trees.load_or_train_trees("quick", **base_args)
+    assert res.probabilities.shape == base.probabilities.shape
+    sure = int((base.probabilities.max(axis=1) >= 0.9).sum())
+    assert sum(sum(v.values()) for v in res.metadata["own training beats"].values()) == sure
+    assert 0.95 < res.metrics["ec57"]["accuracy"] <= 1
+    labels = BeatDataset.labels
+
+    def ds2_all_normal(self, scheme):
+        out = labels(self, scheme).copy()
+        ds2 = self.beats["record"].astype(str).isin(DS2).to_numpy() & (out >= 0)
+        out[ds2] = 0
+        return out
+
+    monkeypatch.setattr(BeatDataset, "labels", ds2_all_normal)
+    again = trees.self_trained_trees("quick", trees=base_args, retrain=True, progress=False)
+    np.testing.assert_array_equal(again.probabilities, res.probabilities)
+    assert (again.labels == 0).all() and not (res.labels == 0).all()  # the truth did change
