@@ -245,10 +245,9 @@ def bench_interpatient(profile: str = "standard", model: str = "trees", **overri
 
 def _ec57_report(ec: dict, minutes: float) -> str:
     """The EC57 table, the overall accuracy and the inter-patient targets, met or not."""
-    from .evaluate import ec57_table
 
     lines = [
-        ec57_table(ec).round(2).to_string(na_rep=""),
+        ec57_table_text(ec),
         f"Overall accuracy: {100 * ec['accuracy']:.2f}%",
         "Targets (DS2):",
     ]

@@ -171,6 +171,7 @@ def train_trees(
     max_iter: int = 300,
     seed: int = 2018,
     progress: bool = True,
+    weight: np.ndarray | None = None,
 ) -> TreeEnsemble:
     """Fit ``n_models`` ``HistGradientBoostingClassifier`` (seeds ``seed, seed + 1, ...``).
 
@@ -186,11 +187,15 @@ def train_trees(
         Class weights ``(max count / count) ** balance_power`` (0: none, 1: fully balanced).
     progress : bool
         A tqdm bar over the models (a minute or more on the standard profile's DS1).
+    weight : (n,) float array, optional
+        Multiplies each beat's class weight (e.g. a patient's own beats weighing more).
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
     from tqdm.auto import tqdm
 
     weights = sample_weights(labels, len(classes), balance_power)
+    if weight is not None:
+        weights = weights * weight
     models = []
     for k in tqdm(
         range(n_models), desc="Gradient-boosted trees", unit="model", disable=not progress
@@ -515,7 +520,6 @@ def patient_adaptive_trees(
         The scored beats (after the first ``minutes`` of each DS2 record; Q beats kept and left
         out of the EC57 figures) with the EC57 metrics and the labelled beats per record.
     """
-    from sklearn.ensemble import HistGradientBoostingClassifier
     from tqdm.auto import tqdm
 
     from .config import DS2, MITDB_FS
@@ -548,15 +552,13 @@ def patient_adaptive_trees(
             mine = records == name
             local = np.flatnonzero(mine & early & (labels >= 0) & (labels != q))
             train = np.r_[ds1, local]
-            weights = sample_weights(labels[train], len(classes), balance_power)
-            weights[len(ds1) :] *= local_weight
-            model = HistGradientBoostingClassifier(
-                max_iter=max_iter, early_stopping=can_stop_early(labels[train]),
-                random_state=seed,
+            model = train_trees(
+                feats[train], labels[train], classes, balance_power=balance_power, n_models=1,
+                max_iter=max_iter, seed=seed, progress=False,
+                weight=np.r_[np.ones(len(ds1)), np.full(len(local), local_weight)],
             )  # fmt: skip
-            model.fit(feats[train], labels[train], sample_weight=weights)
             rows = np.flatnonzero(mine[test])
-            probs[np.ix_(rows, model.classes_)] = model.predict_proba(feats[test[rows]])
+            probs[rows] = model.predict_proba(feats[test[rows]])
             labelled[name] = {c: int((labels[local] == k).sum()) for k, c in enumerate(classes)}
         scored = ~early[test]
         keep = test[scored]
@@ -612,7 +614,6 @@ def self_trained_trees(
         Every DS2 beat of the inter-patient split (its ``test`` order), the EC57 metrics, and the
         beats each record took as its own training beats, per class.
     """
-    from sklearn.ensemble import HistGradientBoostingClassifier
     from tqdm.auto import tqdm
 
     from .evaluate import ec57_metrics
@@ -642,14 +643,12 @@ def self_trained_trees(
             rows = np.flatnonzero(records[test] == name)
             sure = rows[base.probabilities[rows].max(axis=1) >= confidence]
             own = base.probabilities[sure].argmax(axis=1)  # the base trees' labels, not the truth
-            y = np.r_[labels[train], own]
-            weights = sample_weights(y, len(classes), balance_power)
-            weights[len(train) :] *= local_weight
-            model = HistGradientBoostingClassifier(
-                max_iter=max_iter, early_stopping=can_stop_early(y), random_state=seed
-            )
-            model.fit(feats[np.r_[train, test[sure]]], y, sample_weight=weights)
-            probs[np.ix_(rows, model.classes_)] = model.predict_proba(feats[test[rows]])
+            model = train_trees(
+                feats[np.r_[train, test[sure]]], np.r_[labels[train], own], classes,
+                balance_power=balance_power, n_models=1, max_iter=max_iter, seed=seed,
+                progress=False, weight=np.r_[np.ones(len(train)), np.full(len(sure), local_weight)],
+            )  # fmt: skip
+            probs[rows] = model.predict_proba(feats[test[rows]])
             taken[name] = {c: int((own == k).sum()) for k, c in enumerate(classes)}
         metadata = {
             "key": spec.key, "profile": prof.name, "settings": settings,
