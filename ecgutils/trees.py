@@ -480,7 +480,8 @@ PATIENT_ADAPTIVE_LITERATURE = {"S Se": 87.7, "S +P": 47.0, "V Se": 94.3, "V +P":
 
 @dataclass
 class AdaptiveResult:
-    """Scores of the patient-adaptive protocol (:func:`patient_adaptive_trees`)."""
+    """Per-patient trees' scores: the patient-adaptive protocol (:func:`patient_adaptive_trees`) or
+    self-training (:func:`self_trained_trees`)."""
 
     labels: np.ndarray  # (n,) aami5 class of every scored beat
     probabilities: np.ndarray  # (n, 5)
@@ -490,6 +491,23 @@ class AdaptiveResult:
     @property
     def metrics(self) -> dict:
         return self.metadata["metrics"]
+
+    def save(self, folder: Path) -> None:
+        """Write ``scores.npz`` and ``metadata.json`` into a store folder."""
+        np.savez(
+            folder / "scores.npz", labels=self.labels, probabilities=self.probabilities,
+            records=np.asarray(self.records).astype("U"),
+        )  # fmt: skip
+        (folder / "metadata.json").write_text(json.dumps(self.metadata, indent=1))
+
+    @classmethod
+    def load(cls, folder: Path) -> AdaptiveResult:
+        """Read what :meth:`save` wrote."""
+        saved = np.load(folder / "scores.npz")
+        return cls(
+            saved["labels"], saved["probabilities"], saved["records"].astype(str),
+            json.loads((folder / "metadata.json").read_text()),
+        )  # fmt: skip
 
 
 def patient_adaptive_trees(
@@ -571,18 +589,10 @@ def patient_adaptive_trees(
             "train_seconds": round(time.perf_counter() - t0, 1),
             "metrics": {"ec57": ec57_metrics(labels[keep], pred)},
         }  # fmt: skip
-        np.savez(
-            folder / "scores.npz", labels=labels[keep], probabilities=probs[scored],
-            records=records[keep].astype("U"),
-        )  # fmt: skip
-        (folder / "metadata.json").write_text(json.dumps(metadata, indent=1))
+        AdaptiveResult(labels[keep], probs[scored], records[keep], metadata).save(folder)
 
     folder, _ = store.get_or_build(spec, build, force=retrain)
-    saved = np.load(folder / "scores.npz")
-    return AdaptiveResult(
-        saved["labels"], saved["probabilities"], saved["records"].astype(str),
-        json.loads((folder / "metadata.json").read_text()),
-    )  # fmt: skip
+    return AdaptiveResult.load(folder)
 
 
 def self_trained_trees(
@@ -657,15 +667,7 @@ def self_trained_trees(
             "train_seconds": round(time.perf_counter() - t0, 1),
             "metrics": {"ec57": ec57_metrics(labels[test], probs.argmax(axis=1))},
         }  # fmt: skip
-        np.savez(
-            folder / "scores.npz", labels=labels[test], probabilities=probs,
-            records=records[test].astype("U"),
-        )  # fmt: skip
-        (folder / "metadata.json").write_text(json.dumps(metadata, indent=1))
+        AdaptiveResult(labels[test], probs, records[test], metadata).save(folder)
 
     folder, _ = store.get_or_build(spec, build, force=retrain)
-    saved = np.load(folder / "scores.npz")
-    return AdaptiveResult(
-        saved["labels"], saved["probabilities"], saved["records"].astype(str),
-        json.loads((folder / "metadata.json").read_text()),
-    )  # fmt: skip
+    return AdaptiveResult.load(folder)
