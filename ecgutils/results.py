@@ -567,6 +567,8 @@ def readme_table(name: str, profile: str = "standard", *, out=None) -> str:
         table = summarize_detectors(table)
     if name == "records":
         table = records_with_total(table)
+    if name == "cross_validation":
+        table = folds_in_percent(table)
     numeric = table.select_dtypes("number").columns
     shown = table.copy()
     shown[numeric] = shown[numeric].round(2)
@@ -578,6 +580,19 @@ def readme_table(name: str, profile: str = "standard", *, out=None) -> str:
         + "."
     )
     return markdown_table(shown) + "\n\n" + line
+
+
+def folds_in_percent(table: pd.DataFrame) -> pd.DataFrame:
+    """The ``cross_validation`` table with its fractions in %, and two last rows: the mean and the
+    standard deviation over the folds."""
+    rates = ["accuracy", "macro Se", "macro +P", "macro F1"]
+    out = table.set_index("fold") if "fold" in table.columns else table.copy()
+    out[rates] = 100 * out[rates]
+    out = out.rename(columns={c: f"{c} (%)" for c in rates})
+    summary = out.agg(["mean", "std"])
+    both = pd.concat([out.astype(object), summary.astype(object)])
+    both.index.name = "fold"
+    return both
 
 
 def records_with_total(table: pd.DataFrame) -> pd.DataFrame:

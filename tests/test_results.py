@@ -231,3 +231,15 @@ def test_variants_train_with_one_line_per_epoch(monkeypatch):
     table = results._variants(get_profile("quick"))["table"]
     assert len(table) == len(seen) == 5
     assert set(seen) == {results._EPOCH_LINES} and results._EPOCH_LINES == 2
+
+
+def test_cross_validation_folds_in_percent_with_mean_and_spread():
+    table = pd.DataFrame(
+        {"fold": [1, 2], "accuracy": [0.99, 0.97], "macro Se": [0.9, 0.8], "macro +P": [0.8, 0.8],
+         "macro F1": [0.85, 0.8], "test beats": [10, 12]}
+    )  # fmt: skip
+    shown = results.folds_in_percent(table)
+    assert list(map(str, shown.index)) == ["1", "2", "mean", "std"] and shown.index.name == "fold"
+    assert shown.loc["mean", "accuracy (%)"] == pytest.approx(98.0)
+    assert shown.loc["std", "macro Se (%)"] == pytest.approx(7.0711, abs=1e-3)
+    assert shown.loc["mean", "test beats"] == 11
