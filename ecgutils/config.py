@@ -14,6 +14,8 @@ from pathlib import Path
 
 #: Sampling rate of every MIT-BIH Arrhythmia Database record, in Hz.
 MITDB_FS = 360
+#: Length of an MIT-BIH record in whole minutes (650,000 samples at 360 Hz: 30 min 5.6 s).
+MITDB_RECORD_MINUTES = 30.0
 
 #: The 48 records of the MIT-BIH Arrhythmia Database 1.0.0, as in its ``RECORDS`` file.
 MITDB_RECORDS: tuple[str, ...] = (

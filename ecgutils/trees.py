@@ -540,9 +540,15 @@ def patient_adaptive_trees(
     """
     from tqdm.auto import tqdm
 
-    from .config import DS2, MITDB_FS
+    from .config import DS2, MITDB_FS, MITDB_RECORD_MINUTES
     from .evaluate import ec57_metrics, interpatient_split
 
+    if not 0 < minutes < MITDB_RECORD_MINUTES:
+        raise ValueError(
+            f"minutes={minutes:g}: the labelled start of each record must be longer than 0 and "
+            f"shorter than the {MITDB_RECORD_MINUTES:g}-minute MIT-BIH records, or nothing is "
+            "labelled or left to score; pass e.g. minutes=5 (`--minutes 5` on the command line)."
+        )
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     ds = build_dataset(prof, rule="fixed", scale="patient", progress=False)
     settings = {
@@ -593,6 +599,64 @@ def patient_adaptive_trees(
 
     folder, _ = store.get_or_build(spec, build, force=retrain)
     return AdaptiveResult.load(folder)
+
+
+def self_train_record(
+    train_features: np.ndarray,
+    train_labels: np.ndarray,
+    features: np.ndarray,
+    probabilities: np.ndarray,
+    classes: list[str],
+    *,
+    confidence: float = 0.9,
+    local_weight: float = 10.0,
+    **trees: object,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Self-training on one new patient: their confidently classified beats teach the trees.
+
+    The beats whose likeliest class has probability ``confidence`` or more keep that class as a
+    label (the trees' opinion, never the truth) and join the training beats, each weighing
+    ``local_weight`` times a training beat of its class; one tree model trained on both
+    classifies every beat of the patient again.
+
+    Parameters
+    ----------
+    train_features : (n_train, d) float array
+        Features of the labelled training beats (DS1), e.g. :func:`tree_features`.
+    train_labels : (n_train,) int array
+        Their classes, indices into ``classes``.
+    features : (n, d) float array
+        Features of the new patient's beats.
+    probabilities : (n, n_classes) float array
+        What the inter-patient trees say of those beats.
+    classes : list of str
+        Class names.
+    confidence : float
+        Probability from which a beat becomes one of the patient's own training beats.
+    local_weight : float
+        Weight of each of those beats against a training beat of its class.
+    **trees
+        Passed to :func:`train_trees` (``balance_power``, ``max_iter``, ``seed``).
+
+    Returns
+    -------
+    probabilities : (n, n_classes) float array
+        The self-trained model's class probabilities for the patient's beats.
+    own : (n,) int array
+        The label each beat was taken with, -1 for beats not taken.
+    """
+    sure = probabilities.max(axis=1) >= confidence
+    own = np.where(sure, probabilities.argmax(axis=1), -1)  # the trees' labels, not the truth
+    model = train_trees(
+        np.concatenate([train_features, features[sure]]),
+        np.concatenate([train_labels, own[sure]]),
+        classes,
+        n_models=1,
+        progress=False,
+        weight=np.concatenate([np.ones(len(train_labels)), np.full(sure.sum(), local_weight)]),
+        **trees,
+    )
+    return model.predict_proba(features), own
 
 
 def self_trained_trees(
@@ -651,14 +715,11 @@ def self_trained_trees(
         names = list(dict.fromkeys(records[test]))
         for name in tqdm(names, desc="DS2 records", unit="record", disable=not progress):
             rows = np.flatnonzero(records[test] == name)
-            sure = rows[base.probabilities[rows].max(axis=1) >= confidence]
-            own = base.probabilities[sure].argmax(axis=1)  # the base trees' labels, not the truth
-            model = train_trees(
-                feats[np.r_[train, test[sure]]], np.r_[labels[train], own], classes,
-                balance_power=balance_power, n_models=1, max_iter=max_iter, seed=seed,
-                progress=False, weight=np.r_[np.ones(len(train)), np.full(len(sure), local_weight)],
+            probs[rows], own = self_train_record(
+                feats[train], labels[train], feats[test[rows]], base.probabilities[rows], classes,
+                confidence=confidence, local_weight=local_weight, balance_power=balance_power,
+                max_iter=max_iter, seed=seed,
             )  # fmt: skip
-            probs[rows] = model.predict_proba(feats[test[rows]])
             taken[name] = {c: int((own == k).sum()) for k, c in enumerate(classes)}
         metadata = {
             "key": spec.key, "profile": prof.name, "settings": settings,

@@ -179,3 +179,30 @@ def test_self_training_never_reads_a_test_patients_label(mitdb_ready, monkeypatc
     again = trees.self_trained_trees("quick", trees=base_args, retrain=True, progress=False)
     np.testing.assert_array_equal(again.probabilities, res.probabilities)
     assert (again.labels == 0).all() and not (res.labels == 0).all()  # the truth did change
+
+
+@pytest.mark.parametrize("minutes", [0, -5, 30, 45])
+def test_patient_adaptive_protocol_asks_for_a_labelled_start_inside_the_record(minutes):
+    """No labelled beat (0 or fewer minutes) or nothing left to score (30 or more) is refused
+    before any data is read, with the flag to change."""
+    with pytest.raises(ValueError, match=r"--minutes 5"):
+        trees.patient_adaptive_trees("quick", minutes=minutes)
+
+
+def test_self_training_takes_only_confident_beats_with_the_trees_labels():
+    """One patient's self-training: beats at or above the confidence keep the trees' class as
+    their label (-1 for the others), and the new probabilities cover every beat of the patient."""
+    rng = np.random.default_rng(0)
+    classes = ["N", "S", "V"]
+    train_x = rng.normal(size=(300, 4))
+    train_y = np.repeat([0, 1, 2], 100)
+    train_x[:, 0] += train_y * 3  # separable on the first feature
+    x = rng.normal(size=(6, 4))
+    probs = np.array(
+        [[0.95, 0.03, 0.02], [0.5, 0.4, 0.1], [0.05, 0.92, 0.03], [0.1, 0.1, 0.8],
+         [0.0, 0.0, 1.0], [0.89, 0.11, 0.0]]
+    )  # fmt: skip
+    out, own = trees.self_train_record(train_x, train_y, x, probs, classes, confidence=0.9,
+                                       max_iter=20)  # fmt: skip
+    assert own.tolist() == [0, -1, 1, -1, 2, -1]
+    assert out.shape == (6, 3) and np.allclose(out.sum(axis=1), 1)

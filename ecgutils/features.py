@@ -1,0 +1,408 @@
+"""Beat features tried for new patients, and the table that scores each set (notebook 08).
+
+The trees of :mod:`ecgutils.trees` read what the beat image carries (the trace minus the
+patient's template) and the RR intervals relative to the patient's rhythm. What else would tell a
+supraventricular beat of a patient the model has never seen? This module measures, on the
+recording itself:
+
+- :func:`rr_distribution_features`: prematurity against the patient's *own* RR distribution
+  (ranks, medians, a robust z-score) and against the few beats before;
+- :func:`p_wave_features`: the window where the P wave lies, against the patient's median
+  window (shape, amplitude, peak position), in any lead;
+- :func:`morphology_difference`: the whole beat minus the patient's median beat, in 20 points,
+  for the second lead (V1 in most records: P waves and bundle-branch shapes MLII hides);
+
+and :func:`feature_set_table` scores each set of them with the same trees, first on patient-grouped
+folds of DS1 (where the choice is made), then on DS2 once: ``python -m ecgutils experiment run
+feature_sets``. The signal features need no label: every template is the median of the record's
+:func:`ecgutils.dataset.reference_beats`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .classes import scheme_classes
+from .config import DS1, Profile, get_profile
+from .dataset import BeatDataset, build_dataset, reference_beats
+
+#: Columns of :func:`rr_distribution_features`.
+RR_DISTRIBUTION_COLUMNS = (
+    "RR before: rank in the record", "RR before / record median", "RR before: robust z",
+    "RR before / median of the 8 before", "RR before / the RR before it", "RR after / RR before",
+    "RR after / record median",
+)  # fmt: skip
+#: Columns of :func:`p_wave_features`.
+P_WAVE_COLUMNS = (
+    "P correlation", "P peak-to-peak ratio", "P RMS difference", "P peak shift (ms)",
+    "P peak ratio", "P best correlation within 60 ms",
+)  # fmt: skip
+#: Beats before a beat whose median RR is its recent rhythm.
+RECENT_BEATS = 8
+#: The P-wave window, seconds relative to the R peak.
+P_WINDOW_S = (-0.30, -0.06)
+#: The whole-beat window of :func:`morphology_difference`, seconds relative to the R peak.
+BEAT_WINDOW_S = (-0.25, 0.45)
+
+
+def rr_distribution_features(beats: pd.DataFrame) -> np.ndarray:
+    """How premature each beat is against the patient's own RR intervals.
+
+    The relative RR of :func:`ecgutils.dataset.relative_rr_features` divide by means, which a
+    few long pauses or a run of ectopic beats drag; these use ranks and medians of the record's
+    intervals (columns in :data:`RR_DISTRIBUTION_COLUMNS`):
+
+    0. the rank of the RR before among all of the record's RR intervals (0 to 1)
+    1. RR before / the record's median RR
+    2. (RR before - median) / (1.4826 MAD + 10 ms): a robust z-score in the patient's spread
+    3. RR before / median of the :data:`RECENT_BEATS` RR intervals before it
+    4. RR before / the RR before that (a sudden shortening)
+    5. RR after / RR before (a compensatory pause)
+    6. RR after / the record's median RR
+
+    Parameters
+    ----------
+    beats : DataFrame
+        A beat table with ``record``, ``rr_prev_s`` and ``rr_next_s``, each record's beats in
+        time order (several records may follow each other).
+
+    Returns
+    -------
+    (n, 7) float32 array
+        NaN where an interval is missing (a record's first and last beats): the trees read
+        it as missing.
+    """
+    groups = beats["record"].astype(str).to_numpy()
+    prev = pd.Series(beats["rr_prev_s"].to_numpy(float))
+    nxt = beats["rr_next_s"].to_numpy(float)
+    by = prev.groupby(groups, sort=False)
+    median = by.transform("median").to_numpy()
+    mad = (prev - median).abs().groupby(groups, sort=False).transform("median").to_numpy()
+    before = by.shift(1)
+    recent = before.groupby(groups, sort=False).transform(
+        lambda v: v.rolling(RECENT_BEATS, min_periods=3).median()
+    )
+    p = prev.to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        feats = np.column_stack(
+            [
+                by.rank(pct=True).to_numpy(),
+                p / median,
+                (p - median) / (1.4826 * mad + 0.01),
+                p / recent.to_numpy(),
+                p / before.to_numpy(),
+                nxt / p,
+                nxt / median,
+            ]
+        )
+    feats[~np.isfinite(feats)] = np.nan
+    return feats.astype(np.float32)
+
+
+def bandpass(signal: np.ndarray, fs: float, low: float = 0.5, high: float = 30.0) -> np.ndarray:
+    """Zero-phase 2nd-order Butterworth band-pass (``low`` to ``high`` Hz) of a signal sampled at
+    ``fs`` Hz: the baseline and the mains hum out, the P wave kept."""
+    from scipy.signal import butter, sosfiltfilt
+
+    sos = butter(2, [low, high], btype="band", fs=fs, output="sos")
+    return sosfiltfilt(sos, np.asarray(signal, dtype=float))
+
+
+def _windows(x: np.ndarray, r: np.ndarray, a: int, b: int) -> np.ndarray:
+    """(n, b - a) samples ``x[r + a : r + b]`` of each R peak ``r``, clipped at the edges."""
+    idx = np.clip(np.asarray(r)[:, None] + np.arange(a, b)[None, :], 0, len(x) - 1)
+    return x[idx]
+
+
+def _correlation(windows: np.ndarray, template: np.ndarray) -> np.ndarray:
+    """(n,) Pearson correlation of each row of ``windows`` with ``template``."""
+    w = windows - windows.mean(axis=1, keepdims=True)
+    t = template - template.mean()
+    return (w @ t) / (np.sqrt((w**2).sum(axis=1) * (t**2).sum()) + 1e-9)
+
+
+def p_wave_features(
+    signal: np.ndarray, r: np.ndarray, reference: np.ndarray, fs: float
+) -> np.ndarray:
+    """The P-wave window of each beat against the patient's (columns :data:`P_WAVE_COLUMNS`).
+
+    The window is :data:`P_WINDOW_S` around each R peak of the band-passed signal
+    (:func:`bandpass`); the patient's template window is the median of the ``reference`` beats'
+    windows. An ectopic atrial beat has a P wave of another shape, size or timing, or none:
+
+    0. correlation with the template window
+    1. peak-to-peak amplitude / the template's
+    2. RMS difference from the template (after removing each window's mean) / template's range
+    3. shift of the P peak (the template's largest deflection, same sign) in ms
+    4. height of that peak / the template's
+    5. the best correlation with the template over shifts of up to 60 ms (a P of the same shape,
+       early or late)
+
+    Parameters
+    ----------
+    signal : (n_samples,) float array, mV, at ``fs`` Hz
+    r : (n,) int array
+        R-peak samples of the beats.
+    reference : (n,) bool array
+        Beats whose windows make the template (e.g. :func:`ecgutils.dataset.reference_beats`).
+    fs : float
+        Sampling rate in Hz.
+
+    Returns
+    -------
+    (n, 6) float32 array
+    """
+    x = bandpass(signal, fs)
+    a, b = (int(round(t * fs)) for t in P_WINDOW_S)
+    w = _windows(x, r, a, b)
+    ref = np.asarray(reference, dtype=bool)
+    template = np.median(w[ref] if ref.any() else w, axis=0)
+    w0 = w - w.mean(axis=1, keepdims=True)
+    t0 = template - template.mean()
+    span = np.ptp(t0) + 1e-6
+    k_t = int(np.argmax(np.abs(t0)))
+    sign = np.sign(t0[k_t]) or 1.0
+    k = np.argmax(sign * w0, axis=1)
+    shift = int(round(0.06 * fs))
+    best = np.full(len(w), -1.0)
+    for s in range(-shift, shift + 1, max(1, int(round(0.01 * fs)))):
+        best = np.maximum(best, _correlation(_windows(x, r, a + s, b + s), template))
+    feats = np.column_stack(
+        [
+            _correlation(w, template),
+            np.ptp(w0, axis=1) / span,
+            np.sqrt(((w0 - t0) ** 2).mean(axis=1)) / span,
+            (k - k_t) / fs * 1000,
+            (sign * w0)[np.arange(len(w0)), k] / (abs(t0[k_t]) + 1e-6),
+            best,
+        ]
+    )
+    return feats.astype(np.float32)
+
+
+def morphology_difference(
+    signal: np.ndarray, r: np.ndarray, reference: np.ndarray, fs: float, points: int = 20
+) -> np.ndarray:
+    """Each beat minus the patient's median beat, averaged into ``points`` values.
+
+    The window is :data:`BEAT_WINDOW_S` around each R peak of the band-passed signal; the
+    template is the median of the ``reference`` beats' windows; the difference is in units of
+    the template's range (peak to peak), so patients with small and large signals compare.
+
+    Returns
+    -------
+    (n, points) float32 array
+    """
+    x = bandpass(signal, fs)
+    a, b = (int(round(t * fs)) for t in BEAT_WINDOW_S)
+    w = _windows(x, r, a, b)
+    ref = np.asarray(reference, dtype=bool)
+    template = np.median(w[ref] if ref.any() else w, axis=0)
+    d = (w - template) / (np.ptp(template) + 1e-6)
+    n = d.shape[1] // points * points
+    return d[:, :n].reshape(len(d), points, -1).mean(axis=2).astype(np.float32)
+
+
+def signal_features(
+    beats: pd.DataFrame, *, data_dir=None, progress: bool = True
+) -> dict[str, np.ndarray]:
+    """The signal features of every beat of a beat table, record by record.
+
+    Reads each record's MLII (the course's lead) and its other lead (V1 in 40 of the 48
+    records; V2, V4 or V5 in the others).
+
+    Returns
+    -------
+    dict of str to (n, k) float32 arrays
+        ``"P wave, MLII"`` and ``"P wave, second lead"`` (:func:`p_wave_features`) and
+        ``"morphology, second lead"`` (:func:`morphology_difference`), rows in the order of
+        ``beats``.
+    """
+    from tqdm.auto import tqdm
+
+    from .data import load_record
+
+    out = {
+        "P wave, MLII": np.full((len(beats), len(P_WAVE_COLUMNS)), np.nan, np.float32),
+        "P wave, second lead": np.full((len(beats), len(P_WAVE_COLUMNS)), np.nan, np.float32),
+        "morphology, second lead": np.full((len(beats), 20), np.nan, np.float32),
+    }
+    groups = beats.groupby(beats["record"].astype(str), sort=False).indices
+    for name, rows in tqdm(groups.items(), desc="Signal features", unit="record",
+                           disable=not progress):  # fmt: skip
+        sub = beats.iloc[rows]
+        r, ref = sub["r"].to_numpy(), reference_beats(sub)
+        first = load_record(name, data_dir=data_dir, warn=False)
+        other = load_record(
+            name, [lead for lead in first.leads if lead != first.lead][0], data_dir=data_dir
+        )
+        out["P wave, MLII"][rows] = p_wave_features(first.signal, r, ref, first.fs)
+        out["P wave, second lead"][rows] = p_wave_features(other.signal, r, ref, other.fs)
+        out["morphology, second lead"][rows] = morphology_difference(other.signal, r, ref, other.fs)
+    return out
+
+
+#: The feature sets scored by :func:`feature_set_table`: the groups beside the trees' own
+#: features (``recipe``), and whether each patient is then self-trained
+#: (:func:`ecgutils.trees.self_train_record`).
+FEATURE_SETS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "recipe (trace difference, relative RR, rhythm)": ((), False),
+    "+ RR distribution": (("RR distribution",), False),
+    "+ P wave, MLII": (("P wave, MLII",), False),
+    "+ RR distribution + P wave, MLII": (("RR distribution", "P wave, MLII"), False),
+    "+ RR distribution + P wave, both leads": (
+        ("RR distribution", "P wave, MLII", "P wave, second lead"), False,
+    ),
+    "+ RR distribution + second-lead morphology": (
+        ("RR distribution", "morphology, second lead"), False,
+    ),
+    "recipe, self-trained on each patient's unlabelled beats": ((), True),
+}  # fmt: skip
+
+
+def fold_probabilities(
+    features: np.ndarray,
+    labels: np.ndarray,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    records: np.ndarray,
+    *,
+    self_training: bool = False,
+    **trees: object,
+) -> np.ndarray:
+    """Class probabilities of every held-out beat: one tree model per fold (or per held-out
+    patient, self-trained on that patient's unlabelled beats).
+
+    Parameters
+    ----------
+    features : (n, d) float array
+    labels : (n,) int array
+        AAMI class indices (only the folds' training rows are read).
+    folds : list of (train, test) index arrays
+        E.g. :func:`ecgutils.evaluate.patient_kfold_splits`, or one DS1 -> DS2 split.
+    records : (n,) str array
+        Each beat's record: self-training adapts to one record at a time.
+    self_training : bool
+        Self-train each held-out record (:func:`ecgutils.trees.self_train_record`) with its
+        defaults.
+    **trees
+        Passed to :func:`ecgutils.trees.train_trees`.
+
+    Returns
+    -------
+    (n, 5) float array
+        NaN in the rows no fold holds out.
+    """
+    from .trees import self_train_record, train_trees
+
+    classes = scheme_classes("aami5")
+    probs = np.full((len(labels), len(classes)), np.nan)
+    for train, test in folds:
+        model = train_trees(features[train], labels[train], classes, n_models=1, progress=False,
+                            **trees)  # fmt: skip
+        probs[test] = model.predict_proba(features[test])
+        if self_training:
+            for name in dict.fromkeys(records[test]):
+                rows = test[records[test] == name]
+                probs[rows], _ = self_train_record(
+                    features[train], labels[train], features[rows], probs[rows], classes, **trees
+                )
+    return probs
+
+
+def feature_set_table(
+    profile: Profile | str | None = None,
+    *,
+    sets: dict[str, tuple[tuple[str, ...], bool]] | None = None,
+    k: int = 11,
+    seed: int = 2018,
+    max_iter: int = 300,
+    dataset: BeatDataset | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Each feature set's EC57 figures on DS1 patient folds and on DS2 (%).
+
+    For each set of :data:`FEATURE_SETS` (or ``sets``): one tree model per fold of ``k``
+    patient-grouped folds of DS1 (every DS1 patient scored by trees that never saw them; the
+    choice between sets is made here), then one model trained on all of DS1 and scored on
+    DS2. The trees' class weights are the recipe's (:data:`ecgutils.trees.TREES_BALANCE_POWER`).
+    With fewer than ``k`` DS1 records in the profile, ``k`` becomes their number; with fewer than
+    two, the DS1 columns are empty. Each set's probabilities are kept in the store
+    (``data/models/trees/<profile>-features-<key>/``): a second call trains nothing.
+
+    Returns
+    -------
+    DataFrame
+        One row per set; columns ``features`` (how many per beat), ``DS1 folds ...`` and
+        ``DS2 ...`` (accuracy, S, V and F Se / +P, %).
+    """
+    from tqdm.auto import tqdm
+
+    from . import store
+    from .dataset import cache_key
+    from .evaluate import ec57_metrics, interpatient_split, patient_kfold_splits
+    from .experiments import ec57_row
+    from .trees import TREES_BALANCE_POWER, tree_features
+
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    ds = dataset or build_dataset(prof, rule="fixed", scale="patient", progress=False)
+    sets = FEATURE_SETS if sets is None else sets
+    classes = scheme_classes("aami5")
+    labels = ds.labels("aami5")
+    records = ds.beats["record"].astype(str).to_numpy()
+    ds1_labels = labels.copy()
+    ds1_labels[~np.isin(records, DS1) | (labels == classes.index("Q"))] = -1
+    n_ds1 = len(set(records[ds1_labels >= 0]))
+    k = min(k, n_ds1)
+    folds = patient_kfold_splits(ds.beats, ds1_labels, k, seed) if n_ds1 >= 2 else []
+    split = interpatient_split(ds.beats, labels, seed=seed)
+    train = np.sort(np.r_[split["train"], split["val"]])
+    train = train[labels[train] != classes.index("Q")]
+    test = split["test"]
+    options = {"balance_power": TREES_BALANCE_POWER, "seed": seed, "max_iter": max_iter}
+    groups: dict[str, np.ndarray] = {}  # computed when a set is not in the store yet
+
+    def features(names: tuple[str, ...]) -> np.ndarray:
+        if "recipe" not in groups:
+            groups["recipe"] = tree_features(ds)
+            groups["RR distribution"] = rr_distribution_features(ds.beats)
+        if any(g not in groups for g in names):
+            groups.update(signal_features(ds.beats, progress=progress))
+        return np.column_stack([groups["recipe"], *(groups[g] for g in names)])
+
+    rows = {}
+    for name, (names, self_training) in tqdm(sets.items(), desc="Feature sets", unit="set",
+                                             disable=not progress):  # fmt: skip
+        spec = store.Spec(
+            kind="trees", label=f"{prof.name}-features", module=__name__,
+            params={"groups": list(names), "self_training": self_training, "k": k, **options},
+            data=cache_key(ds.params), libraries=("numpy", "scipy", "pandas", "scikit-learn"),
+        )  # fmt: skip
+
+        def build(folder, names=names, self_training=self_training):
+            x = features(names)
+            ds1 = fold_probabilities(x, ds1_labels, folds, records, self_training=self_training,
+                                     **options)  # fmt: skip
+            ds2 = fold_probabilities(x, labels, [(train, test)], records,
+                                     self_training=self_training, **options)  # fmt: skip
+            np.savez(folder / "probabilities.npz", ds1=ds1, ds2=ds2[test], d=x.shape[1])
+
+        folder, _ = store.get_or_build(spec, build)
+        saved = np.load(folder / "probabilities.npz")
+        row = {"features": int(saved["d"])}
+        done = ~np.isnan(saved["ds1"][:, 0])
+        if done.any():
+            ec = ec57_metrics(ds1_labels[done], saved["ds1"][done].argmax(axis=1))
+            row.update({f"DS1 folds {c}": v for c, v in ec57_row(ec).items()})
+        ec = ec57_metrics(labels[test], saved["ds2"].argmax(axis=1))
+        row.update({f"DS2 {c}": v for c, v in ec57_row(ec).items()})
+        rows[name] = row
+    table = pd.DataFrame(rows).T
+    keep = ["features"] + [
+        f"{where} {c}"
+        for where in ("DS1 folds", "DS2")
+        for c in ("accuracy (%)", "S Se (%)", "S +P (%)", "V Se (%)", "V +P (%)", "F Se (%)")
+    ]
+    table = table.reindex(columns=keep)
+    table.index.name = "feature set"
+    return table
