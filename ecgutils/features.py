@@ -109,14 +109,15 @@ def bandpass(signal: np.ndarray, fs: float, low: float = 0.5, high: float = 30.0
     return sosfiltfilt(sos, np.asarray(signal, dtype=float))
 
 
-def _windows(x: np.ndarray, r: np.ndarray, a: int, b: int) -> np.ndarray:
-    """(n, b - a) samples ``x[r + a : r + b]`` of each R peak ``r``, clipped at the edges."""
+def beat_windows(x: np.ndarray, r: np.ndarray, a: int, b: int) -> np.ndarray:
+    """(n, b - a) samples ``x[r + a : r + b]`` around each R peak in ``r`` (samples), clipped at
+    the signal's edges."""
     idx = np.clip(np.asarray(r)[:, None] + np.arange(a, b)[None, :], 0, len(x) - 1)
     return x[idx]
 
 
-def _correlation(windows: np.ndarray, template: np.ndarray) -> np.ndarray:
-    """(n,) Pearson correlation of each row of ``windows`` with ``template``."""
+def row_correlation(windows: np.ndarray, template: np.ndarray) -> np.ndarray:
+    """(n,) Pearson correlation of each row of ``windows`` (n, m) with ``template`` (m,)."""
     w = windows - windows.mean(axis=1, keepdims=True)
     t = template - template.mean()
     return (w @ t) / (np.sqrt((w**2).sum(axis=1) * (t**2).sum()) + 1e-9)
@@ -155,7 +156,7 @@ def p_wave_features(
     """
     x = bandpass(signal, fs)
     a, b = (int(round(t * fs)) for t in P_WINDOW_S)
-    w = _windows(x, r, a, b)
+    w = beat_windows(x, r, a, b)
     ref = np.asarray(reference, dtype=bool)
     template = np.median(w[ref] if ref.any() else w, axis=0)
     w0 = w - w.mean(axis=1, keepdims=True)
@@ -167,10 +168,10 @@ def p_wave_features(
     shift = int(round(0.06 * fs))
     best = np.full(len(w), -1.0)
     for s in range(-shift, shift + 1, max(1, int(round(0.01 * fs)))):
-        best = np.maximum(best, _correlation(_windows(x, r, a + s, b + s), template))
+        best = np.maximum(best, row_correlation(beat_windows(x, r, a + s, b + s), template))
     feats = np.column_stack(
         [
-            _correlation(w, template),
+            row_correlation(w, template),
             np.ptp(w0, axis=1) / span,
             np.sqrt(((w0 - t0) ** 2).mean(axis=1)) / span,
             (k - k_t) / fs * 1000,
@@ -196,7 +197,7 @@ def morphology_difference(
     """
     x = bandpass(signal, fs)
     a, b = (int(round(t * fs)) for t in BEAT_WINDOW_S)
-    w = _windows(x, r, a, b)
+    w = beat_windows(x, r, a, b)
     ref = np.asarray(reference, dtype=bool)
     template = np.median(w[ref] if ref.any() else w, axis=0)
     d = (w - template) / (np.ptp(template) + 1e-6)
@@ -268,6 +269,7 @@ def fold_probabilities(
     records: np.ndarray,
     *,
     self_training: bool = False,
+    progress: bool = False,
     **trees: object,
 ) -> np.ndarray:
     """Class probabilities of every held-out beat: one tree model per fold (or per held-out
@@ -285,6 +287,8 @@ def fold_probabilities(
     self_training : bool
         Self-train each held-out record (:func:`ecgutils.trees.self_train_record`) with its
         defaults.
+    progress : bool
+        A tqdm bar over the folds.
     **trees
         Passed to :func:`ecgutils.trees.train_trees`.
 
@@ -293,11 +297,13 @@ def fold_probabilities(
     (n, 5) float array
         NaN in the rows no fold holds out.
     """
+    from tqdm.auto import tqdm
+
     from .trees import self_train_record, train_trees
 
     classes = scheme_classes("aami5")
     probs = np.full((len(labels), len(classes)), np.nan)
-    for train, test in folds:
+    for train, test in tqdm(folds, desc="Folds", unit="fold", leave=False, disable=not progress):
         model = train_trees(features[train], labels[train], classes, n_models=1, progress=False,
                             **trees)  # fmt: skip
         probs[test] = model.predict_proba(features[test])
@@ -382,7 +388,7 @@ def feature_set_table(
         def build(folder, names=names, self_training=self_training):
             x = features(names)
             ds1 = fold_probabilities(x, ds1_labels, folds, records, self_training=self_training,
-                                     **options)  # fmt: skip
+                                     progress=progress, **options)  # fmt: skip
             ds2 = fold_probabilities(x, labels, [(train, test)], records,
                                      self_training=self_training, **options)  # fmt: skip
             np.savez(folder / "probabilities.npz", ds1=ds1, ds2=ds2[test], d=x.shape[1])

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from . import store
+from .backend import fast_weighted_binning
 from .classes import scheme_classes
 from .config import Profile, get_profile
 from .dataset import BeatDataset, build_dataset, cache_key, relative_rr_features, rhythm_features
@@ -203,7 +204,8 @@ def train_trees(
         m = HistGradientBoostingClassifier(
             max_iter=max_iter, early_stopping=can_stop_early(labels), random_state=seed + k
         )
-        models.append(m.fit(features, labels, sample_weight=weights))
+        with fast_weighted_binning():
+            models.append(m.fit(features, labels, sample_weight=weights))
     return TreeEnsemble(models, list(classes))
 
 

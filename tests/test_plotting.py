@@ -164,6 +164,21 @@ def test_per_record_ablation_and_split_figures():
     assert len(fig.axes[0].patches) == 10 and fig.axes[0].get_ylabel() == "%"
 
 
+def test_feature_set_figure_shows_ds1_folds_beside_ds2():
+    cols = [f"{w} {c} {s} (%)" for w in ("DS1 folds", "DS2") for c in "SV" for s in ("Se", "+P")]
+    table = pd.DataFrame([list(range(10, 90, 10)), [np.nan] * 4 + list(range(50, 90, 10))],
+                         index=["recipe", "+ P wave"], columns=cols)  # fmt: skip
+    fig = plotting.plot_feature_sets(table, {"S se": 0.8, "S ppv": 0.75})
+    assert [ax.get_xlabel() for ax in fig.axes[:4]] == ["S Se (%)", "S +P (%)", "V Se (%)",
+                                                         "V +P (%)"]  # fmt: skip
+    assert len(fig.axes[0].patches) == 4  # two sets, DS1 folds and DS2 each
+    assert [p.get_width() for p in fig.axes[0].patches] == [10, 0, 50, 50]  # NaN: no bar
+    assert len(fig.axes[0].lines) == 1 and len(fig.axes[2].lines) == 0  # target lines
+    ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert ticks == ["recipe", "+ P wave"]
+    plt.close(fig)
+
+
 def test_trace_difference_figure_has_both_rows_labelled():
     img = np.full((2, 16, 16), 255, np.uint8)
     img[0, 4], img[1, 9] = 0, 0

@@ -176,7 +176,18 @@ def _check_ablation(table: pd.DataFrame) -> None:
     assert mine.iloc[0]["accuracy (%)"] == table.iloc[0]["accuracy (%)"]
 
 
+def _check_feature_sets(table: pd.DataFrame) -> None:
+    from ecgutils import features
+
+    assert list(table.index) == list(features.FEATURE_SETS)
+    d = table["features"].astype(int).tolist()  # the recipe's, then the groups beside them
+    assert [x - d[0] for x in d] == [0, 7, 6, 13, 19, 27, 0]
+    assert table.filter(like="DS1 folds").isna().all().all()  # quick: one DS1 patient, no folds
+    assert table["DS2 accuracy (%)"].between(50, 100).all()
+
+
 _CHECKS = {
+    "feature_sets": _check_feature_sets,
     "variants": _check_variants,
     "cross_validation": _check_cross_validation,
     "protocols": _check_protocols,
