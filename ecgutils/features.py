@@ -259,6 +259,7 @@ FEATURE_SETS: dict[str, tuple[tuple[str, ...], bool]] = {
         ("RR distribution", "morphology, second lead"), False,
     ),
     "recipe, self-trained on each patient's unlabelled beats": ((), True),
+    "+ P wave, MLII, self-trained": (("P wave, MLII",), True),
 }  # fmt: skip
 
 
