@@ -141,13 +141,15 @@ def make_classifier(name: str, seed: int = 2018):
 
 
 def _fit_score(name, x_train, y_train, x_test, n_classes):
+    from .backend import fast_weighted_binning
     from .trees import can_stop_early, sample_weights
 
     clf = make_classifier(name)
     t0 = time.perf_counter()
     if name == "trees":
         clf.set_params(early_stopping=can_stop_early(y_train))
-        clf.fit(x_train, y_train, sample_weight=sample_weights(y_train, n_classes, 0.5))
+        with fast_weighted_binning():  # the same trees, binned without 255 sorts per feature
+            clf.fit(x_train, y_train, sample_weight=sample_weights(y_train, n_classes, 0.5))
     else:
         clf.fit(x_train, y_train)
     fit_s = time.perf_counter() - t0
