@@ -320,9 +320,13 @@ print(time.perf_counter() - t0)
 """
 
 
-def bench_predict(record: str = "100", repeats: int = 3, *, model: str | None = None) -> str:
+def bench_predict(
+    record: str = "100", repeats: int = 3, *, model: str | None = None, self_train: bool = False
+) -> str:
     """Classify a whole MIT-BIH record exported as a PhysioNet-style CSV with a shipped model
-    (``model``: a name of :data:`ecgutils.predict.MODELS` or a folder; default the default).
+    (``model``: a name of :data:`ecgutils.predict.MODELS` or a folder; default the default;
+    ``self_train``: with :func:`ecgutils.predict.predict_ecg`'s self-training, the record's part
+    of the time only; the targets are the default path's).
 
     Prints the three figures of the speed target (:data:`PREDICT_TARGETS`): the best of
     ``repeats`` runs of :func:`ecgutils.predict.classify_file` (read the CSV, resample, detect,
@@ -358,11 +362,11 @@ def bench_predict(record: str = "100", repeats: int = 3, *, model: str | None = 
             )  # fmt: skip
             for _ in range(2)  # the first also warms the disk cache
         ]
-        classify_file(path, model=deployed)  # warm-up: traces a network once
+        classify_file(path, model=deployed, self_train=self_train)  # warm-up: traces once
         runs = []
         for _ in range(repeats):
             t = time.perf_counter()
-            pred = classify_file(path, model=deployed)
+            pred = classify_file(path, model=deployed, self_train=self_train)
             runs.append((time.perf_counter() - t, pred))
         size_mb = path.stat().st_size / 2**20
     best, pred = min(runs, key=lambda r: r[0])
@@ -377,7 +381,7 @@ def bench_predict(record: str = "100", repeats: int = 3, *, model: str | None = 
 
     return "\n".join(
         [
-            f"Model: {model_line(deployed)}",
+            f"Model: {model_line(deployed, self_trained=self_train)}",
             f"Record {record} as CSV: {len(rec.signal):,} rows ({minutes:.1f} min), "
             f"{size_mb:.1f} MB, {len(pred.beats):,} beats found",
             f"Prediction after start-up, best of {repeats}: {best:.2f} s ({stages}; the rest "

@@ -46,6 +46,8 @@ from .ecgfile import (  # noqa: F401  (re-exported: the deployment's whole inter
 MODEL_DIR = Path(__file__).parent / "resources" / "model"
 #: Where the shipped inter-patient trees (``trees``, AAMI classes) and their card live.
 TREES_DIR = Path(__file__).parent / "resources" / "trees"
+#: The training sample a trees folder carries for self-training (:func:`has_self_training`).
+SELF_TRAINING_FILE = "self_training.npz"
 #: The shipped models by name. ``trees``: the inter-patient recipe of chapter 08 trained on all
 #: 48 records (N, S, V, F, Q), built to hold on new patients; ``cnn8``: chapter 06's compact CNN
 #: (the paper's 8 classes), trained on a random 80% of the beats, which falls short on them.
@@ -219,16 +221,30 @@ class Prediction:
         )
 
 
-def predict_ecg(ecg: ECG, model: DeployedModel | None = None, *, detector: str | None = None):
-    """Classify every beat of ``ecg`` (module docstring). Returns a :class:`Prediction`."""
+def predict_ecg(
+    ecg: ECG, model: DeployedModel | None = None, *, detector: str | None = None,
+    self_train: bool = False,
+):  # fmt: skip
+    """Classify every beat of ``ecg`` (module docstring). Returns a :class:`Prediction`.
+
+    ``self_train`` (trees only): let the recording's own confidently classified beats teach the
+    trees before they classify it again (:func:`ecgutils.trees.self_train_record`, chapter 08),
+    with the training sample the model carries; a few seconds more per recording, and the card's
+    *self-trained* figures on new patients instead of the plain ones."""
     from .dataset import network_inputs
     from .detect import detect_rpeaks
     from .render import render_beats
     from .segment import segment_beats
 
     model = model or load_deployed_model()
+    if self_train and not has_self_training(model):
+        raise ValueError(
+            f"The model {model.name} cannot self-train: it carries no training sample "
+            f"({SELF_TRAINING_FILE}). Use the default model (`trees`), or leave out "
+            "--self-train / self_train=True."
+        )
     if model.kind == "trees":
-        return _predict_trees(ecg, model, detector or DEFAULT_DETECTOR)
+        return _predict_trees(ecg, model, detector or DEFAULT_DETECTOR, self_train=self_train)
     card = model.card
     cfg = card["config"]
     if cfg.get("template") or cfg.get("rhythm") or cfg.get("relative_rr"):
@@ -270,7 +286,9 @@ def _check_enough_beats(table: pd.DataFrame, ecg: ECG) -> None:
         )
 
 
-def _answer(ecg: ECG, model: DeployedModel, table, probs, fs: float, seconds) -> Prediction:
+def _answer(
+    ecg: ECG, model: DeployedModel, table, probs, fs: float, seconds, self_trained: bool = False
+) -> Prediction:
     """The :class:`Prediction` of beats cut at ``fs`` Hz (``table``: ``start``, ``end``, ``r``,
     ``edge``) with class probabilities ``probs``: samples mapped back to the input's."""
     classes = model.classes
@@ -301,10 +319,43 @@ def _answer(ecg: ECG, model: DeployedModel, table, probs, fs: float, seconds) ->
     summary["share (%)"] = (100 * summary["beats"] / max(len(beats), 1)).round(2)
     summary.index.name = "class"
     summary.attrs["scheme"] = model.card["scheme"]
-    return Prediction(beats, summary, ecg, seconds, model_line(model))
+    return Prediction(beats, summary, ecg, seconds, model_line(model, self_trained=self_trained))
 
 
-def _predict_trees(ecg: ECG, model: DeployedModel, detector: str) -> Prediction:
+def has_self_training(model: DeployedModel) -> bool:
+    """Whether ``model`` can self-train on a recording: trees whose card describes it and whose
+    folder holds the training sample (:data:`SELF_TRAINING_FILE`)."""
+    return (
+        model.kind == "trees"
+        and "self-training" in model.card
+        and (Path(model.path) / SELF_TRAINING_FILE).is_file()
+    )
+
+
+def _self_train(model: DeployedModel, features: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """The probabilities after self-training on one recording (:func:`predict_ecg`)."""
+    from .trees import self_train_record
+
+    st = model.card["self-training"]
+    try:
+        with np.load(Path(model.path) / SELF_TRAINING_FILE) as z:
+            x, y, stands = z["features"].astype(np.float32), z["labels"], z["stands_for"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise ValueError(
+            f"Cannot read {Path(model.path) / SELF_TRAINING_FILE} ({type(exc).__name__}: {exc}): "
+            "run `python -m ecgutils ship-model --kind trees` to save the model again."
+        ) from None
+    out, _ = self_train_record(
+        x, y, features, probs, model.classes, confidence=st["confidence"],
+        local_weight=st["local_weight"], stands_for=stands, balance_power=st["balance_power"],
+        max_iter=st["max_iter"], seed=st["seed"],
+    )  # fmt: skip
+    return out
+
+
+def _predict_trees(
+    ecg: ECG, model: DeployedModel, detector: str, self_train: bool = False
+) -> Prediction:
     """:func:`predict_ecg` with the trees: beats cut with the card's fixed window around R and
     compared with the recording's own template beat (:func:`ecgutils.trees.recording_features`).
 
@@ -349,7 +400,11 @@ def _predict_trees(ecg: ECG, model: DeployedModel, detector: str) -> Prediction:
     with threadpool_limits(1, user_api="openmp"):
         probs = model.model.predict_proba(features)
     seconds["classify"] = time.perf_counter() - t3
-    return _answer(ecg, model, table, probs, fs, seconds)
+    if self_train:
+        t4 = time.perf_counter()
+        probs = _self_train(model, features, probs)
+        seconds["self-train"] = time.perf_counter() - t4
+    return _answer(ecg, model, table, probs, fs, seconds, self_trained=self_train)
 
 
 def with_edge_beats(table: pd.DataFrame, peaks: np.ndarray, n: int, fs: float) -> pd.DataFrame:
@@ -409,11 +464,12 @@ def _classify(net, inputs: dict, n: int) -> np.ndarray:
 
 
 def classify_file(
-    path: str | os.PathLike, *, model: DeployedModel | None = None, **options
-) -> Prediction:
+    path: str | os.PathLike, *, model: DeployedModel | None = None, self_train: bool = False,
+    **options,
+) -> Prediction:  # fmt: skip
     """:func:`read_ecg` (``options``: fs, lead, units, gain, baseline, name) then
-    :func:`predict_ecg`: what every face of the app calls."""
-    return predict_ecg(read_ecg(path, **options), model)
+    :func:`predict_ecg` (``self_train`` there): what every face of the app calls."""
+    return predict_ecg(read_ecg(path, **options), model, self_train=self_train)
 
 
 def classify_bytes(data: bytes, filename: str, **options) -> Prediction:
@@ -464,16 +520,22 @@ def export_csv(
 DEFAULT_DETECTOR = "pantompkins"
 
 
-def model_line(model: DeployedModel) -> str:
+def model_line(model: DeployedModel, *, self_trained: bool = False) -> str:
     """One line saying which model answers and what to expect of it on a new patient (the
-    card's ``measured`` figure whose name starts with "new patients"), for every face of the
-    app: the command line's first line, the page's status, the JSON's ``model``."""
+    card's ``measured`` figure whose name starts with "new patients", the self-trained one when
+    ``self_trained``), for every face of the app: the command line's first line, the page's
+    status, the JSON's ``model``."""
     card = model.card
     name = model.name
     where = f"shipped '{name}'" if name in MODELS else name
     n = len(card["classes"])
     text = f"{card.get('model', 'a model')} ({where}; {n} classes, {card['scheme']})"
-    new = [v for k, v in (card.get("measured") or {}).items() if k.startswith("new patients")]
+    if self_trained:
+        text += ", self-trained on this recording's beats"
+    new = [
+        v for k, v in (card.get("measured") or {}).items()
+        if k.startswith("new patients") and ("self-trained" in k) == self_trained
+    ]  # fmt: skip
     if new and isinstance(new[0], dict) and "accuracy" in new[0]:
         m = new[0]
         extra = (
@@ -521,10 +583,20 @@ def model_card_text(card: dict) -> str:
         f"`{card['training data']['data fingerprint']}`.",
         f"- **Trained:** {card['trained']} with {fitted}; "
         f"retrain and replace with `{card['command']}`.",
-        "",
-        "## Measured figures (%)",
-        "",
     ]
+    if "self-training" in card:
+        st = card["self-training"]
+        lines.append(
+            "- **Self-training (optional: `predict --self-train`, `predict_ecg(..., "
+            "self_train=True)`):** the recording's beats classified with probability "
+            f"{st['confidence']} or more join a sample of the training beats "
+            f"({st['training beats']:,}, at most {st['sample cap']:,} per class, each standing "
+            "for its share of the whole), each weighing "
+            f"{st['local_weight']:g} times a training beat of its class; one tree model trained "
+            "on both classifies the recording again (chapter 08). Its labels are the trees' own, "
+            "never a person's; it takes seconds per recording."
+        )
+    lines += ["", "## Measured figures (%)", ""]
     for protocol, fig in card["measured"].items():
         lines.append(
             f"**{protocol}:** accuracy {fig['accuracy']:.2f}, macro sensitivity "

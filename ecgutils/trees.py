@@ -128,11 +128,17 @@ def recording_features(
     )
 
 
-def sample_weights(labels: np.ndarray, n_classes: int, power: float) -> np.ndarray:
-    """(n,) float: per-beat weight ``(largest class count / own class count) ** power``."""
-    counts = np.bincount(labels, minlength=n_classes).astype(float)
+def sample_weights(
+    labels: np.ndarray, n_classes: int, power: float, stands_for: np.ndarray | None = None
+) -> np.ndarray:
+    """(n,) float: per-beat weight ``(largest class count / own class count) ** power``.
+
+    ``stands_for`` (n,): how many beats each one stands for when the beats are a sample of a
+    larger set (:func:`training_sample`); the class counts add these up and each beat's weight
+    is multiplied by its own, so the sample weighs what the whole set would. Default: 1 each."""
+    counts = np.bincount(labels, weights=stands_for, minlength=n_classes).astype(float)
     w = (counts.max() / np.maximum(counts, 1.0)) ** power
-    return w[labels]
+    return w[labels] if stands_for is None else w[labels] * stands_for
 
 
 @dataclass
@@ -173,6 +179,7 @@ def train_trees(
     seed: int = 2018,
     progress: bool = True,
     weight: np.ndarray | None = None,
+    stands_for: np.ndarray | None = None,
 ) -> TreeEnsemble:
     """Fit ``n_models`` ``HistGradientBoostingClassifier`` (seeds ``seed, seed + 1, ...``).
 
@@ -190,11 +197,13 @@ def train_trees(
         A tqdm bar over the models (a minute or more on the standard profile's DS1).
     weight : (n,) float array, optional
         Multiplies each beat's class weight (e.g. a patient's own beats weighing more).
+    stands_for : (n,) float array, optional
+        How many beats each one stands for, when they are a sample (:func:`sample_weights`).
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
     from tqdm.auto import tqdm
 
-    weights = sample_weights(labels, len(classes), balance_power)
+    weights = sample_weights(labels, len(classes), balance_power, stands_for)
     if weight is not None:
         weights = weights * weight
     models = []
@@ -612,6 +621,7 @@ def self_train_record(
     *,
     confidence: float = 0.9,
     local_weight: float = 10.0,
+    stands_for: np.ndarray | None = None,
     **trees: object,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Self-training on one new patient: their confidently classified beats teach the trees.
@@ -637,6 +647,9 @@ def self_train_record(
         Probability from which a beat becomes one of the patient's own training beats.
     local_weight : float
         Weight of each of those beats against a training beat of its class.
+    stands_for : (n_train,) float array, optional
+        How many beats each training beat stands for when they are a sample of a larger set
+        (:func:`training_sample`, what a shipped model carries); default 1 each.
     **trees
         Passed to :func:`train_trees` (``balance_power``, ``max_iter``, ``seed``).
 
@@ -649,6 +662,8 @@ def self_train_record(
     """
     sure = probabilities.max(axis=1) >= confidence
     own = np.where(sure, probabilities.argmax(axis=1), -1)  # the trees' labels, not the truth
+    if stands_for is not None:  # a sample of the training beats: each counts for several
+        trees["stands_for"] = np.concatenate([stands_for, np.ones(sure.sum())])
     model = train_trees(
         np.concatenate([train_features, features[sure]]),
         np.concatenate([train_labels, own[sure]]),
@@ -661,11 +676,60 @@ def self_train_record(
     return model.predict_proba(features), own
 
 
+#: At most this many training beats of each class travel with a shipped model for self-training
+#: (:func:`training_sample`): a size choice (about 2.5 MB), not a tuned one.
+SAMPLE_CAP = 10_000
+
+
+def training_sample(
+    features: np.ndarray, labels: np.ndarray, n_classes: int, *, cap: int = SAMPLE_CAP,
+    seed: int = 2018,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """The training beats a shipped model carries so that it can self-train on a new file.
+
+    Every beat of a class with at most ``cap`` beats, ``cap`` beats drawn at random (seeded) from
+    a larger class; features stored as float16 (half the bytes; the trees bin them into 255
+    values anyway).
+
+    Parameters
+    ----------
+    features : (n, d) float array
+        E.g. :func:`tree_features` of the training beats.
+    labels : (n,) int array
+        Their classes, indices below ``n_classes``.
+    cap : int
+        At most this many beats of each class.
+
+    Returns
+    -------
+    features : (m, d) float16 array
+        The sample, in the order of the input.
+    labels : (m,) int8 array
+    stands_for : (m,) float32 array
+        How many beats of the whole set each one stands for (its class's count / sample count):
+        ``stands_for`` of :func:`self_train_record`.
+    """
+    if cap < 1:
+        raise ValueError(f"cap must be at least 1 beat per class, got {cap}.")
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    keep = np.zeros(len(labels), bool)
+    stands = np.ones(len(labels), np.float32)
+    for k in range(n_classes):
+        rows = np.flatnonzero(labels == k)
+        if len(rows) > cap:
+            rows = rng.choice(rows, cap, replace=False)
+            stands[rows] = np.float32((labels == k).sum() / cap)
+        keep[rows] = True
+    return features[keep].astype(np.float16), labels[keep].astype(np.int8), stands[keep]
+
+
 def self_trained_trees(
     profile: Profile | str | None = None,
     *,
     confidence: float = 0.9,
     local_weight: float = 10.0,
+    sample_cap: int | None = None,
     trees: dict | None = None,
     retrain: bool = False,
     progress: bool = True,
@@ -679,6 +743,9 @@ def self_trained_trees(
     figures are inter-patient ones. Chosen on DS1 alone: on 11 patient-grouped folds of DS1 (each
     held-out patient self-trained the same way) it raised every S and V figure slightly.
 
+    ``sample_cap``: self-train with :func:`training_sample` of the DS1 beats (at most this many
+    of each class, float16, each standing for its share of the whole), as a shipped model does
+    (:func:`ecgutils.predict.predict_ecg` with ``self_train=True``); default: every DS1 beat.
     ``trees``: keyword arguments of :func:`load_or_train_trees` (the base trees; their class
     weights, seed and boosting rounds serve the per-record models too). One tree model per DS2
     record (22 in the standard profile: 2.1 minutes on 2 cores at 2.09 ms/image), kept in the store
@@ -703,6 +770,8 @@ def self_trained_trees(
         "confidence": confidence, "local_weight": local_weight, "base": base.metadata["key"],
         "protocol": "self-training on the unlabelled beats of each DS2 record",
     }  # fmt: skip
+    if sample_cap is not None:
+        settings["sample cap"] = sample_cap
     spec = _spec(f"{prof.name}-selftrained", settings, ds)
 
     def build(folder: Path) -> None:
@@ -711,6 +780,12 @@ def self_trained_trees(
         records = ds.beats["record"].astype(str).to_numpy()
         train, test = base.split["train"], base.split["test"]  # DS1 without Q; DS2
         feats = tree_features(ds)
+        x_train, y_train, stands_for = feats[train], labels[train], None
+        if sample_cap is not None:
+            x_train, y_train, stands_for = training_sample(
+                x_train, y_train, len(classes), cap=sample_cap, seed=seed
+            )
+            x_train = x_train.astype(np.float32)
         probs = np.zeros((len(test), len(classes)))
         taken = {}
         t0 = time.perf_counter()
@@ -718,9 +793,9 @@ def self_trained_trees(
         for name in tqdm(names, desc="DS2 records", unit="record", disable=not progress):
             rows = np.flatnonzero(records[test] == name)
             probs[rows], own = self_train_record(
-                feats[train], labels[train], feats[test[rows]], base.probabilities[rows], classes,
-                confidence=confidence, local_weight=local_weight, balance_power=balance_power,
-                max_iter=max_iter, seed=seed,
+                x_train, y_train, feats[test[rows]], base.probabilities[rows], classes,
+                confidence=confidence, local_weight=local_weight, stands_for=stands_for,
+                balance_power=balance_power, max_iter=max_iter, seed=seed,
             )  # fmt: skip
             taken[name] = {c: int((own == k).sum()) for k, c in enumerate(classes)}
         metadata = {

@@ -722,7 +722,8 @@ def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
     command line; errors appear as one line in red. A file over the size limit is refused in the
     browser, unread (:class:`BoundedUpload`). The model is chosen by name
     (:data:`ecgutils.predict.MODELS`, the default first) unless one is given; each is loaded on
-    its first use.
+    its first use. *self-train* asks the trees to learn from the file's own confident beats first
+    (:func:`ecgutils.predict.predict_ecg`'s ``self_train``).
     """
     import html
     import logging
@@ -746,6 +747,10 @@ def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
         description="units",
     )  # fmt: skip
     w_gain = widgets.FloatText(value=200.0, description="ADC gain")
+    w_self = widgets.Checkbox(
+        value=False, description="self-train (trees; seconds more)", indent=False,
+        layout=widgets.Layout(width="auto"),
+    )  # fmt: skip
     w_go = widgets.Button(description="Predict", button_style="primary", icon="heartbeat")
     w_status = widgets.HTML()
     w_model = widgets.HTML()
@@ -758,7 +763,7 @@ def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
     )  # fmt: skip
     out = widgets.Output()
     handles = {w_file: "file", w_fs: "fs", w_lead: "lead", w_units: "units", w_gain: "gain",
-               w_model_choice: "model-choice", w_go: "predict"}  # fmt: skip
+               w_model_choice: "model-choice", w_self: "self-train", w_go: "predict"}  # fmt: skip
     for w, name in handles.items():
         w.add_class(f"ecg-{name}")  # handles for the browser test
 
@@ -796,6 +801,7 @@ def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
             pred = classify_bytes(
                 data, name, fs=fs, lead=w_lead.value.strip() or None,
                 units=w_units.value, gain=w_gain.value, model=state["models"][chosen],
+                self_train=w_self.value,
             )  # fmt: skip
         except (ValueError, OSError) as exc:
             error(str(exc))
@@ -823,7 +829,7 @@ def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
     # a second over-size file keeps refused=True: its name and size change, so watch them too
     w_file.observe(chosen, names=["refused", "name", "size"])
     w_from.observe(draw, names="value")
-    controls = widgets.HBox([w_file, w_fs, w_lead, w_units, w_gain, w_model_choice, w_go])
+    controls = widgets.HBox([w_file, w_fs, w_lead, w_units, w_gain, w_model_choice, w_self, w_go])
     return widgets.VBox([controls, w_status, w_model, w_summary, w_links, w_from, out, w_table])
 
 

@@ -94,6 +94,28 @@ def test_app_shows_a_bad_file_as_one_red_line():
     assert "ecg-error" not in status.value
 
 
+def test_app_passes_self_training_to_the_prediction(monkeypatch):
+    """The *self-train* box reaches :func:`ecgutils.predict.classify_bytes`; a model that cannot
+    self-train answers in the status line, as every error does."""
+    from ecgutils import predict
+
+    seen = {}
+
+    def refuse(data, name, **options):
+        seen.update(options)
+        raise ValueError("The model cnn8 cannot self-train")
+
+    monkeypatch.setattr(predict, "classify_bytes", refuse)
+    app = widgets.prediction_app(model=object())
+    controls = app.children[0].children
+    upload, box, button, status = controls[0], controls[-2], controls[-1], app.children[1]
+    assert box.description.startswith("self-train") and box.value is False
+    upload.name, upload.size, upload.content = "ok.csv", 4, b"1\n2\n"
+    box.value = True
+    button.click()
+    assert seen["self_train"] is True and "cannot self-train" in status.value
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import synthetic_wave
 
@@ -38,7 +40,6 @@ def _one_line_error(capsys, *needles: str) -> str:
 
 
 def test_cli_broken_model_card_is_one_line(tmp_path, capsys):
-    import shutil
 
     folder = tmp_path / "model"
     shutil.copytree(predict.MODEL_DIR, folder)
@@ -236,11 +237,52 @@ def quick_trees(mitdb_ready, tmp_path_factory):
 def test_ship_trees_writes_trees_and_card(quick_trees):
     card = quick_trees.card
     assert quick_trees.kind == "trees" and card["classes"] == ["N", "S", "V", "F", "Q"]
-    assert list(card["measured"]) == ["new patients (same recipe trained DS1 -> DS2, EC57)"]
+    assert list(card["measured"]) == [
+        "new patients (same recipe trained DS1 -> DS2, EC57)",
+        "new patients, self-trained on each record's unlabelled beats (DS1 -> DS2, EC57)",
+    ]
     assert card["training data"]["records"] == 3 and card["training data"]["beats"]["Q"] == 0
     text = (quick_trees.path / "MODEL_CARD.md").read_text()
     assert "(`trees`)" in text and "Not a medical device" in text and "DS1" in text
-    assert "on new patients: " in predict.model_line(quick_trees)
+    assert "--self-train" in text and "self-trained on each record" in text
+    plain, adapted = (f["accuracy"] for f in card["measured"].values())
+    assert f"on new patients: {plain:.2f}%" in predict.model_line(quick_trees)
+    line = predict.model_line(quick_trees, self_trained=True)
+    assert "self-trained on this recording" in line and f"new patients: {adapted:.2f}%" in line
+    # the training sample it carries: every training beat's class, at most the cap of each
+    st = card["self-training"]
+    with np.load(quick_trees.path / predict.SELF_TRAINING_FILE) as z:
+        y, stands = z["labels"], z["stands_for"]
+        assert z["features"].dtype == np.float16 and len(y) == st["training beats"]
+    beats = card["training data"]["beats"]
+    for k, c in enumerate(card["classes"]):
+        assert (y == k).sum() == min(beats[c], st["sample cap"])
+        assert stands[y == k].sum() == pytest.approx(beats[c], rel=1e-6)
+    assert predict.has_self_training(quick_trees)
+
+
+@pytest.mark.integration
+def test_the_trees_self_train_on_a_recording_on_request(quick_trees, tmp_path, capsys):
+    path, rec = record_csv(tmp_path, name="207", seconds=120)
+    plain = predict.classify_file(path, model=quick_trees)
+    pred = predict.classify_file(path, model=quick_trees, self_train=True)
+    assert "self-train" in pred.seconds and "self-train" not in plain.seconds
+    # the same beats, classified again after the recording's confident beats taught the trees
+    cols = ["beat", "start", "end", "r", "edge"]
+    pd.testing.assert_frame_equal(pred.beats[cols], plain.beats[cols])
+    assert set(pred.beats["class"]) <= set("NSVFQ")
+    assert predict.agreement(pred, rec)["agreement"] > 0.9
+    assert "self-trained on this recording" in pred.model
+    args = ["predict", str(path), "--model", str(quick_trees.path), "--self-train", "--json"]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [b["class"] for b in out["beats"]] == pred.beats["class"].tolist()
+    # a model without the training sample says so, and what to do
+    bare = tmp_path / "bare"
+    shutil.copytree(quick_trees.path, bare)
+    (bare / predict.SELF_TRAINING_FILE).unlink()
+    assert main(["predict", str(path), "--model", str(bare), "--self-train"]) == 1
+    _one_line_error(capsys, "cannot self-train", "leave out --self-train")
 
 
 @pytest.mark.integration
@@ -286,7 +328,7 @@ def test_the_shipped_trees_agree_with_their_card(mitdb_ready, tmp_path):
     assert card["training data"]["profile"] == "standard" and card["training data"]["records"] == 48
     path, rec = record_csv(tmp_path, seconds=300)
     agree = predict.agreement(predict.classify_file(path, model=model), rec)
-    (figure,) = card["measured"].values()
+    figure = card["measured"]["new patients (same recipe trained DS1 -> DS2, EC57)"]
     # record 100 is among the 48 records the shipped trees learned from: at least the figure of
     # the same recipe on patients it never saw, within the noise of 5 minutes of beat detection
     assert 100 * agree["agreement"] >= figure["accuracy"] - 2.0

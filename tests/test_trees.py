@@ -206,3 +206,49 @@ def test_self_training_takes_only_confident_beats_with_the_trees_labels():
                                        max_iter=20)  # fmt: skip
     assert own.tolist() == [0, -1, 1, -1, 2, -1]
     assert out.shape == (6, 3) and np.allclose(out.sum(axis=1), 1)
+
+
+def test_a_weighted_sample_weighs_what_the_whole_set_would():
+    """Beats standing for several give the class weights and the class totals of the whole set."""
+    labels = np.array([0] * 100 + [1] * 25 + [2] * 4)
+    whole = trees.sample_weights(labels, 4, 0.5)
+    sample = np.r_[0, 0, 1, 2, 2, 2, 2]  # 2 N beats standing for 100, 1 S for 25, every V
+    stands = np.r_[50.0, 50.0, 25.0, 1.0, 1.0, 1.0, 1.0]
+    w = trees.sample_weights(sample, 4, 0.5, stands)
+    for k in range(3):
+        assert w[sample == k].sum() == pytest.approx(whole[labels == k].sum())
+    np.testing.assert_array_equal(trees.sample_weights(labels, 4, 0.5, np.ones(len(labels))), whole)
+
+
+def test_training_sample_caps_each_class_and_says_what_each_beat_stands_for():
+    rng = np.random.default_rng(1)
+    labels = np.repeat([0, 1, 2], [500, 30, 120])
+    x = rng.normal(size=(len(labels), 3)).astype(np.float32)
+    sx, sy, stands = trees.training_sample(x, labels, 4, cap=100, seed=7)
+    assert sx.dtype == np.float16 and sy.dtype == np.int8 and len(sx) == len(sy) == len(stands)
+    assert np.bincount(sy, minlength=4).tolist() == [100, 30, 100, 0]
+    for k, n in enumerate([500, 30, 120]):
+        assert stands[sy == k].sum() == pytest.approx(n)  # the sample stands for the whole class
+    # rows keep their features (to float16) and the draw is seeded
+    rows = [np.flatnonzero((x.astype(np.float16) == r).all(axis=1))[0] for r in sx[:5]]
+    assert labels[rows].tolist() == sy[:5].tolist()
+    again = trees.training_sample(x, labels, 4, cap=100, seed=7)
+    assert all(np.array_equal(a, b) for a, b in zip((sx, sy, stands), again, strict=True))
+    with pytest.raises(ValueError, match="at least 1"):
+        trees.training_sample(x, labels, 4, cap=0)
+
+
+def test_self_training_on_a_sample_of_ones_is_self_training_on_the_set():
+    """``stands_for`` of 1 for every training beat changes nothing, to the last bit."""
+    rng = np.random.default_rng(2)
+    train_y = np.repeat([0, 1, 2], [120, 30, 50])
+    train_x = rng.normal(size=(len(train_y), 3)) + train_y[:, None]
+    x = rng.normal(size=(40, 3)) + rng.integers(0, 3, 40)[:, None]
+    probs = np.eye(3)[np.clip(np.rint(x[:, 0]), 0, 2).astype(int)] * 0.95 + 0.05 / 3
+    kw = {"confidence": 0.9, "max_iter": 15}
+    a, own_a = trees.self_train_record(train_x, train_y, x, probs, list("NSV"), **kw)
+    b, own_b = trees.self_train_record(
+        train_x, train_y, x, probs, list("NSV"), stands_for=np.ones(len(train_y)), **kw
+    )
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(own_a, own_b)
