@@ -315,7 +315,7 @@ import sys, time
 t0 = time.perf_counter()
 from ecgutils.predict import classify_file, load_deployed_model
 model = load_deployed_model(sys.argv[2] or None)
-classify_file(sys.argv[1], model=model)
+classify_file(sys.argv[1], model=model, self_train=sys.argv[3] == "1")
 print(time.perf_counter() - t0)
 """
 
@@ -353,7 +353,7 @@ def bench_predict(
         startups = [
             float(
                 subprocess.run(
-                    [sys.executable, "-c", _STARTUP, str(strip), model or ""],
+                    [sys.executable, "-c", _STARTUP, str(strip), model or "", str(int(self_train))],
                     capture_output=True,
                     text=True,
                     check=True,
