@@ -150,7 +150,15 @@ def bench_train(profile: str = "standard", **overrides) -> str:
         f"  training time: {train_min:.1f} min (target <= "
         f"{TRAIN_TARGETS['train_minutes']:.0f} min: {'met' if ok else 'NOT met'})"
     )
-    return "\n".join(lines)
+    return "\n".join([*lines, _speed_line()])
+
+
+def _speed_line() -> str:
+    """This machine's speed, printed beside every time a benchmark reports (machines of the same
+    size differ by a factor of two to four)."""
+    from .models import machine_speed
+
+    return f"This machine: {machine_speed():.2f} ms/image (models.time_per_image)"
 
 
 def _target_lines(checks: list[tuple[str, float, float]], digits: int) -> list[str]:
@@ -240,7 +248,7 @@ def bench_interpatient(profile: str = "standard", model: str = "trees", **overri
         )
     minutes = (time.perf_counter() - t0) / 60
     report = _ec57_report(ec, minutes)
-    return "\n".join([*head, f"Wall time {minutes:.1f} min ({timing})", report])
+    return "\n".join([*head, f"Wall time {minutes:.1f} min ({timing})", report, _speed_line()])
 
 
 def _ec57_report(ec: dict, minutes: float) -> str:
@@ -294,6 +302,7 @@ def bench_adaptive(
         f"Overall accuracy: {100 * ec['accuracy']:.2f}%",
         f"de Chazal & Reilly 2006, the same protocol: S Se {lit['S Se']} / +P {lit['S +P']}, "
         f"V Se {lit['V Se']} / +P {lit['V +P']}",
+        _speed_line(),
     ]
     return "\n".join(lines)
 

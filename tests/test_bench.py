@@ -34,6 +34,7 @@ def test_bench_interpatient_reports_ec57_against_the_targets(tiny):
     assert "test 2,271 beats (DS2" in text and "Overall accuracy:" in text
     assert text.count("(target >= ") == 6 and "(target <= 30 min" in text
     assert "F sensitivity: " in text
+    assert text.splitlines()[-1].startswith("This machine: ") and "(models.time_per_image)" in text
     assert INTERPATIENT_TARGETS == {  # issue 17: above every published DS1 -> DS2 row
         "V se": 0.95, "V ppv": 0.93, "S se": 0.80, "S ppv": 0.75, "F se": 0.50,
         "accuracy": 0.97, "minutes": 30.0,
