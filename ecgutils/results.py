@@ -253,10 +253,11 @@ def _feature_set_parameters(prof: Profile) -> dict:
     from .features import FEATURE_SETS
 
     sets = {
-        k: [*groups, *(["self-training"] if st else [])] for k, (groups, st) in FEATURE_SETS.items()
+        k: [*groups, *(["self-training"] if st else []), *([f"{n} models"] if n > 1 else [])]
+        for k, (groups, st, n) in FEATURE_SETS.items()
     }
     return {
-        "k": _feature_set_k(prof), "model": "one tree model per fold",
+        "k": _feature_set_k(prof), "model": "one tree model per fold, or as many as the set says",
         "max_iter": _feature_set_rounds(prof), "sets": sets,
     }  # fmt: skip
 

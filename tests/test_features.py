@@ -95,9 +95,9 @@ def test_fold_probabilities_score_only_held_out_beats():
     records = np.array([f"r{i % 4}" for i in range(n)])
     folds = [(np.flatnonzero(records != "r0"), np.flatnonzero(records == "r0")),
              (np.flatnonzero(records != "r1"), np.flatnonzero(records == "r1"))]  # fmt: skip
-    for self_training in (False, True):
+    for self_training, n_models in ((False, 1), (True, 1), (True, 2)):
         p = features.fold_probabilities(x, labels, folds, records, self_training=self_training,
-                                        max_iter=20)  # fmt: skip
+                                        n_models=n_models, max_iter=20)  # fmt: skip
         scored = np.isin(records, ["r0", "r1"])
         assert np.isnan(p[~scored]).all() and np.allclose(p[scored].sum(axis=1), 1)
         assert (p[scored].argmax(axis=1) == labels[scored]).mean() > 0.9
