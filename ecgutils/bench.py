@@ -350,9 +350,21 @@ def bench_predict(
 
     from .data import load_record
     from .models import machine_speed
-    from .predict import agreement, classify_file, export_csv, load_deployed_model, model_line
+    from .predict import (
+        agreement,
+        classify_file,
+        export_csv,
+        has_self_training,
+        load_deployed_model,
+        model_line,
+    )
 
     deployed = load_deployed_model(model)
+    if self_train and not has_self_training(deployed):  # before the timed child processes
+        raise ValueError(
+            f"The model {deployed.name} cannot self-train (no training sample beside it): "
+            "time it without --self-train, or use the default model (trees)."
+        )
     rec = load_record(record)
     with tempfile.TemporaryDirectory(prefix="ecg-bench-") as tmp:
         path, strip = Path(tmp) / f"{record}.csv", Path(tmp) / f"{record}-10s.csv"

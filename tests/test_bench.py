@@ -72,6 +72,8 @@ def test_bench_predict_reports_speed_and_agreement(mitdb_ready):
     assert lines[3].startswith("Start-up in a fresh process") and "(target <= 4 s: " in lines[3]
     assert " ms/image (models.time_per_image" in lines[4]
     assert "of 2,273 reference beats found" in lines[5]
+    with pytest.raises(ValueError, match="cannot self-train .* without --self-train"):
+        bench_predict("100", repeats=1, model="cnn8", self_train=True)  # refused before timing
 
 
 @pytest.mark.integration
