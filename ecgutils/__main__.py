@@ -221,9 +221,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             print(bench_train(args.profile or "standard", **overrides))
         else:
             recipe = args.model or "trees"
-            if recipe not in ("trees", "cnn", "selftrained"):
+            if recipe not in ("trees", "cnn", "selftrained", "joined"):
                 raise ValueError(
-                    f"bench interpatient --model: trees, cnn or selftrained, not {recipe!r}."
+                    "bench interpatient --model: trees, cnn, selftrained or joined, "
+                    f"not {recipe!r}."
                 )
             print(bench_interpatient(args.profile or "standard", recipe, **overrides))
     elif args.what == "render":
@@ -369,7 +370,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--model",
         help="interpatient: the course's recipe (trees, default), the trees self-trained on each "
-        "DS2 patient's unlabelled beats (selftrained) or the CNN recipe (cnn); "
+        "DS2 patient's unlabelled beats (selftrained), the trees with the P wave deciding S "
+        "beside them (joined) or the CNN recipe (cnn); "
         "predict: a shipped model by name (trees, default; cnn8) or a model folder",
     )
     p.add_argument("--balance-power", type=float, help="train: class-weight exponent")

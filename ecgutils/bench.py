@@ -192,10 +192,34 @@ def bench_interpatient(profile: str = "standard", model: str = "trees", **overri
     is saved like the notebooks' models, so notebook 08 finds it. ``model="selftrained"``: the
     trees, then self-trained on each DS2 patient's unlabelled beats
     (:func:`ecgutils.trees.self_trained_trees`; the trees are retrained first).
+    ``model="joined"``: the first row of :data:`ecgutils.features.JOINED_SETS`, trained from
+    scratch (:func:`ecgutils.features.joined_interpatient`): the trees with the P wave measured
+    on MLII decide S, the recipe's trees every other beat, both self-trained (no overrides).
     """
-    if model not in ("trees", "cnn", "selftrained"):
-        raise ValueError(f"model must be 'trees', 'cnn' or 'selftrained', got {model!r}.")
+    if model not in ("trees", "cnn", "selftrained", "joined"):
+        raise ValueError(f"model must be 'trees', 'cnn', 'selftrained' or 'joined', got {model!r}.")
     t0 = time.perf_counter()
+    if model == "joined":
+        from .features import joined_interpatient
+
+        if overrides:
+            raise ValueError(
+                f"--model joined runs the feature-set table's recipe as it is; it takes no "
+                f"overrides ({sorted(overrides)}): use --model trees or selftrained to change them."
+            )
+        res = joined_interpatient(profile)
+        ec = res["ec57"]
+        widths = ", ".join(f"{k}: {v}" for k, v in res["features"].items())
+        head = [
+            f"Inter-patient DS1 -> DS2 (de Chazal 2004), profile {get_profile(profile).name}: "
+            f"{res['name']}",
+            f"Features per beat ({widths}); train {res['train']:,} beats (DS1), test "
+            f"{res['test']:,} beats (DS2; {ec['q_beats']} Q beats not scored); each DS2 record "
+            "self-trained on its own unlabelled beats (no DS2 reference label read)",
+        ]
+        minutes = (time.perf_counter() - t0) / 60
+        report = _ec57_report(ec, minutes)
+        return "\n".join([*head, f"Wall time {minutes:.1f} min", report, _speed_line()])
     if model == "cnn":
         from .experiments import INTERPATIENT
         from .train import load_or_train

@@ -262,7 +262,40 @@ FEATURE_SETS: dict[str, tuple[tuple[str, ...], bool, int]] = {
     "recipe, self-trained on each patient's unlabelled beats": ((), True, 1),
     "+ P wave, MLII, self-trained": (("P wave, MLII",), True, 1),
     "+ P wave, MLII, self-trained, 3 models before": (("P wave, MLII",), True, 3),
+    "recipe, self-trained, 3 models before": ((), True, 3),
 }  # fmt: skip
+
+#: Rows of :func:`feature_set_table` that join two sets of :data:`FEATURE_SETS` beat by beat
+#: (:func:`s_decision_from`): the first set's trees decide every beat that either set calls S,
+#: the second's every other beat.
+JOINED_SETS: dict[str, tuple[str, str]] = {
+    "S from the P-wave trees, the rest from the recipe's (both self-trained, 3 models)": (
+        "+ P wave, MLII, self-trained, 3 models before", "recipe, self-trained, 3 models before",
+    ),
+}  # fmt: skip
+
+
+def s_decision_from(s_probabilities: np.ndarray, rest: np.ndarray, s: int = 1) -> np.ndarray:
+    """Join two models beat by beat: a beat that either calls S is decided by the first.
+
+    The P wave tells an atrial beat, so the trees that read it decide S; the trees without it
+    keep the beats neither calls S (on DS1 patient folds they call fewer false V: notebook 08).
+    A beat the first calls S stays S; a beat only ``rest`` calls S takes the first's class.
+
+    Parameters
+    ----------
+    s_probabilities, rest : (n, n_classes) float arrays
+        Class probabilities of the same beats from the two models (NaN rows stay NaN).
+    s : int
+        Index of class S.
+
+    Returns
+    -------
+    (n, n_classes) float array
+        Each row from ``s_probabilities`` where either argmax is ``s``, else from ``rest``.
+    """
+    either = (s_probabilities.argmax(axis=1) == s) | (rest.argmax(axis=1) == s)
+    return np.where(either[:, None], s_probabilities, rest)
 
 
 def fold_probabilities(
@@ -326,6 +359,7 @@ def feature_set_table(
     profile: Profile | str | None = None,
     *,
     sets: dict[str, tuple[tuple[str, ...], bool, int]] | None = None,
+    joined: dict[str, tuple[str, str]] | None = None,
     k: int = 11,
     seed: int = 2018,
     max_iter: int = 300,
@@ -341,7 +375,9 @@ def feature_set_table(
     (:data:`ecgutils.trees.TREES_BALANCE_POWER`). With fewer than ``k`` DS1 records in the
     profile, ``k`` becomes their number; with fewer than two, the DS1 columns are empty. Each
     set's probabilities are kept in the store (``data/models/trees/<profile>-features-<key>/``):
-    a second call trains nothing.
+    a second call trains nothing. Then each row of :data:`JOINED_SETS` (or ``joined``) whose two
+    sets were scored: the two sets' probabilities joined by :func:`s_decision_from` (nothing
+    trained; its ``features`` are the first set's).
 
     Returns
     -------
@@ -360,6 +396,7 @@ def feature_set_table(
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     ds = dataset or build_dataset(prof, rule="fixed", scale="patient", progress=False)
     sets = FEATURE_SETS if sets is None else sets
+    joined = JOINED_SETS if joined is None else joined
     classes = scheme_classes("aami5")
     labels = ds.labels("aami5")
     records = ds.beats["record"].astype(str).to_numpy()
@@ -383,7 +420,18 @@ def feature_set_table(
             groups.update(signal_features(ds.beats, progress=progress))
         return np.column_stack([groups["recipe"], *(groups[g] for g in names)])
 
-    rows = {}
+    rows, scored = {}, {}
+
+    def table_row(ds1: np.ndarray, ds2: np.ndarray, d: int) -> dict:
+        row = {"features": d}
+        done = ~np.isnan(ds1[:, 0])
+        if done.any():
+            ec = ec57_metrics(ds1_labels[done], ds1[done].argmax(axis=1))
+            row.update({f"DS1 folds {c}": v for c, v in ec57_row(ec).items()})
+        ec = ec57_metrics(labels[test], ds2.argmax(axis=1))
+        row.update({f"DS2 {c}": v for c, v in ec57_row(ec).items()})
+        return row
+
     for name, (names, self_training, n_models) in tqdm(
         sets.items(), desc="Feature sets", unit="set", disable=not progress
     ):
@@ -405,14 +453,13 @@ def feature_set_table(
 
         folder, _ = store.get_or_build(spec, build)
         saved = np.load(folder / "probabilities.npz")
-        row = {"features": int(saved["d"])}
-        done = ~np.isnan(saved["ds1"][:, 0])
-        if done.any():
-            ec = ec57_metrics(ds1_labels[done], saved["ds1"][done].argmax(axis=1))
-            row.update({f"DS1 folds {c}": v for c, v in ec57_row(ec).items()})
-        ec = ec57_metrics(labels[test], saved["ds2"].argmax(axis=1))
-        row.update({f"DS2 {c}": v for c, v in ec57_row(ec).items()})
-        rows[name] = row
+        scored[name] = (saved["ds1"], saved["ds2"], int(saved["d"]))
+        rows[name] = table_row(*scored[name])
+    for name, (first, rest) in joined.items():
+        if first in scored and rest in scored:
+            (a1, a2, d), (b1, b2, _) = scored[first], scored[rest]
+            s = classes.index("S")
+            rows[name] = table_row(s_decision_from(a1, b1, s), s_decision_from(a2, b2, s), d)
     table = pd.DataFrame(rows).T
     keep = ["features"] + [
         f"{where} {c}"
@@ -422,3 +469,62 @@ def feature_set_table(
     table = table.reindex(columns=keep)
     table.index.name = "feature set"
     return table
+
+
+def joined_interpatient(
+    profile: Profile | str | None = None,
+    name: str | None = None,
+    *,
+    seed: int = 2018,
+    max_iter: int = 300,
+    progress: bool = True,
+) -> dict:
+    """A row of :data:`JOINED_SETS` trained from scratch on DS1 and scored on DS2 (what
+    ``python -m ecgutils bench interpatient --model joined`` runs; nothing read from the store).
+
+    Each of the row's two sets: its tree models on DS1, then self-trained on each DS2 record's
+    unlabelled beats, as :func:`fold_probabilities` does; the two joined by
+    :func:`s_decision_from`. ``name`` defaults to the first row.
+
+    Returns
+    -------
+    dict
+        ``ec57`` (:func:`ecgutils.evaluate.ec57_metrics` of the DS2 beats), ``name``,
+        ``train`` and ``test`` (beats), ``features`` (per set), ``seconds``.
+    """
+    import time
+
+    from .evaluate import ec57_metrics, interpatient_split
+    from .trees import TREES_BALANCE_POWER, tree_features
+
+    t0 = time.perf_counter()
+    name = next(iter(JOINED_SETS)) if name is None else name
+    if name not in JOINED_SETS:
+        raise ValueError(f"Unknown joined set {name!r}; choose one of {list(JOINED_SETS)}.")
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    ds = build_dataset(prof, rule="fixed", scale="patient", progress=False)
+    classes = scheme_classes("aami5")
+    labels = ds.labels("aami5")
+    records = ds.beats["record"].astype(str).to_numpy()
+    split = interpatient_split(ds.beats, labels, seed=seed)
+    train = np.sort(np.r_[split["train"], split["val"]])
+    train = train[labels[train] != classes.index("Q")]
+    test = split["test"]
+    options = {"balance_power": TREES_BALANCE_POWER, "seed": seed, "max_iter": max_iter}
+    base, signal = tree_features(ds), None
+    probs, widths = [], {}
+    for set_name in JOINED_SETS[name]:
+        groups, self_training, n_models = FEATURE_SETS[set_name]
+        if groups and signal is None:
+            signal = signal_features(ds.beats, progress=progress)
+        x = np.column_stack([base, *(signal[g] for g in groups)]) if groups else base
+        widths[set_name] = x.shape[1]
+        p = fold_probabilities(x, labels, [(train, test)], records, self_training=self_training,
+                               n_models=n_models, progress=progress, **options)  # fmt: skip
+        probs.append(p[test])
+    joined = s_decision_from(*probs, classes.index("S"))
+    return {
+        "ec57": ec57_metrics(labels[test], joined.argmax(axis=1)),
+        "name": name, "train": len(train), "test": len(test), "features": widths,
+        "seconds": time.perf_counter() - t0,
+    }  # fmt: skip

@@ -250,15 +250,16 @@ def _feature_set_rounds(prof: Profile) -> int:
 
 
 def _feature_set_parameters(prof: Profile) -> dict:
-    from .features import FEATURE_SETS
+    from .features import FEATURE_SETS, JOINED_SETS
 
     sets = {
         k: [*groups, *(["self-training"] if st else []), *([f"{n} models"] if n > 1 else [])]
         for k, (groups, st, n) in FEATURE_SETS.items()
     }
+    joined = {k: {"S decided by": a, "the rest by": b} for k, (a, b) in JOINED_SETS.items()}
     return {
         "k": _feature_set_k(prof), "model": "one tree model per fold, or as many as the set says",
-        "max_iter": _feature_set_rounds(prof), "sets": sets,
+        "max_iter": _feature_set_rounds(prof), "sets": sets, "joined": joined,
     }  # fmt: skip
 
 

@@ -54,8 +54,22 @@ def test_bench_interpatient_trees_on_quick(mitdb_ready):
     selftrained = bench_interpatient("quick", "selftrained", n_models=1, max_iter=40)
     assert "Then self-trained per DS2 record on its own unlabelled beats" in selftrained
     assert selftrained.count("(target >= ") == 6
-    with pytest.raises(ValueError, match="'trees', 'cnn' or 'selftrained'"):
+    with pytest.raises(ValueError, match="'trees', 'cnn', 'selftrained' or 'joined'"):
         bench_interpatient("quick", "svm")
+    with pytest.raises(ValueError, match="takes no overrides"):
+        bench_interpatient("quick", "joined", n_models=1)
+
+
+@pytest.mark.integration
+def test_bench_interpatient_joined_on_quick(mitdb_ready):
+    from ecgutils.bench import bench_interpatient
+
+    text = bench_interpatient("quick", "joined")
+    assert "profile quick: S from the P-wave trees, the rest from the recipe's" in text
+    assert "+ P wave, MLII, self-trained, 3 models before: 49" in text  # 43 + 6 P-wave columns
+    assert "recipe, self-trained, 3 models before: 43" in text
+    assert "test 2,271 beats (DS2" in text and text.count("(target >= ") == 6
+    assert text.splitlines()[-1].startswith("This machine: ")
 
 
 @pytest.mark.integration

@@ -101,3 +101,18 @@ def test_fold_probabilities_score_only_held_out_beats():
         scored = np.isin(records, ["r0", "r1"])
         assert np.isnan(p[~scored]).all() and np.allclose(p[scored].sum(axis=1), 1)
         assert (p[scored].argmax(axis=1) == labels[scored]).mean() > 0.9
+
+
+def test_s_decision_from_lets_the_first_model_decide_every_beat_either_calls_s():
+    """Checked by hand: N, S, V columns; S is index 1; NaN rows stay NaN."""
+    first = np.array([[0.2, 0.7, 0.1], [0.6, 0.3, 0.1], [0.5, 0.1, 0.4], [0.1, 0.2, 0.7],
+                      [np.nan] * 3])  # fmt: skip
+    rest = np.array([[0.6, 0.3, 0.1], [0.2, 0.7, 0.1], [0.2, 0.1, 0.7], [0.8, 0.1, 0.1],
+                     [np.nan] * 3])  # fmt: skip
+    joined = features.s_decision_from(first, rest, s=1)
+    # first calls S -> S; only rest calls S -> the first's class (N); neither -> the rest's
+    assert joined[:4].argmax(axis=1).tolist() == [1, 0, 2, 0]
+    assert np.array_equal(joined[:2], first[:2]) and np.array_equal(joined[2:4], rest[2:4])
+    assert np.isnan(joined[4]).all()
+    # the same model on both sides changes nothing
+    assert np.array_equal(features.s_decision_from(rest, rest), rest, equal_nan=True)
