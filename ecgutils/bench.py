@@ -209,7 +209,7 @@ def bench_interpatient(profile: str = "standard", model: str = "trees", **overri
             )
         res = joined_interpatient(profile)
         ec = res["ec57"]
-        widths = ", ".join(f"{k}: {v}" for k, v in res["features"].items())
+        widths = "; ".join(f"{k}: {v}" for k, v in res["features"].items())
         head = [
             f"Inter-patient DS1 -> DS2 (de Chazal 2004), profile {get_profile(profile).name}: "
             f"{res['name']}",

@@ -279,8 +279,8 @@ def s_decision_from(s_probabilities: np.ndarray, rest: np.ndarray, s: int = 1) -
     """Join two models beat by beat: a beat that either calls S is decided by the first.
 
     The P wave tells an atrial beat, so the trees that read it decide S; the trees without it
-    keep the beats neither calls S (on DS1 patient folds they call fewer false V: notebook 08).
-    A beat the first calls S stays S; a beat only ``rest`` calls S takes the first's class.
+    keep the beats neither calls S (notebook 08 scores the two sets and the join). A beat the
+    first calls S stays S; a beat only ``rest`` calls S takes the first's class.
 
     Parameters
     ----------
