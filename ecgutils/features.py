@@ -355,6 +355,17 @@ def fold_probabilities(
     return probs
 
 
+def _interpatient_rows(
+    ds: BeatDataset, labels: np.ndarray, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``ds`` the inter-patient trees train on (DS1, Q beats left out) and score (DS2)."""
+    from .evaluate import interpatient_split
+
+    split = interpatient_split(ds.beats, labels, seed=seed)
+    train = np.sort(np.r_[split["train"], split["val"]])
+    return train[labels[train] != scheme_classes("aami5").index("Q")], split["test"]
+
+
 def feature_set_table(
     profile: Profile | str | None = None,
     *,
@@ -389,7 +400,7 @@ def feature_set_table(
 
     from . import store
     from .dataset import cache_key
-    from .evaluate import ec57_metrics, interpatient_split, patient_kfold_splits
+    from .evaluate import ec57_metrics, patient_kfold_splits
     from .experiments import ec57_row
     from .trees import TREES_BALANCE_POWER, tree_features
 
@@ -405,10 +416,7 @@ def feature_set_table(
     n_ds1 = len(set(records[ds1_labels >= 0]))
     k = min(k, n_ds1)
     folds = patient_kfold_splits(ds.beats, ds1_labels, k, seed) if n_ds1 >= 2 else []
-    split = interpatient_split(ds.beats, labels, seed=seed)
-    train = np.sort(np.r_[split["train"], split["val"]])
-    train = train[labels[train] != classes.index("Q")]
-    test = split["test"]
+    train, test = _interpatient_rows(ds, labels, seed)
     options = {"balance_power": TREES_BALANCE_POWER, "seed": seed, "max_iter": max_iter}
     groups: dict[str, np.ndarray] = {}  # computed when a set is not in the store yet
 
@@ -494,7 +502,7 @@ def joined_interpatient(
     """
     import time
 
-    from .evaluate import ec57_metrics, interpatient_split
+    from .evaluate import ec57_metrics
     from .trees import TREES_BALANCE_POWER, tree_features
 
     t0 = time.perf_counter()
@@ -506,10 +514,7 @@ def joined_interpatient(
     classes = scheme_classes("aami5")
     labels = ds.labels("aami5")
     records = ds.beats["record"].astype(str).to_numpy()
-    split = interpatient_split(ds.beats, labels, seed=seed)
-    train = np.sort(np.r_[split["train"], split["val"]])
-    train = train[labels[train] != classes.index("Q")]
-    test = split["test"]
+    train, test = _interpatient_rows(ds, labels, seed)
     options = {"balance_power": TREES_BALANCE_POWER, "seed": seed, "max_iter": max_iter}
     base, signal = tree_features(ds), None
     probs, widths = [], {}
