@@ -1,12 +1,28 @@
-"""ecgutils: the shared logic of the course "ECG arrhythmia classification with a 2-D CNN".
+"""ecgutils: the method of the course "ECG arrhythmia classification with a 2-D CNN".
 
-One module per step of the method; notebooks import from here instead of re-deriving.
+The modules, in the order the method runs (each opens with its one job; where a chapter writes
+the code, the module says which chapter is its source):
 
-- :mod:`ecgutils.config`: data folder, record list, run profiles (``ECG_PROFILE``).
-- :mod:`ecgutils.classes`: beat class schemes (seed7, paper8, aami5) as one table.
-- :mod:`ecgutils.data`: fetch and verify MIT-BIH, load records and annotations, count classes.
-- :mod:`ecgutils.plotting`: the course palette and its figures.
-- :mod:`ecgutils.widgets`: thin ipywidgets front-ends over the plotting functions.
+1. :mod:`~ecgutils.config` (folders, records, DS1/DS2, profiles), :mod:`~ecgutils.classes`
+   (annotation symbols to classes), :mod:`~ecgutils.store` (the one cache under ``data/``),
+   :mod:`~ecgutils.backend` (TensorFlow quietly, fast tree binning).
+2. :mod:`~ecgutils.data`: fetch and verify MIT-BIH, load records (chapter 01).
+3. :mod:`~ecgutils.detect`: R peaks (chapter 02).
+4. :mod:`~ecgutils.segment`: beats cut half-way to their neighbours (chapter 02).
+5. :mod:`~ecgutils.render`: beats drawn as grayscale images (chapter 03).
+6. :mod:`~ecgutils.augment`: nine crops (chapter 04).
+7. :mod:`~ecgutils.dataset`: a profile's beats as cached arrays, RR and rhythm features.
+8. :mod:`~ecgutils.models`: the CNNs (chapter 05).
+9. :mod:`~ecgutils.train`: training and the cached models (chapter 06).
+10. :mod:`~ecgutils.evaluate`: metrics, splits, EC57 (chapters 07-08).
+11. :mod:`~ecgutils.trees`: the trees on what the image carries, self-training (chapter 08).
+12. :mod:`~ecgutils.explain`: Grad-CAM, occlusion (chapter 10).
+
+Deployment: :mod:`~ecgutils.ecgfile` (reading a file) and :mod:`~ecgutils.predict` (one
+pipeline from a recording to each beat's class), :mod:`~ecgutils.release` (the shipped models).
+Interface: :mod:`~ecgutils.plotting`, :mod:`~ecgutils.widgets`, :mod:`~ecgutils.explore`; the
+course's tooling: :mod:`~ecgutils.chapters`, :mod:`~ecgutils.course`, :mod:`~ecgutils.book`.
+Research beyond the course lives in :mod:`ecgutils.research`, which the method never imports.
 """
 
 import warnings

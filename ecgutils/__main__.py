@@ -21,8 +21,26 @@ import logging
 import os
 import sys
 
-from . import config
+from . import chapters, config, store
+from .book import broken_links, build_book
+from .course import format_summary, run_course
 from .data import fetch
+from .ecgfile import RATE_FROM
+from .plotting import plot_pipeline
+from .predict import MAX_FILE_BYTES, load_deployed_model, predict_ecg, read_ecg
+from .release import ship_model, ship_trees
+from .research import registry
+from .research.bench import (
+    bench_adaptive,
+    bench_interpatient,
+    bench_package,
+    bench_predict,
+    bench_readback,
+    bench_records,
+    bench_render,
+    bench_train,
+)
+from .store import publish_file
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
@@ -44,7 +62,6 @@ def _cmd_profile(args: argparse.Namespace) -> int:
 
 
 def _cmd_course(args: argparse.Namespace) -> int:
-    from .course import format_summary, run_course
 
     profile = config.get_profile(args.profile).name
     runs = run_course(args.out, profile=profile, notebooks=args.notebooks or None)
@@ -64,9 +81,6 @@ def _cmd_figure(args: argparse.Namespace) -> int:
 
     import matplotlib.pyplot as plt
 
-    from .plotting import plot_pipeline
-    from .store import publish_file
-
     out = Path(args.out)
     fig = plot_pipeline(args.record)
     with publish_file(out) as tmp:
@@ -77,7 +91,6 @@ def _cmd_figure(args: argparse.Namespace) -> int:
 
 
 def _cmd_book(args: argparse.Namespace) -> int:
-    from .book import broken_links, build_book
 
     index = build_book(args.build, args.out)
     broken = broken_links(index.parent)
@@ -91,8 +104,6 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from .ecgfile import RATE_FROM
-    from .predict import load_deployed_model, predict_ecg, read_ecg
 
     ecg = read_ecg(
         args.file, fs=args.fs, lead=args.lead, units=args.units, gain=args.gain,
@@ -113,7 +124,6 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _cmd_ship_model(args: argparse.Namespace) -> int:
-    from .experiments import ship_model, ship_trees
 
     if args.kind == "trees":
         shipped = ship_trees(args.profile, args.out)
@@ -131,8 +141,6 @@ def _cmd_app(args: argparse.Namespace) -> int:
     import os
     import subprocess
     from pathlib import Path
-
-    from .predict import MAX_FILE_BYTES
 
     notebook = Path(__file__).resolve().parent.parent / "app" / "predict.ipynb"
     if not notebook.is_file():
@@ -155,8 +163,6 @@ def _cmd_app(args: argparse.Namespace) -> int:
 def _cmd_cache(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from . import store
-
     if args.clear or args.all:
         removed = store.clear(everything=args.all)
         print(f"Removed {len(removed)} {'entries' if args.all else 'stale entries and leftovers'}.")
@@ -176,7 +182,8 @@ def _cmd_cache(args: argparse.Namespace) -> int:
 
 
 def _cmd_speed(args: argparse.Namespace) -> int:
-    from .models import machine_speed
+
+    from .models import machine_speed  # deferred: ecgutils.models loads TensorFlow
 
     ms = machine_speed()
     line = f"machine speed: models.time_per_image {ms:.2f} ms (compact CNN, 48x48, training step)"
@@ -190,16 +197,10 @@ def _cmd_speed(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import (
-        bench_adaptive,
-        bench_interpatient,
-        bench_predict,
-        bench_readback,
-        bench_records,
-        bench_render,
-        bench_train,
-    )  # fmt: skip
 
+    if args.what == "package":
+        print(bench_package())
+        return 0
     if args.what == "records":
         print(bench_records(args.records, detector=args.detector))
         return 0
@@ -235,7 +236,6 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from . import chapters
 
     if args.check:
         found = chapters.differences()
@@ -255,7 +255,6 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_student(args: argparse.Namespace) -> int:
-    from . import chapters
 
     written = chapters.student_copies(args.out)
     n = sum(len(chapters.exercises(p)) for p in chapters.notebooks())
@@ -268,13 +267,11 @@ def _cmd_student(args: argparse.Namespace) -> int:
 def _cmd_experiment(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from . import results
-
     profile = config.get_profile(args.profile)
     if args.action == "list":
         rows = []
-        for name, exp in results.EXPERIMENTS.items():
-            stored = results.load(name, profile, out=args.out)
+        for name, exp in registry.EXPERIMENTS.items():
+            stored = registry.load(name, profile, out=args.out)
             when = "not stored"
             if stored is not None:
                 p = stored.provenance
@@ -285,7 +282,7 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
     if args.action == "readme":
         readme = Path(args.readme)
         text = readme.read_text()
-        new = results.render_readme(text, out=args.out)
+        new = registry.render_readme(text, out=args.out)
         if args.check:
             if new != text:
                 print(
@@ -299,12 +296,12 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
         readme.write_text(new)
         print(f"{readme}: experiment tables written from the stored results")
         return 0
-    names = list(results.EXPERIMENTS) if args.names in ([], ["all"]) else args.names
+    names = list(registry.EXPERIMENTS) if args.names in ([], ["all"]) else args.names
     for name in names:
-        results.get_experiment(name)  # every name checked before any work
+        registry.get_experiment(name)  # every name checked before any work
     for name in names:
         print(f"experiment {name} ({profile.name} profile)", flush=True)
-        result = results.run(name, profile, out=args.out)
+        result = registry.run(name, profile, out=args.out)
         print(result.describe(), flush=True)
     return 0
 
@@ -354,11 +351,21 @@ def build_parser() -> argparse.ArgumentParser:
         "train: train and evaluate a profile's model; interpatient: train on DS1 patients, "
         "score DS2 patients (EC57); predict: classify a 30-minute record exported as CSV; "
         "records: every record through deployment, beats found and PVCs called V; adaptive: "
-        "the patient-adaptive protocol (first minutes of each DS2 record labelled; reported apart)",
+        "the patient-adaptive protocol (first minutes of each DS2 record labelled; reported "
+        "apart); package: the package's modules, sizes and imports",
     )
     p.add_argument(
         "what",
-        choices=["render", "readback", "train", "interpatient", "adaptive", "predict", "records"],
+        choices=[
+            "render",
+            "readback",
+            "train",
+            "interpatient",
+            "adaptive",
+            "predict",
+            "records",
+            "package",
+        ],
     )
     p.add_argument(
         "--minutes", type=float, default=5.0,

@@ -9,6 +9,10 @@ Here a crop is just a number stored beside a beat index: crop 0 is the image its
 are the nine crops. :func:`augmentation_index` lists the (beat, crop) pairs of the enlarged
 data set and :func:`iter_batches` draws batches from it, cropping only the images of the batch.
 :func:`export_png_folders` writes the original folder-of-PNGs layout for those who want it.
+
+Source: chapter 04 (``notebooks/04_augmentation.ipynb``) writes :func:`crop_boxes`,
+:func:`resize_matrix`, :func:`apply_crops` (cells marked ``#| export``; a test fails when
+chapter and package differ).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from .classes import scheme_classes, scheme_table
 from .store import publish
@@ -197,7 +202,6 @@ def export_png_folders(
     database with augmentation; the course itself never needs it.
     """
     import cv2
-    from tqdm.auto import tqdm
 
     out_dir = Path(out_dir)
     if out_dir.exists():

@@ -1,7 +1,9 @@
-"""Libraries, imported and run the way the course needs: TensorFlow and Keras once and quietly
-(every ``ecgutils`` module that needs them imports them through :func:`import_tensorflow` /
-:func:`import_keras`), and scikit-learn's gradient-boosted trees binning weighted beats fast
-(:func:`fast_weighted_binning`). Nothing here changes a result, so editing it keeps the store."""
+"""Libraries run the way the course needs: TensorFlow and Keras, scikit-learn's binning.
+
+TensorFlow and Keras are imported once and quietly (every ``ecgutils`` module that needs them
+imports them through :func:`import_tensorflow` / :func:`import_keras`), and scikit-learn's
+gradient-boosted trees bin weighted beats fast (:func:`fast_weighted_binning`). Nothing here
+changes a result, so editing it keeps the store."""
 
 from __future__ import annotations
 

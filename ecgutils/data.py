@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import wfdb
+from tqdm.auto import tqdm
 
 from .classes import BEAT_SYMBOLS, label_symbols, scheme_classes
 from .config import MITDB_RECORDS, SOURCE_ENV, mitdb_dir
@@ -245,7 +246,6 @@ def fetch(
                 f"MIT-BIH source folder {source} does not exist. Point --source or "
                 f"${SOURCE_ENV} at a folder holding PhysioNet's mitdb/1.0.0 files."
             )
-        from tqdm.auto import tqdm
 
         for name in tqdm(missing, desc="Copying MIT-BIH", unit="file", disable=not progress):
             _copy_in(name, source, dest, sums[name])

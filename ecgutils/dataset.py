@@ -6,6 +6,9 @@
 checksums, rule, image size, scaling, line width, the code that draws them, library versions),
 so a notebook asking again gets it in a fraction of a second, and changing any option builds a
 new one.
+
+Source: chapter 08 (``notebooks/08_interpatient.ipynb``) writes :func:`reference_beats` (cells
+marked ``#| export``; a test fails when chapter and package differ).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from . import store
 from .classes import SCHEMES, scheme_classes
@@ -139,7 +143,6 @@ def cache_key(params: dict) -> str:
 
 
 def _build(params: dict, progress: bool) -> BeatDataset:
-    from tqdm.auto import tqdm
 
     names = params["records"]
     fetch(names, progress=False)

@@ -37,6 +37,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from . import store
 from .data import Record, check_record_names, expected_checksums, load_record
@@ -428,7 +429,6 @@ def evaluate_detectors(
     DataFrame
         One row per record, detector and ``refine`` flag: tp, fp, fn, se, ppv.
     """
-    from tqdm.auto import tqdm
 
     names = check_record_names(records)
     unknown = [m for m in methods if m not in DETECTORS]

@@ -1,4 +1,6 @@
-"""Measuring a classifier the way the paper did: accuracy, and per class sensitivity,
+"""Evaluation: accuracy and per-class Se, Sp, +P and F1 (the paper's), EC57, and the splits.
+
+Measuring a classifier the way the paper did: accuracy, and per class sensitivity,
 specificity, positive predictivity and F1, from scikit-learn.
 
 For class *k*, counting beats of class *k* as positives: sensitivity Se = TP / (TP + FN)
@@ -6,6 +8,10 @@ For class *k*, counting beats of class *k* as positives: sensitivity Se = TP / (
 (precision), F1 = 2 Se +P / (Se + +P). Macro averages are plain means over the classes that
 occur in the test set. Splits: a stratified hold-out (:func:`holdout_split`) or stratified
 k-fold (:func:`kfold_splits`, the paper's 10-fold cross-validation).
+
+Source: chapter 07 (``notebooks/07_evaluation.ipynb``) writes :func:`rates_from_confusion`;
+chapter 08 (``notebooks/08_interpatient.ipynb``) writes :func:`ec57_metrics` (cells marked ``#|
+export``; a test fails when chapter and package differ).
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from .classes import scheme_classes
-from .config import DS1, DS1_VALIDATION, DS2
+from .config import DS1, DS1_VALIDATION, DS2, PACED_RECORDS
+from .store import publish_file
 
 
 def holdout_split(
@@ -126,8 +133,6 @@ def patient_kfold_splits(
     list of (train, test) index arrays
     """
     from sklearn.model_selection import StratifiedGroupKFold
-
-    from .config import PACED_RECORDS
 
     records = beats["record"].astype(str).to_numpy()
     labels = np.asarray(labels)
@@ -242,7 +247,6 @@ def confusion_frame(metrics: dict, *, normalize: bool = False) -> pd.DataFrame:
 
 def save_metrics(metrics: dict, path: str | os.PathLike) -> Path:
     """Write metrics as JSON (atomically: :func:`ecgutils.store.publish_file`)."""
-    from .store import publish_file
 
     path = Path(path)
     with publish_file(path) as tmp:
@@ -385,3 +389,12 @@ def per_record_table(records: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray
         table[col] = table[col].astype(int)
     table.index.name = "record"
     return table.sort_values("accuracy (%)")
+
+
+def ec57_row(ec: dict) -> dict:
+    """One table row of EC57 statistics (:func:`ecgutils.evaluate.ec57_metrics`), in %."""
+    row = {"accuracy (%)": 100 * ec["accuracy"]}
+    for c, v in ec["per_class"].items():
+        row[f"{c} Se (%)"] = 100 * v["se"]
+        row[f"{c} +P (%)"] = 100 * v["ppv"]
+    return row

@@ -1,5 +1,4 @@
-"""What a CNN looks at: Grad-CAM, occlusion sensitivity, and the heat on the beat's time axis
-(notebook 10).
+"""What a CNN looks at: Grad-CAM, occlusion, and the heat on the time axis (notebook 10).
 
 - :func:`grad_cam` (Selvaraju et al. 2017): the feature maps of one convolution layer, weighted
   by the gradient of the class score (the pre-softmax logit) averaged over each map, summed,
@@ -17,6 +16,9 @@ shape ``(n, size, size, channels)``), alone or with a feature input ``rr`` (the 
 :mod:`ecgutils.models`). :func:`model_inputs` builds those inputs for a trained model's beats,
 :func:`examples_per_class` picks test beats per class, and :func:`swap_rr` classifies a beat with
 another beat's timing.
+
+Source: chapter 10 (``notebooks/10_explain.ipynb``) writes :func:`grad_cam_maps` (cells marked
+``#| export``; a test fails when chapter and package differ).
 """
 
 from __future__ import annotations
@@ -27,7 +29,10 @@ import numpy as np
 import pandas as pd
 
 from .backend import import_keras, import_tensorflow
-from .classes import WAVE_WINDOWS  # noqa: F401  (its home is classes; chapter 10 reads it here)
+from .classes import WAVE_WINDOWS, scheme_classes  # noqa: F401  (WAVE_WINDOWS: chapter 10 reads it here)
+from .config import Profile, get_profile
+from .train import load_or_train
+from .train import model_inputs as inputs_of
 
 #: TensorFlow, imported quietly when this module is imported (Grad-CAM needs its GradientTape).
 tf = import_tensorflow()
@@ -339,7 +344,6 @@ def model_inputs(trained, index: np.ndarray) -> dict:
     """The inputs a trained course model (:class:`ecgutils.train.TrainedModel`) takes for the
     beats ``index`` of its data set: ``image`` (n, size, size, channels) and, with RR features,
     ``rr`` (n, k) (:func:`ecgutils.train.model_inputs`)."""
-    from .train import model_inputs as inputs_of
 
     return inputs_of(trained.dataset, index, trained.config)
 
@@ -372,7 +376,6 @@ def examples_per_class(
     (k,) int array
         Indices into the model's data set, grouped by class in the scheme's order.
     """
-    from .classes import scheme_classes
 
     test = np.asarray(trained.split["test"])
     labels = trained.dataset.labels(trained.config.scheme)[test]
@@ -408,7 +411,6 @@ def explain_beats(trained, index: np.ndarray, *, layer: str | None = None) -> pd
         the heat in each :data:`WAVE_WINDOWS` window, and the moment of peak heat
         (``peak_s``, seconds from R).
     """
-    from .classes import scheme_classes
 
     index = np.asarray(index)
     classes = scheme_classes(trained.config.scheme)
@@ -449,7 +451,6 @@ def swap_rr(trained, index: int, donor: int, *, class_name: str | None = None) -
         Rows ``own RR`` and ``donor's RR``; columns ``predicted``, ``P(<class>)`` and
         ``heat centre (s from R)``: the heat-weighted mean time of the Grad-CAM along the beat.
     """
-    from .classes import scheme_classes
 
     if not trained.config.rr:
         raise ValueError("This model has no RR input (config.rr is False): nothing to swap.")
@@ -498,8 +499,6 @@ def paper_cnn_model(profile=None, *, verbose: int = 0):
     -------
     :class:`ecgutils.train.TrainedModel`
     """
-    from .config import Profile, get_profile
-    from .train import load_or_train
 
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     if prof.model == "paper":

@@ -7,10 +7,16 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
+from . import store
+from .classes import scheme_classes
+from .config import DS1, Profile, get_profile
 from .data import Record
-from .dataset import DATASET_SCALES, reference_beats
+from .dataset import DATASET_SCALES, build_dataset, cache_key, reference_beats
+from .evaluate import ec57_metrics, patient_kfold_splits
 from .render import FIXED_RANGE_MV, PATIENT_RANGE, patient_normalize, render_beats
+from .trees import TREES_BALANCE_POWER, train_trees, tree_features
 
 
 def record_images(
@@ -85,7 +91,6 @@ def patient_signal(record: Record, table: pd.DataFrame) -> tuple:
 def class_rows(table: pd.DataFrame, scheme: str = "paper8") -> dict[str, np.ndarray]:
     """Positions in ``table`` of each class of ``scheme`` the record holds (classes without a
     beat left out), in the scheme's order."""
-    from .classes import scheme_classes
 
     labels = table[scheme].to_numpy()
     out = {}
@@ -163,12 +168,6 @@ def ds1_fold_probabilities(
         ``labels`` (n,) int (``aami5`` indices, Q left out), ``probabilities`` (n, 5) float,
         ``records`` (n,) str, over the scored DS1 beats.
     """
-    from . import store
-    from .classes import scheme_classes
-    from .config import DS1, Profile, get_profile
-    from .dataset import build_dataset, cache_key
-    from .evaluate import patient_kfold_splits
-    from .trees import TREES_BALANCE_POWER, train_trees, tree_features
 
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     power = TREES_BALANCE_POWER if balance_power is None else float(balance_power)
@@ -180,7 +179,6 @@ def ds1_fold_probabilities(
     )  # fmt: skip
 
     def build(folder):
-        from tqdm.auto import tqdm
 
         classes = scheme_classes("aami5")
         labels = ds.labels("aami5").copy()
@@ -222,7 +220,6 @@ def s_operating_points(labels, probs, thresholds) -> pd.DataFrame:
     DataFrame indexed by threshold: ``S Se (%)``, ``S +P (%)``, ``V Se (%)``, ``V +P (%)``,
     ``accuracy (%)`` and ``S calls``.
     """
-    from .evaluate import ec57_metrics
 
     labels, probs = np.asarray(labels), np.asarray(probs, dtype=float)
     s = 1  # aami5: N, S, V, F, Q

@@ -13,6 +13,10 @@ normalisation, 2x2 max-pooling, Xavier/Glorot initialisation, dropout before the
 
 Images enter as uint8 (255 = background) and are rescaled inside the model, so the same arrays
 feed training, evaluation and deployment.
+
+Source: chapter 05 (``notebooks/05_model.ipynb``) writes :func:`image_input`,
+:func:`conv_block`, :func:`paper_cnn`, :func:`compact_cnn` (cells marked ``#| export``; a test
+fails when chapter and package differ).
 """
 
 from __future__ import annotations

@@ -14,9 +14,14 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 
-from .classes import CLASS_SIGNS, SCHEMES, WAVE_WINDOWS, scheme_table, symbol_map
-from .data import Record, count_classes
-from .segment import FIXED_WINDOW_S
+from .augment import nine_crops
+from .classes import CLASS_SIGNS, SCHEMES, WAVE_WINDOWS, scheme_classes, scheme_table, symbol_map
+from .data import Record, count_classes, load_record
+from .detect import match_detections
+from .evaluate import confusion_frame
+from .predict import DEFAULT_DETECTOR, ecg_from_array, load_deployed_model, predict_ecg
+from .render import render_beats, resample_beat, trace_from_image
+from .segment import FIXED_WINDOW_S, match_to_reference
 
 #: One colour per class code, the same in every scheme and every chapter (Okabe-Ito based).
 CLASS_COLORS: dict[str, str] = {
@@ -130,7 +135,6 @@ def plot_detections(
     found beats (green ticks), missed beats (red crosses under the trace) and false detections
     (orange triangles), EC57-matched (:func:`ecgutils.detect.match_detections`). The title
     gives sensitivity and positive predictivity in the stretch."""
-    from .detect import match_detections
 
     ax = plot_record_strip(record, start_s, duration_s, show_marks=False, ax=ax)
     i0 = int(round(start_s * record.fs))
@@ -452,7 +456,6 @@ def class_gallery(
     images: np.ndarray, labels: np.ndarray, scheme: str, *, per_class: int = 6, seed: int = 0
 ) -> plt.Figure:
     """``per_class`` random images of every class of ``scheme``, one row per class."""
-    from .classes import scheme_classes
 
     rng = np.random.default_rng(seed)
     labels = np.asarray(labels)
@@ -513,7 +516,6 @@ def plot_class_balance(balance: pd.DataFrame, *, ax: Axes | None = None) -> Axes
 
 def plot_trace_readback(image: np.ndarray, beat: np.ndarray, *, ax: Axes | None = None) -> Axes:
     """A beat image with the trace read back from it and the beat itself, rescaled to it."""
-    from .render import resample_beat, trace_from_image
 
     ax = _axes(ax, (4, 4))
     size = image.shape[1]
@@ -546,7 +548,6 @@ def plot_confusion(
     ``metrics``: the metrics of :func:`ecgutils.evaluate.classification_metrics`, or the counts
     themselves as :func:`ecgutils.evaluate.confusion_frame` gives them (a stored result's table).
     """
-    from .evaluate import confusion_frame
 
     if isinstance(metrics, pd.DataFrame):
         counts = metrics.astype(float)
@@ -608,7 +609,6 @@ def error_gallery(
     seed: int = 0,
 ) -> plt.Figure:
     """Misclassified beats, titled "true -> predicted", optionally of one true/predicted class."""
-    from .classes import scheme_classes
 
     classes = scheme_classes(scheme)
     wrong = np.asarray(y_true) != np.asarray(y_pred)
@@ -756,7 +756,6 @@ def plot_trace_difference(
     window_s : (before, after) float, s
         The window the images were cut with (:data:`ecgutils.segment.FIXED_WINDOW_S`).
     """
-    from .render import trace_from_image
 
     size = template.shape[-1]
     t_ms = 1000 * np.linspace(-window_s[0], window_s[1], size)
@@ -796,7 +795,6 @@ def plot_beat_against_template(
     before and after R) in the patient's units (:func:`ecgutils.render.patient_normalize`);
     the first letter of ``title`` picks the class colour.
     """
-    from .render import trace_from_image
 
     size = template.shape[-1]
     t_ms = 1000 * np.linspace(-window_s[0], window_s[1], size)
@@ -1006,9 +1004,11 @@ def plot_explanation(trained, beat: int, *, layer: str | None = None) -> plt.Fig
     layer : str, optional
         Convolution layer for Grad-CAM (default: the last).
     """
-    from .classes import scheme_classes
-    from .data import load_record
-    from .explain import column_heat, grad_cam, model_inputs
+    from .explain import (  # deferred: ecgutils.explain loads TensorFlow
+        column_heat,
+        grad_cam,
+        model_inputs,
+    )
 
     ds, cfg = trained.dataset, trained.config
     classes = scheme_classes(cfg.scheme)
@@ -1076,11 +1076,6 @@ def plot_pipeline(
     model : :class:`ecgutils.predict.DeployedModel`, optional
         Default: the shipped 8-class CNN (``cnn8``), the paper's method the figure shows.
     """
-    from .augment import nine_crops
-    from .data import load_record
-    from .predict import DEFAULT_DETECTOR, ecg_from_array, load_deployed_model, predict_ecg
-    from .render import render_beats
-    from .segment import match_to_reference
 
     rec = load_record(str(record))
     model = model or load_deployed_model("cnn8")

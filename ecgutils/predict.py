@@ -32,8 +32,10 @@ import numpy as np
 import pandas as pd
 
 from .backend import import_keras
-from .classes import scheme_table
+from .classes import scheme_table, symbol_map
 from .config import MITDB_FS
+from .dataset import network_inputs
+from .detect import detect_rpeaks
 from .ecgfile import (  # noqa: F401  (re-exported: the deployment's whole interface is here)
     ECG,
     MAX_FILE_BYTES,
@@ -41,6 +43,9 @@ from .ecgfile import (  # noqa: F401  (re-exported: the deployment's whole inter
     ecg_from_array,
     read_ecg,
 )
+from .render import render_beats
+from .segment import _local_rr, match_to_reference, segment_beats
+from .trees import recording_features, self_train_record
 
 #: Where the shipped 8-class CNN (``cnn8``) and its card live.
 MODEL_DIR = Path(__file__).parent / "resources" / "model"
@@ -231,10 +236,6 @@ def predict_ecg(
     trees before they classify it again (:func:`ecgutils.trees.self_train_record`, chapter 08),
     with the training sample the model carries; a few seconds more per recording, and the card's
     *self-trained* figures on new patients instead of the plain ones."""
-    from .dataset import network_inputs
-    from .detect import detect_rpeaks
-    from .render import render_beats
-    from .segment import segment_beats
 
     model = model or load_deployed_model()
     if self_train and not has_self_training(model):
@@ -334,7 +335,6 @@ def has_self_training(model: DeployedModel) -> bool:
 
 def _self_train(model: DeployedModel, features: np.ndarray, probs: np.ndarray) -> np.ndarray:
     """The probabilities after self-training on one recording (:func:`predict_ecg`)."""
-    from .trees import self_train_record
 
     st = model.card["self-training"]
     try:
@@ -362,9 +362,6 @@ def _predict_trees(
     The signal is extended at both ends by its end values for as long as a window, so the first
     and last beats get a full window too (flagged ``edge``: part of it lies outside the
     recording, drawn flat)."""
-    from .detect import detect_rpeaks
-    from .segment import segment_beats
-    from .trees import recording_features
 
     card = model.card
     fs = float(card["fs"])
@@ -420,7 +417,6 @@ def with_edge_beats(table: pd.DataFrame, peaks: np.ndarray, n: int, fs: float) -
     ----------
     peaks : (m,) int array, increasing; n : int, samples; fs : float, Hz
     """
-    from .segment import _local_rr
 
     table = table.assign(edge=False)
     missing = np.setdiff1d(np.arange(len(peaks)), table["beat"].to_numpy())
@@ -643,8 +639,6 @@ def agreement(pred: Prediction, record) -> dict:
         ``detected``, ``reference`` (beats), ``matched``, ``scored`` (matched beats with a class
         in the scheme), ``agree`` (count) and ``agreement`` (fraction of ``scored``).
     """
-    from .classes import symbol_map
-    from .segment import match_to_reference
 
     if abs(pred.ecg.fs - record.fs) > 1e-6:
         raise ValueError(

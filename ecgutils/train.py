@@ -13,6 +13,9 @@ The input pipeline is ``tf.data``: batches of (beat, crop) pairs are gathered fr
 cropped on the fly (:func:`ecgutils.augment.apply_crops`, arrhythmia classes only), shuffled
 every epoch with a fixed seed. Class balance is handled by class weights or by oversampling.
 A ``tf.distribute`` strategy can be passed to use one or several GPUs.
+
+Source: chapter 06 (``notebooks/06_training.ipynb``) writes :func:`make_dataset`,
+:func:`fit_network` (cells marked ``#| export``; a test fails when chapter and package differ).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from . import store
 from .augment import N_VARIANTS, apply_crops, augmentation_index, augmented_classes
@@ -434,7 +438,7 @@ def builder_arguments(cfg: TrainConfig, ds: BeatDataset) -> dict:
 def build_network(cfg: TrainConfig, ds: BeatDataset, build=None):
     """The untrained network for ``cfg`` on ``ds``: ``build(size, n_classes, **builder_arguments)``,
     or the built-in ``cfg.model``; its inputs are checked against what training feeds."""
-    from .models import build_model
+    from .models import build_model  # deferred: ecgutils.models loads TensorFlow
 
     n_classes = len(scheme_classes(cfg.scheme))
     kwargs = builder_arguments(cfg, ds)
@@ -565,8 +569,7 @@ def progress_bars():
     In a notebook they are widgets that update in place; Keras' own bar writes text at every
     step, which a saved notebook keeps (0.9 MB in chapter 06's executed copy).
     """
-    from tqdm.auto import tqdm
-    from tqdm.keras import TqdmCallback  # imports TensorFlow: after import_keras, quietly
+    from tqdm.keras import TqdmCallback  # deferred: tqdm.keras loads TensorFlow
 
     return TqdmCallback(verbose=1, tqdm_class=tqdm)
 

@@ -14,6 +14,10 @@ trees here are given that comparison directly, from the same inputs the inter-pa
 seed, probabilities averaged) on the training beats of a split and caches them under
 ``data/models/trees/<profile>-<key>/`` like the CNNs. Training takes seconds to a minute on 2
 cores, so notebook 08 and ``bench interpatient`` train them from scratch when missing.
+
+Source: chapter 08 (``notebooks/08_interpatient.ipynb``) writes :func:`trace_difference`,
+:func:`self_train_record` (cells marked ``#| export``; a test fails when chapter and package
+differ).
 """
 
 from __future__ import annotations
@@ -26,13 +30,22 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from . import store
 from .backend import fast_weighted_binning
 from .classes import scheme_classes
 from .config import Profile, get_profile
-from .dataset import BeatDataset, build_dataset, cache_key, relative_rr_features, rhythm_features
-from .render import trace_from_image
+from .dataset import (
+    BeatDataset,
+    build_dataset,
+    cache_key,
+    reference_beats,
+    relative_rr_features,
+    rhythm_features,
+)
+from .evaluate import classification_metrics, ec57_metrics, interpatient_split
+from .render import patient_normalize, render_beats, trace_from_image
 
 #: Class-weight exponent of the trees: the inter-patient CNN's (``INTERPATIENT["balance_power"]``),
 #: fixed before DS2 was scored. Patient-grouped cross-validation on DS1 alone
@@ -109,8 +122,6 @@ def recording_features(
     -------
     (n, 7 + 4 + size) float32 array
     """
-    from .dataset import reference_beats
-    from .render import patient_normalize, render_beats
 
     starts, ends = beats["start"].to_numpy(), beats["end"].to_numpy()
     x, template, _ = patient_normalize(signal, starts, ends, fs, reference=reference_beats(beats))
@@ -201,7 +212,6 @@ def train_trees(
         How many beats each one stands for, when they are a sample (:func:`sample_weights`).
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
-    from tqdm.auto import tqdm
 
     weights = sample_weights(labels, len(classes), balance_power, stands_for)
     if weight is not None:
@@ -343,7 +353,6 @@ def load_or_train_deployed_trees(
 
 
 def _fit_and_save(spec, prof, ds, settings: dict, folder: Path) -> TrainedTrees:
-    from .evaluate import classification_metrics, ec57_metrics, interpatient_split
 
     balance_power, n_models, seed = (settings[k] for k in ("balance_power", "n_models", "seed"))
     max_iter = settings.get("max_iter", 300)
@@ -386,109 +395,6 @@ def _fit_and_save(spec, prof, ds, settings: dict, folder: Path) -> TrainedTrees:
     return TrainedTrees(trees, metadata, ds, {"train": train, "test": test}, probs)
 
 
-def choose_balance_power(
-    profile: Profile | str | None = None,
-    powers: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0),
-    *,
-    k: int = 5,
-    n_models: int = 1,
-    seed: int = 2018,
-    records: tuple[str, ...] | None = None,
-    max_iter: int = 300,
-) -> pd.DataFrame:
-    """Pick the trees' class-weight exponent on DS1 alone: patient-grouped k-fold.
-
-    Every DS1 record's beats are predicted by trees trained on the other folds' records
-    (:func:`ecgutils.evaluate.patient_kfold_splits`); the pooled predictions are scored per
-    EC57. DS2 is not touched, so the choice cannot flatter the DS1 -> DS2 figures.
-    ``records`` replaces DS1 (the profile's records among them are used).
-
-    Returns
-    -------
-    DataFrame
-        One row per exponent: accuracy and Se / +P of S and V (%), and ``score``, the mean of
-        the S and V F1 (the row with the highest score is the choice).
-    """
-    from .config import DS1
-    from .evaluate import ec57_metrics, patient_kfold_splits
-
-    pool = DS1 if records is None else tuple(str(r) for r in records)
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
-    ds = build_dataset(prof, rule="fixed", scale="patient", progress=False)
-    classes = scheme_classes("aami5")
-    labels = ds.labels("aami5").copy()
-    beat_records = ds.beats["record"].astype(str).to_numpy()
-    labels[
-        ~np.isin(beat_records, pool) | (labels == classes.index("Q"))
-    ] = -1  # DS1, scored classes
-    folds = patient_kfold_splits(ds.beats, labels, k, seed)
-    feats = tree_features(ds)
-    rows = {}
-    for power in powers:
-        pred = np.full(len(labels), -1)
-        for train, test in folds:
-            trees = train_trees(
-                feats[train], labels[train], classes, balance_power=power,
-                n_models=n_models, seed=seed, max_iter=max_iter, progress=False,
-            )  # fmt: skip
-            pred[test] = trees.predict_proba(feats[test]).argmax(axis=1)
-        done = pred >= 0
-        ec = ec57_metrics(labels[done], pred[done])
-        row = {"accuracy (%)": 100 * ec["accuracy"]}
-        f1 = []
-        for c in "SV":
-            se, ppv = ec["per_class"][c]["se"], ec["per_class"][c]["ppv"]
-            row[f"{c} Se (%)"], row[f"{c} +P (%)"] = 100 * se, 100 * ppv
-            f1.append(2 * se * ppv / (se + ppv) if se + ppv > 0 else 0.0)
-        row["score"] = float(np.mean(f1))
-        rows[power] = row
-    table = pd.DataFrame(rows).T
-    table.index.name = "balance power"
-    return table
-
-
-def recipe_comparison(
-    profile: Profile | str | None = None, *, trees: dict | None = None, **cnn_overrides
-) -> pd.DataFrame:
-    """The CNN recipe, the trees, and their average, on the same DS2 beats (EC57, %).
-
-    The CNN is :data:`ecgutils.experiments.INTERPATIENT` (cached, trained if missing: minutes on the
-    standard profile), changed by ``cnn_overrides`` (e.g. ``ensemble=1``); the trees are
-    :func:`load_or_train_trees` with the keyword arguments ``trees``; the average is the
-    mean of the two models' class probabilities, equal weights (fixed beforehand, not tuned on DS2).
-
-    Returns
-    -------
-    DataFrame
-        Rows: ``CNN recipe``, ``trees``, ``CNN and trees averaged``; columns of
-        :func:`ecgutils.experiments.ec57_row`.
-    """
-    from .evaluate import ec57_metrics
-    from .experiments import INTERPATIENT, ec57_row
-    from .train import load_or_train
-
-    tt = load_or_train_trees(profile, **(trees or {}))
-    cnn = load_or_train(profile, verbose=0, **{**INTERPATIENT, **cnn_overrides})
-    test = tt.split["test"]
-    if not np.array_equal(cnn.split["test"], test):
-        raise RuntimeError("The CNN and the trees were tested on different beats; rebuild both.")
-    truth = tt.dataset.labels("aami5")[test]
-    p_cnn = cnn.predict(test)
-    rows = {
-        "CNN recipe": p_cnn,
-        "trees": tt.probabilities,
-        "CNN and trees averaged": (p_cnn + tt.probabilities) / 2,
-    }
-    return pd.DataFrame(
-        {k: ec57_row(ec57_metrics(truth, p.argmax(axis=1))) for k, p in rows.items()}
-    ).T
-
-
-#: de Chazal & Reilly 2006 (IEEE Trans Biomed Eng 53(12)): DS1 -> DS2 with the first 5 minutes of
-#: each DS2 record labelled by an expert and used, EC57 (%). Sensitivity / positive predictivity.
-PATIENT_ADAPTIVE_LITERATURE = {"S Se": 87.7, "S +P": 47.0, "V Se": 94.3, "V +P": 96.2}
-
-
 @dataclass
 class AdaptiveResult:
     """Per-patient trees' scores: the patient-adaptive protocol (:func:`patient_adaptive_trees`) or
@@ -519,97 +425,6 @@ class AdaptiveResult:
             saved["labels"], saved["probabilities"], saved["records"].astype(str),
             json.loads((folder / "metadata.json").read_text()),
         )  # fmt: skip
-
-
-def patient_adaptive_trees(
-    profile: Profile | str | None = None,
-    *,
-    minutes: float = 5.0,
-    local_weight: float = 10.0,
-    balance_power: float = TREES_BALANCE_POWER,
-    seed: int = 2018,
-    max_iter: int = 300,
-    retrain: bool = False,
-    progress: bool = True,
-) -> AdaptiveResult:
-    """The patient-adaptive protocol (de Chazal & Reilly 2006), with the trees' features.
-
-    For each DS2 record: trees trained on DS1 *and* the record's first ``minutes`` of beats with
-    their reference labels (as if a cardiologist labelled them), each of those beats weighing
-    ``local_weight`` times a DS1 beat of its class; the rest of the record is scored. It answers
-    a clinician's question (what do a few labelled minutes of this patient buy?) and is never
-    mixed with the inter-patient figures, which use no label of a DS2 patient.
-
-    One tree model per DS2 record (22 in the standard profile: a few minutes on 2 cores),
-    stored like the other trees (``data/models/trees/<profile>-adaptive-<key>/``).
-
-    Returns
-    -------
-    AdaptiveResult
-        The scored beats (after the first ``minutes`` of each DS2 record; Q beats kept and left
-        out of the EC57 figures) with the EC57 metrics and the labelled beats per record.
-    """
-    from tqdm.auto import tqdm
-
-    from .config import DS2, MITDB_FS, MITDB_RECORD_MINUTES
-    from .evaluate import ec57_metrics, interpatient_split
-
-    if not 0 < minutes < MITDB_RECORD_MINUTES:
-        raise ValueError(
-            f"minutes={minutes:g}: the labelled start of each record must be longer than 0 and "
-            f"shorter than the {MITDB_RECORD_MINUTES:g}-minute MIT-BIH records, or nothing is "
-            "labelled or left to score; pass e.g. minutes=5 (`--minutes 5` on the command line)."
-        )
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
-    ds = build_dataset(prof, rule="fixed", scale="patient", progress=False)
-    settings = {
-        "minutes": minutes, "local_weight": local_weight, "balance_power": balance_power,
-        "seed": seed, "max_iter": max_iter, "protocol": "patient-adaptive",
-    }  # fmt: skip
-    spec = _spec(f"{prof.name}-adaptive", settings, ds)
-
-    def build(folder: Path) -> None:
-        classes = scheme_classes("aami5")
-        q = classes.index("Q")
-        labels = ds.labels("aami5")
-        records = ds.beats["record"].astype(str).to_numpy()
-        split = interpatient_split(ds.beats, labels, seed=seed)
-        ds1 = np.sort(np.r_[split["train"], split["val"]])
-        ds1 = ds1[labels[ds1] != q]
-        early = ds.beats["r"].to_numpy() < minutes * 60 * MITDB_FS  # samples
-        feats = tree_features(ds)
-        test = split["test"]
-        probs = np.zeros((len(test), len(classes)))
-        labelled = {}
-        t0 = time.perf_counter()
-        names = [r for r in DS2 if r in set(records[test])]
-        for name in tqdm(names, desc="DS2 records", unit="record", disable=not progress):
-            mine = records == name
-            local = np.flatnonzero(mine & early & (labels >= 0) & (labels != q))
-            train = np.r_[ds1, local]
-            model = train_trees(
-                feats[train], labels[train], classes, balance_power=balance_power, n_models=1,
-                max_iter=max_iter, seed=seed, progress=False,
-                weight=np.r_[np.ones(len(ds1)), np.full(len(local), local_weight)],
-            )  # fmt: skip
-            rows = np.flatnonzero(mine[test])
-            probs[rows] = model.predict_proba(feats[test[rows]])
-            labelled[name] = {c: int((labels[local] == k).sum()) for k, c in enumerate(classes)}
-        scored = ~early[test]
-        keep = test[scored]
-        pred = probs[scored].argmax(axis=1)
-        metadata = {
-            "key": spec.key, "profile": prof.name, "settings": settings,
-            "protocol": f"DS1 + the first {minutes:g} min of each DS2 record (labelled); the rest "
-                        "of the record scored",
-            "labelled beats": labelled, "scored beats": int(len(keep)),
-            "train_seconds": round(time.perf_counter() - t0, 1),
-            "metrics": {"ec57": ec57_metrics(labels[keep], pred)},
-        }  # fmt: skip
-        AdaptiveResult(labels[keep], probs[scored], records[keep], metadata).save(folder)
-
-    folder, _ = store.get_or_build(spec, build, force=retrain)
-    return AdaptiveResult.load(folder)
 
 
 def self_train_record(
@@ -757,9 +572,6 @@ def self_trained_trees(
         Every DS2 beat of the inter-patient split (its ``test`` order), the EC57 metrics, and the
         beats each record took as its own training beats, per class.
     """
-    from tqdm.auto import tqdm
-
-    from .evaluate import ec57_metrics
 
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     base = load_or_train_trees(prof, **(trees or {}))

@@ -9,11 +9,29 @@ import numpy as np
 import traitlets
 from IPython.display import display
 
+from .augment import CROP_NAMES, nine_crops
+from .classes import scheme_classes
 from .config import MITDB_FS, MITDB_RECORDS
 from .data import Record, load_record
-from .ecgfile import MAX_FILE_BYTES
-from .plotting import plot_record_strip
-from .segment import segment_record
+from .dataset import reference_beats
+from .detect import DETECTORS, detect_window
+from .ecgfile import MAX_FILE_BYTES, RATE_FROM
+from .evaluate import ec57_metrics
+from .explore import class_rows, error_table, patient_signal, record_images, s_operating_points
+from .plotting import (
+    plot_beat_against_template,
+    plot_beat_in_context,
+    plot_beat_windows,
+    plot_detections,
+    plot_explanation,
+    plot_image_grid,
+    plot_prediction,
+    plot_record_strip,
+    plot_s_operating_points,
+)
+from .predict import DEFAULT_MODEL, MODELS, classify_bytes, load_deployed_model
+from .render import render_beat_reference
+from .segment import RULES, segment_record
 
 
 def record_browser(
@@ -94,8 +112,6 @@ def beat_stepper(
     Draws with :func:`ecgutils.plotting.plot_beat_windows`. A class filter jumps between
     beats of one class (the classes the chosen record holds, with their counts).
     """
-    from .classes import scheme_classes
-    from .plotting import plot_beat_windows
 
     classes = scheme_classes(scheme)
     current = {"record": record if isinstance(record, Record) else load_record(str(record))}
@@ -179,8 +195,6 @@ def detector_explorer(
     Calls :func:`ecgutils.detect.detect_window` and draws with
     :func:`ecgutils.plotting.plot_detections`.
     """
-    from .detect import DETECTORS, detect_window
-    from .plotting import plot_detections
 
     records = [str(r) for r in records]
     cache: dict[str, Record] = {}
@@ -308,9 +322,6 @@ def render_explorer(
 
     Draws with :func:`ecgutils.explore.record_images`, exactly as the data sets are drawn.
     """
-    from .explore import class_rows, patient_signal, record_images
-    from .render import render_beat_reference
-    from .segment import RULES
 
     current = {"record": record if isinstance(record, Record) else load_record(str(record))}
     names = [str(r) for r in records]
@@ -384,9 +395,6 @@ def render_explorer(
 
 def crop_explorer(images: np.ndarray, labels: np.ndarray, scheme: str):
     """Choose a class and a beat; see the image and its nine crops."""
-    from .augment import CROP_NAMES, nine_crops
-    from .classes import scheme_classes
-    from .plotting import plot_image_grid
 
     classes = scheme_classes(scheme)
     present = [c for k, c in enumerate(classes) if (labels == k).any()]
@@ -440,8 +448,6 @@ def error_browser(dataset, index, y_true, probs, classes):
     Lists with :func:`ecgutils.explore.error_table`; draws with
     :func:`ecgutils.plotting.plot_beat_in_context`.
     """
-    from .explore import error_table
-    from .plotting import plot_beat_in_context
 
     errors = error_table(dataset.beats, index, y_true, probs, classes)
     names = ["any", *classes]
@@ -517,9 +523,6 @@ def template_explorer(dataset, *, record: str | None = None, scheme: str = "aami
     ``dataset``: a data set built with ``rule="fixed", scale="patient"`` (chapter 08's). Draws
     with :func:`ecgutils.plotting.plot_beat_against_template`.
     """
-    from .dataset import reference_beats
-    from .explore import class_rows, patient_signal
-    from .plotting import plot_beat_against_template
 
     if dataset.templates is None:
         raise ValueError(
@@ -579,9 +582,6 @@ def s_dial(folds: dict, *, targets: dict | None = None, threshold: float = 0.5):
     curve with :func:`ecgutils.explore.s_operating_points`; draws with
     :func:`ecgutils.plotting.plot_s_operating_points`.
     """
-    from .evaluate import ec57_metrics
-    from .explore import s_operating_points
-    from .plotting import plot_s_operating_points
 
     labels, probs = folds["labels"], folds["probabilities"]
     grid = np.round(np.arange(0.02, 0.99, 0.02), 2)
@@ -728,10 +728,6 @@ def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
     import html
     import logging
 
-    from .ecgfile import RATE_FROM
-    from .plotting import plot_prediction
-    from .predict import DEFAULT_MODEL, MODELS, classify_bytes, load_deployed_model
-
     state: dict = {"models": {}, "pred": None}
     if model is not None:
         state["models"]["given"] = model
@@ -843,8 +839,7 @@ def cam_explorer(trained_models: dict, *, beats: dict | None = None):
     beats : dict of name -> (k,) int array, optional
         Beats offered per model (default: its test beats).
     """
-    from .explain import conv_layers
-    from .plotting import plot_explanation
+    from .explain import conv_layers  # deferred: ecgutils.explain loads TensorFlow
 
     names = list(trained_models)
     w_model = widgets.Dropdown(options=names, value=names[0], description="model")

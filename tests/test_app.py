@@ -97,7 +97,6 @@ def test_app_shows_a_bad_file_as_one_red_line():
 def test_app_passes_self_training_to_the_prediction(monkeypatch):
     """The *self-train* box reaches :func:`ecgutils.predict.classify_bytes`; a model that cannot
     self-train answers in the status line, as every error does."""
-    from ecgutils import predict
 
     seen = {}
 
@@ -105,7 +104,7 @@ def test_app_passes_self_training_to_the_prediction(monkeypatch):
         seen.update(options)
         raise ValueError("The model cnn8 cannot self-train")
 
-    monkeypatch.setattr(predict, "classify_bytes", refuse)
+    monkeypatch.setattr(widgets, "classify_bytes", refuse)
     app = widgets.prediction_app(model=object())
     controls = app.children[0].children
     upload, box, button, status = controls[0], controls[-2], controls[-1], app.children[1]

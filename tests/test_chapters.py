@@ -180,3 +180,22 @@ def test_student_copies_never_need_a_solution():
             leaked = ((used - bound) & only_solutions) - kept
             assert not leaked, f"{path.name}: {sorted(leaked)} come from a solution only"
             kept |= bound
+
+
+def test_each_module_names_the_chapters_that_write_its_code():
+    """Where chapters export code into a module, the module's docstring says so: each source
+    chapter is named ("chapter 02" or "notebook 02") so a reader of the package finds the
+    lesson, and a student of the lesson the package file."""
+    import importlib
+    import re
+
+    sources: dict[str, set[str]] = {}
+    for d in chapters.exported_definitions():
+        sources.setdefault(d.module, set()).add(d.chapter[:2])
+    assert sources
+    for module, numbers in sorted(sources.items()):
+        doc = importlib.import_module(module).__doc__ or ""
+        named = set(re.findall(r"(?:chapters?|notebooks?) (\d\d)", doc))
+        named |= {n for a, b in re.findall(r"(?:chapters?|notebooks?) (\d\d)-(\d\d)", doc)
+                  for n in (f"{k:02d}" for k in range(int(a), int(b) + 1))}  # fmt: skip
+        assert numbers <= named, f"{module}'s docstring does not name chapter(s) {numbers - named}"

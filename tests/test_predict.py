@@ -129,7 +129,7 @@ def test_cli_bad_input_is_one_line(tmp_path, capsys):
 def quick_model(mitdb_ready, tmp_path_factory):
     """A model shipped from the quick profile into a temporary folder (trains in a minute)."""
     out = tmp_path_factory.mktemp("model") / "model"
-    from ecgutils.experiments import ship_model
+    from ecgutils.release import ship_model
 
     return ship_model("quick", out, verbose=0)
 
@@ -228,7 +228,7 @@ def test_model_line_names_the_model_and_its_new_patient_figure(tmp_path):
 @pytest.fixture(scope="session")
 def quick_trees(mitdb_ready, tmp_path_factory):
     """The trees recipe shipped from the quick profile into a temporary folder (seconds)."""
-    from ecgutils.experiments import ship_trees
+    from ecgutils.release import ship_trees
 
     return ship_trees("quick", tmp_path_factory.mktemp("trees") / "trees")
 
@@ -405,10 +405,38 @@ def test_prediction_does_not_import_training():
 
     code = (
         "import sys, ecgutils.predict; "
-        "print(sorted(m for m in sys.modules if m in ('ecgutils.train', 'ecgutils.experiments')))"
+        "print(sorted(m for m in sys.modules if m == 'ecgutils.train' or 'research' in m))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
     source = (Path(predict.__file__)).read_text()
-    assert "from .train" not in source and "from .experiments" not in source
+    assert "from .train" not in source and "research" not in source
     assert "network_inputs" in source
+
+
+#: Deployment's answers on the first 10 minutes of records 208 and 232 (MLII), each shipped model
+#: and the trees self-trained, recorded with the code of commit 1071d1e (before the package was
+#: reorganised); every later deployment must give the same answer to the beat.
+RECORDED_ANSWERS = Path(__file__).parent / "data" / "recorded_answers.csv.gz"
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("model", ["trees", "trees, self-trained", "cnn8"])
+def test_deployment_gives_the_recorded_answers_beat_by_beat(model, mitdb_ready):
+    from ecgutils.data import fetch, load_record
+
+    recorded = pd.read_csv(RECORDED_ANSWERS, dtype={"record": str})
+    recorded = recorded[recorded["model"] == model]
+    fetch(["208", "232"], progress=False)
+    deployed = predict.load_deployed_model(model.split(",")[0])
+    for name, want in recorded.groupby("record"):
+        x = load_record(name, warn=False).signal[: 10 * 60 * 360]
+        got = predict.predict_ecg(
+            predict.ecg_from_array(x, 360.0, lead="MLII"), deployed,
+            self_train=model.endswith("self-trained"),
+        ).beats  # fmt: skip
+        want = want.drop(columns=["model", "record"]).reset_index(drop=True)
+        assert len(got) == len(want), f"record {name}: {len(got)} beats, recorded {len(want)}"
+        for column in ("beat", "start", "end", "r", "class", "label", "edge"):
+            np.testing.assert_array_equal(got[column].to_numpy(), want[column].to_numpy(), column)
+        np.testing.assert_allclose(got["probability"], want["probability"], atol=1e-4)

@@ -221,3 +221,41 @@ def test_no_leftover_is_removed_while_its_writer_lives(tmp_path):
     old = time.time() - 2 * store.STALE_FOREIGN_S
     os.utime(foreign, (old, old))
     assert store.clean_leftovers(target) == [foreign] and live.is_dir()
+
+
+def _store_builders() -> list[str]:
+    """Every module that makes store entries (constructs ``store.Spec`` with its own name)."""
+    import ast
+
+    from ecgutils.research import layout
+
+    found = []
+    for module in layout.modules():
+        tree = ast.parse(layout._path(module).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "attr", getattr(node.func, "id", "")) == "Spec"
+            ):
+                found.append(module)
+                break
+    return found
+
+
+def test_keys_follow_the_code_that_builds_not_what_shows_it():
+    """A stored entry's key covers its builder's module and what that imports, never the
+    benchmarks, the README writer, the registry, plots, widgets or the command line: editing a
+    printout keeps every trained model and table valid."""
+    builders = _store_builders()
+    assert {"ecgutils.trees", "ecgutils.train", "ecgutils.dataset", "ecgutils.detect"} <= set(
+        builders
+    )
+    shown = {
+        "ecgutils.research.bench", "ecgutils.research.registry", "ecgutils.research.layout",
+        "ecgutils.plotting", "ecgutils.widgets", "ecgutils.__main__", "ecgutils.course",
+        "ecgutils.book",
+    }  # fmt: skip
+    for module in builders:
+        covered = set(store.code_fingerprint(module))
+        assert module in covered
+        assert not covered & shown, f"{module}'s key covers {sorted(covered & shown)}"

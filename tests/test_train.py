@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecgutils import experiments, store, train
+from ecgutils import store, train
 from ecgutils.dataset import BeatDataset, cache_key
+from ecgutils.research import studies
 from ecgutils.train import TrainConfig
 
 
@@ -166,7 +167,7 @@ def test_pipeline_with_template_channel_and_rhythm_features():
 def test_ensemble_is_one_saved_model_averaging_its_members(tiny, monkeypatch):
     import tensorflow as tf
 
-    overrides = {**experiments.INTERPATIENT, "ensemble": 2}
+    overrides = {**studies.INTERPATIENT, "ensemble": 2}
     strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
     tm = train.load_or_train(tiny, verbose=0, strategy=strategy, **overrides)
     assert tm.metadata["epochs_run"] == [1, 1] and set(tm.history["member"]) == {0, 1}

@@ -94,64 +94,10 @@ def test_deployment_computes_the_features_training_used(mitdb_ready):
         np.testing.assert_allclose(got, all_features[rows], rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.integration
-def test_balance_power_chosen_on_patient_folds(mitdb_ready):
-    table = trees.choose_balance_power(
-        "quick", (0.0, 1.0), k=2, records=("100", "207"), max_iter=40
-    )
-    assert list(table.index) == [0.0, 1.0] and table.index.name == "balance power"
-    assert {"S Se (%)", "V +P (%)", "score"} <= set(table.columns)
-    assert ((table["score"] >= 0) & (table["score"] <= 1)).all()
-    with pytest.raises(ValueError, match="2 patient folds need 2 or more records"):
-        trees.choose_balance_power("quick", (0.0,), k=2)  # quick holds one DS1 record
-
-
-@pytest.mark.integration
-def test_recipe_comparison_scores_the_same_ds2_beats(tiny):
-    table = trees.recipe_comparison(tiny, trees={"n_models": 1, "max_iter": 40}, ensemble=1)
-    assert list(table.index) == ["CNN recipe", "trees", "CNN and trees averaged"]
-    tt = trees.load_or_train_trees(tiny, n_models=1, max_iter=40)
-    assert table.loc["trees", "accuracy (%)"] == pytest.approx(100 * tt.metrics["ec57"]["accuracy"])
-    assert ((table["accuracy (%)"] > 0) & (table["accuracy (%)"] <= 100)).all()
-
-
 def test_trees_stop_early_when_every_class_can_be_split():
     assert trees.can_stop_early(np.array([0, 0, 1, 1, 1, 3, 3]))
     assert not trees.can_stop_early(np.array([0, 0, 1, 3, 3]))  # one beat of class 1
     assert not trees.can_stop_early(np.array([], dtype=int))
-
-
-@pytest.mark.integration
-def test_patient_adaptive_protocol_labels_only_the_first_minutes(mitdb_ready, monkeypatch):
-    """The patient-adaptive protocol trains on DS1 and the first minutes of each DS2 record,
-    scores only what comes after them, and reads back from the store without training."""
-    from ecgutils.bench import bench_adaptive
-    from ecgutils.config import DS2, MITDB_FS
-    from ecgutils.dataset import build_dataset
-
-    res = trees.patient_adaptive_trees("quick", minutes=5.0, max_iter=40, progress=False)
-    ds = build_dataset("quick", rule="fixed", scale="patient", progress=False)
-    labels, beats = ds.labels("aami5"), ds.beats
-    in_ds2 = beats["record"].astype(str).isin(DS2).to_numpy() & (labels >= 0)
-    early = beats["r"].to_numpy() < 5 * 60 * MITDB_FS
-    assert len(res.labels) == res.metadata["scored beats"] == int((in_ds2 & ~early).sum())
-    assert set(res.records) <= set(DS2) and res.probabilities.shape == (len(res.labels), 5)
-    np.testing.assert_allclose(res.probabilities.sum(axis=1), 1.0, rtol=1e-6)
-    q = list(res.metadata["labelled beats"]["100"]).index("Q")
-    labelled = sum(res.metadata["labelled beats"]["100"].values())
-    assert labelled == int((in_ds2 & early & (labels != q)).sum()) > 300  # 5 min of record 100
-    ec = res.metrics["ec57"]
-    assert ec["per_class"]["S"]["se"] >= 0.5  # 29 A beats after minute 5; its first 4 labelled
-    monkeypatch.setattr(
-        "sklearn.ensemble.HistGradientBoostingClassifier.fit",
-        lambda *a, **k: pytest.fail("a stored result must not train"),
-    )
-    again = trees.patient_adaptive_trees("quick", minutes=5.0, max_iter=40, progress=False)
-    np.testing.assert_array_equal(again.probabilities, res.probabilities)
-    monkeypatch.undo()
-    text = bench_adaptive("quick", minutes=2.0)
-    assert "NOT inter-patient" in text and "first 2 minutes" in text
-    assert "de Chazal & Reilly 2006" in text and "Overall accuracy:" in text
 
 
 @pytest.mark.integration
@@ -179,14 +125,6 @@ def test_self_training_never_reads_a_test_patients_label(mitdb_ready, monkeypatc
     again = trees.self_trained_trees("quick", trees=base_args, retrain=True, progress=False)
     np.testing.assert_array_equal(again.probabilities, res.probabilities)
     assert (again.labels == 0).all() and not (res.labels == 0).all()  # the truth did change
-
-
-@pytest.mark.parametrize("minutes", [0, -5, 30, 45])
-def test_patient_adaptive_protocol_asks_for_a_labelled_start_inside_the_record(minutes):
-    """No labelled beat (0 or fewer minutes) or nothing left to score (30 or more) is refused
-    before any data is read, with the flag to change."""
-    with pytest.raises(ValueError, match=r"--minutes 5"):
-        trees.patient_adaptive_trees("quick", minutes=minutes)
 
 
 def test_self_training_takes_only_confident_beats_with_the_trees_labels():

@@ -67,7 +67,7 @@ def test_render_and_crop_explorers(mitdb_ready, monkeypatch):
         drawn.append((rec.name, len(table), list(rows), options["size"], options["scale"]))
         return real(rec, table, rows, **options)
 
-    monkeypatch.setattr(explore, "record_images", spy)
+    monkeypatch.setattr(widgets, "record_images", spy)
     box = widgets.render_explorer(load_record(207), records=["100", "207"])
     (w_record, w_class, w_beat), w_rule, (w_size, w_width), w_scale = (
         box.children[0].children, box.children[1], box.children[2].children, box.children[3],
@@ -107,7 +107,7 @@ def test_detector_explorer_redraws_for_each_decision(mitdb_ready, monkeypatch):
         drawn.append((rec.name, len(peaks), start, title))
         return real(rec, peaks, start, window, title=title, ax=ax)
 
-    monkeypatch.setattr(plotting, "plot_detections", spy)
+    monkeypatch.setattr(widgets, "plot_detections", spy)
     box = widgets.detector_explorer(["100", "207"], record="207", start_s=60.0)
     (w_record, w_method, w_refine), (w_rate,), w_start = (
         box.children[0].children, box.children[1].children, box.children[2],

@@ -1,4 +1,4 @@
-"""Named experiments and their stored results (ecgutils.results)."""
+"""Named experiments and their stored results (ecgutils.research.registry)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecgutils import results
 from ecgutils.__main__ import main
 from ecgutils.config import get_profile
+from ecgutils.research import registry, studies
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def _fake_result(profile: str = "quick") -> results.Result:
+def _fake_result(profile: str = "quick") -> registry.Result:
     table = pd.DataFrame(
         {
             "record": ["100", "207"],
@@ -41,14 +41,14 @@ def _fake_result(profile: str = "quick") -> results.Result:
         "minutes": 12.34, "time_per_image_ms": 1.5, "store": {"built": ["model/x"], "reused": []},
         "tables": ["table", "confusion random split"],
     }  # fmt: skip
-    return results.Result("detectors", {"table": table, "confusion random split": conf}, prov)
+    return registry.Result("detectors", {"table": table, "confusion random split": conf}, prov)
 
 
 def test_results_round_trip_with_their_provenance(tmp_path):
     written = _fake_result()
-    path = results.save(written, tmp_path)
+    path = registry.save(written, tmp_path)
     assert path == tmp_path / "quick" / "detectors.json"
-    back = results.load("detectors", "quick", out=tmp_path)
+    back = registry.load("detectors", "quick", out=tmp_path)
     pd.testing.assert_frame_equal(back.table, written.table)
     assert back.table["record"].tolist() == ["100", "207"]  # names, not numbers
     pd.testing.assert_frame_equal(  # CSV keeps the row labels' name, not the columns'
@@ -59,42 +59,42 @@ def test_results_round_trip_with_their_provenance(tmp_path):
     for part in ("experiment run detectors --profile quick", "abc123", "12.3 min", "1.50 ms/image",
                  "1 models or data sets computed", "f00d"):  # fmt: skip
         assert part in text
-    assert results.load("detectors", "standard", out=tmp_path) is None
+    assert registry.load("detectors", "standard", out=tmp_path) is None
 
 
 def test_a_listed_table_that_is_missing_is_an_error(tmp_path):
-    results.save(_fake_result(), tmp_path)
+    registry.save(_fake_result(), tmp_path)
     (tmp_path / "quick" / "detectors.confusion_random_split.csv").unlink()
     with pytest.raises(FileNotFoundError, match="experiment run detectors"):
-        results.load("detectors", "quick", out=tmp_path)
+        registry.load("detectors", "quick", out=tmp_path)
 
 
 def test_unknown_experiment_names_the_choices():
     with pytest.raises(ValueError, match="choose one of detectors, variants"):
-        results.get_experiment("nope")
+        registry.get_experiment("nope")
     assert main(["experiment", "run", "detectors", "nope", "--profile", "quick"]) == 1
 
 
 def test_show_prefers_the_stored_table_and_can_skip(tmp_path, capsys, monkeypatch):
-    results.save(_fake_result(), tmp_path)
-    monkeypatch.setattr(results, "run", lambda *a, **k: pytest.fail("must not compute"))
-    shown = results.show("detectors", "quick", out=tmp_path)
+    registry.save(_fake_result(), tmp_path)
+    monkeypatch.setattr(registry, "run", lambda *a, **k: pytest.fail("must not compute"))
+    shown = registry.show("detectors", "quick", out=tmp_path)
     assert shown.table.shape == (2, 7)
     out = capsys.readouterr().out
     assert "stored result" in out and "RECOMPUTE = True" in out
-    assert results.show("variants", "quick", out=tmp_path, missing="skip") is None
+    assert registry.show("variants", "quick", out=tmp_path, missing="skip") is None
     assert "experiment run variants --profile quick" in capsys.readouterr().out
     with pytest.raises(ValueError, match="missing must be"):
-        results.show("detectors", "quick", out=tmp_path, missing="never")
+        registry.show("detectors", "quick", out=tmp_path, missing="never")
 
 
 def test_show_recomputes_without_writing(tmp_path, monkeypatch):
-    results.save(_fake_result(), tmp_path)
+    registry.save(_fake_result(), tmp_path)
     fresh = _fake_result()
     fresh.provenance["stored"] = False
     calls = []
-    monkeypatch.setattr(results, "run", lambda *a, **k: calls.append(k) or fresh)
-    got = results.show("detectors", "quick", out=tmp_path, recompute=True)
+    monkeypatch.setattr(registry, "run", lambda *a, **k: calls.append(k) or fresh)
+    got = registry.show("detectors", "quick", out=tmp_path, recompute=True)
     assert got is fresh and calls == [{"write": False, "speed": False}]
 
 
@@ -102,13 +102,13 @@ def test_markdown_table():
     frame = pd.DataFrame(
         {"Se (%)": [99.861, 100.0], "n": [3, 4]}, index=pd.Index(["gqrs", "a|b"], name="detector")
     )
-    assert results.markdown_table(frame).splitlines() == [
+    assert registry.markdown_table(frame).splitlines() == [
         "| detector | Se (%) | n |", "|---|---|---|", "| gqrs | 99.86 | 3 |", "| a\\|b | 100 | 4 |",
     ]  # fmt: skip
 
 
 def test_readme_blocks_are_written_from_the_files(tmp_path, capsys):
-    results.save(_fake_result("standard"), tmp_path)
+    registry.save(_fake_result("standard"), tmp_path)
     readme = tmp_path / "README.md"
     readme.write_text("intro\n<!-- experiment detectors standard -->\nold figures\n"
                       "<!-- /experiment -->\n<!-- experiment variants standard -->\n"
@@ -127,7 +127,7 @@ def test_readme_blocks_are_written_from_the_files(tmp_path, capsys):
 def test_readme_agrees_with_the_stored_results():
     text = README.read_text()
     assert "<!-- experiment " in text, "the README's result tables come from stored results"
-    assert results.render_readme(text) == text, (
+    assert registry.render_readme(text) == text, (
         "README.md's experiment tables differ from ecgutils/resources/results: run "
         "`python -m ecgutils experiment readme`"
     )
@@ -165,20 +165,20 @@ def _check_protocols(table: pd.DataFrame) -> None:
 
 
 def _check_ablation(table: pd.DataFrame) -> None:
-    from ecgutils import experiments
+    from ecgutils.research import studies
 
-    assert list(table.index) == list(experiments.ABLATION_STEPS)
+    assert list(table.index) == list(studies.ABLATION_STEPS)
     assert {"S Se (%)", "V +P (%)", "accuracy (%)", "epochs", "minutes"} <= set(table.columns)
     assert list(table["epochs"]) == [1] * 8 + [3]  # the recipe averages three networks
     # chosen steps and common overrides: read back from the store, nothing trained
-    steps = {"images only": experiments.ABLATION_STEPS["as published: beat images only"]}
-    mine = experiments.interpatient_ablation("quick", steps, epochs=1)
+    steps = {"images only": studies.ABLATION_STEPS["as published: beat images only"]}
+    mine = studies.interpatient_ablation("quick", steps, epochs=1)
     assert list(mine.index) == ["images only"]
     assert mine.iloc[0]["accuracy (%)"] == table.iloc[0]["accuracy (%)"]
 
 
 def _check_feature_sets(table: pd.DataFrame) -> None:
-    from ecgutils import features
+    from ecgutils.research import features
 
     assert list(table.index) == list(features.FEATURE_SETS) + list(features.JOINED_SETS)
     d = table["features"].astype(int).tolist()  # the recipe's, then the groups beside them
@@ -202,19 +202,19 @@ _CHECKS = {
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("name", list(results.EXPERIMENTS))
+@pytest.mark.parametrize("name", list(registry.EXPERIMENTS))
 def test_every_experiment_runs_in_the_quick_profile(name, mitdb_ready, tmp_path):
     """Each experiment computes in the quick profile; a second run reads everything back from
     the store (builds nothing) and gets the same tables; its stored quick tables (the ones the
     notebooks show when the tests run them) have the shape the code produces today."""
-    fresh = results.run(name, "quick", out=tmp_path, speed=False)
-    again = results.load(name, "quick", out=tmp_path)
+    fresh = registry.run(name, "quick", out=tmp_path, speed=False)
+    again = registry.load(name, "quick", out=tmp_path)
     assert (
         again.provenance["command"] == f"python -m ecgutils experiment run {name} --profile quick"
     )
     assert again.provenance["data_fingerprint"] and again.provenance["minutes"] >= 0
     _CHECKS.get(name, lambda table: None)(fresh.table)
-    second = results.run(name, "quick", write=False, speed=False)
+    second = registry.run(name, "quick", write=False, speed=False)
     assert second.provenance["store"]["built"] == [], "a second run must train nothing"
     for part, table in fresh.tables.items():  # (deployment's timings are measured, not stored)
         timings = [c for c in table.columns if c == "seconds" and name == "records"]
@@ -222,7 +222,7 @@ def test_every_experiment_runs_in_the_quick_profile(name, mitdb_ready, tmp_path)
             second.tables[part].drop(columns=timings), table.drop(columns=timings),
             check_dtype=False,
         )  # fmt: skip
-    stored = results.load(name, get_profile("quick"))
+    stored = registry.load(name, get_profile("quick"))
     assert stored is not None, f"no stored quick result of {name}: make experiments PROFILE=quick"
     assert list(stored.tables) == list(fresh.tables)
     for part, table in fresh.tables.items():
@@ -235,8 +235,6 @@ def test_variants_train_with_one_line_per_epoch(monkeypatch):
     one line per epoch, never silently."""
     from types import SimpleNamespace
 
-    from ecgutils import experiments
-
     seen = []
 
     def fake_train(profile, verbose=1, **overrides):
@@ -244,10 +242,10 @@ def test_variants_train_with_one_line_per_epoch(monkeypatch):
         metrics = {"accuracy": 1.0, "macro": {"se": 1.0, "ppv": 1.0}, "per_class": {}}
         return SimpleNamespace(metrics=metrics, metadata={"train_seconds": 60.0})
 
-    monkeypatch.setattr(experiments, "load_or_train", fake_train)
-    table = results._variants(get_profile("quick"))["table"]
+    monkeypatch.setattr(studies, "load_or_train", fake_train)
+    table = registry._variants(get_profile("quick"))["table"]
     assert len(table) == len(seen) == 5
-    assert set(seen) == {results._EPOCH_LINES} and results._EPOCH_LINES == 2
+    assert set(seen) == {registry._EPOCH_LINES} and registry._EPOCH_LINES == 2
 
 
 def test_cross_validation_folds_in_percent_with_mean_and_spread():
@@ -255,7 +253,7 @@ def test_cross_validation_folds_in_percent_with_mean_and_spread():
         {"fold": [1, 2], "accuracy": [0.99, 0.97], "macro Se": [0.9, 0.8], "macro +P": [0.8, 0.8],
          "macro F1": [0.85, 0.8], "test beats": [10, 12]}
     )  # fmt: skip
-    shown = results.folds_in_percent(table)
+    shown = registry.folds_in_percent(table)
     assert list(map(str, shown.index)) == ["1", "2", "mean", "std"] and shown.index.name == "fold"
     assert shown.loc["mean", "accuracy (%)"] == pytest.approx(98.0)
     assert shown.loc["std", "macro Se (%)"] == pytest.approx(7.0711, abs=1e-3)

@@ -1,5 +1,6 @@
-"""Named experiments and their stored results: tables that take many models to make, computed
-by one command and shipped with the course.
+"""The experiment registry: named tables that take many models to make, stored and shown.
+
+Each is computed by one command and shipped with the course.
 
 An experiment trains or scores many models (chapter 02 scores five detectors on every record,
 chapter 06 trains five variants, chapter 08 nine ablation steps...). Run on a laptop, that is an
@@ -20,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -31,12 +31,30 @@ from types import MappingProxyType
 
 import pandas as pd
 
-from . import store
-from .config import PACED_RECORDS, Profile, get_profile
+from .. import store
+from ..config import DS1, MITDB_FS, PACED_RECORDS, Profile, get_profile
+from ..dataset import dataset_params
+from ..detect import DETECTORS, evaluate_detectors, summarize_detectors
+from ..evaluate import confusion_frame, ec57_metrics, ec57_row, per_record_table
+from ..predict import DEFAULT_DETECTOR, DEFAULT_MODEL, MODEL_DIR, MODELS, TREES_DIR
+from ..release import code_commit
+from ..train import load_or_train
+from ..trees import load_or_train_trees, self_trained_trees
+from .adaptive import PATIENT_ADAPTIVE_LITERATURE, patient_adaptive_trees, recipe_comparison
+from .baselines import baseline_table
+from .bench import records_table
+from .features import FEATURE_SETS, JOINED_SETS, feature_set_table
+from .studies import (
+    ABLATION_STEPS,
+    INTERPATIENT,
+    compare_variants,
+    cross_validate,
+    interpatient_ablation,
+    protocol_comparison,
+)
 
 #: Where the stored results live (shipped with the package, committed to the repository).
-RESULTS_DIR = Path(__file__).resolve().parent / "resources" / "results"
-_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = Path(__file__).resolve().parents[1] / "resources" / "results"
 
 
 @dataclass(frozen=True)
@@ -97,14 +115,12 @@ def _lesson_epochs(prof: Profile, cap: int) -> int:
 
 
 def _detectors(prof: Profile) -> dict[str, pd.DataFrame]:
-    from .detect import evaluate_detectors
 
     table = evaluate_detectors(prof.records)
     return {"table": table.reset_index(drop=True)}
 
 
 def _detector_parameters(prof: Profile) -> dict:
-    from .detect import DETECTORS
 
     return {"detectors": list(DETECTORS), "records": len(prof.records), "window_ms": 150}
 
@@ -115,7 +131,6 @@ _EPOCH_LINES = 2
 
 
 def _variants(prof: Profile) -> dict[str, pd.DataFrame]:
-    from .experiments import compare_variants
 
     table = compare_variants(prof, epochs=_lesson_epochs(prof, 3), verbose=_EPOCH_LINES)
     table.index.name = "variant"
@@ -127,7 +142,6 @@ def _cv_k(prof: Profile) -> int:
 
 
 def _cross_validation(prof: Profile) -> dict[str, pd.DataFrame]:
-    from .experiments import cross_validate
 
     return {"table": cross_validate(prof, k=_cv_k(prof), verbose=_EPOCH_LINES)}
 
@@ -137,9 +151,6 @@ def _protocol_k(prof: Profile) -> int:
 
 
 def _protocols(prof: Profile) -> dict[str, pd.DataFrame]:
-    from .evaluate import confusion_frame
-    from .experiments import protocol_comparison
-    from .train import load_or_train
 
     epochs = _lesson_epochs(prof, 4)
     table = protocol_comparison(prof, k=_protocol_k(prof), epochs=epochs, verbose=_EPOCH_LINES)
@@ -150,7 +161,6 @@ def _protocols(prof: Profile) -> dict[str, pd.DataFrame]:
 
 
 def _ablation(prof: Profile) -> dict[str, pd.DataFrame]:
-    from .experiments import interpatient_ablation
 
     table = interpatient_ablation(prof, verbose=_EPOCH_LINES)
     table.index.name = "step"
@@ -158,7 +168,6 @@ def _ablation(prof: Profile) -> dict[str, pd.DataFrame]:
 
 
 def _recipes(prof: Profile) -> dict[str, pd.DataFrame]:
-    from .trees import recipe_comparison
 
     table = recipe_comparison(prof)
     table.index.name = "model"
@@ -167,11 +176,6 @@ def _recipes(prof: Profile) -> dict[str, pd.DataFrame]:
 
 def _adaptive(prof: Profile) -> dict[str, pd.DataFrame]:
     import numpy as np
-
-    from .config import MITDB_FS
-    from .evaluate import ec57_metrics, per_record_table
-    from .experiments import ec57_row
-    from .trees import PATIENT_ADAPTIVE_LITERATURE, load_or_train_trees, patient_adaptive_trees
 
     res = patient_adaptive_trees(prof)
     pred = res.probabilities.argmax(axis=1)
@@ -205,9 +209,6 @@ def _adaptive(prof: Profile) -> dict[str, pd.DataFrame]:
 
 
 def _selftraining(prof: Profile) -> dict[str, pd.DataFrame]:
-    from .evaluate import per_record_table
-    from .experiments import ec57_row
-    from .trees import load_or_train_trees, self_trained_trees
 
     base = load_or_train_trees(prof)
     res = self_trained_trees(prof)
@@ -230,7 +231,6 @@ def _selftraining(prof: Profile) -> dict[str, pd.DataFrame]:
 
 
 def _feature_sets(prof: Profile) -> dict[str, pd.DataFrame]:
-    from .features import feature_set_table
 
     return {
         "table": feature_set_table(prof, k=_feature_set_k(prof), max_iter=_feature_set_rounds(prof))
@@ -238,7 +238,6 @@ def _feature_sets(prof: Profile) -> dict[str, pd.DataFrame]:
 
 
 def _feature_set_k(prof: Profile) -> int:
-    from .config import DS1
 
     return min(11, sum(r in DS1 for r in prof.records))
 
@@ -250,7 +249,6 @@ def _feature_set_rounds(prof: Profile) -> int:
 
 
 def _feature_set_parameters(prof: Profile) -> dict:
-    from .features import FEATURE_SETS, JOINED_SETS
 
     sets = {
         k: [*groups, *(["self-training"] if st else []), *([f"{n} models"] if n > 1 else [])]
@@ -264,7 +262,6 @@ def _feature_set_parameters(prof: Profile) -> dict:
 
 
 def _baselines(prof: Profile) -> dict[str, pd.DataFrame]:
-    from .baselines import baseline_table
 
     table = baseline_table(prof)
     table.index.name = "model"
@@ -272,13 +269,11 @@ def _baselines(prof: Profile) -> dict[str, pd.DataFrame]:
 
 
 def _records(prof: Profile) -> dict[str, pd.DataFrame]:
-    from .bench import records_table
 
     return {"table": records_table(prof.records)}
 
 
 def _records_parameters(prof: Profile) -> dict:
-    from .predict import DEFAULT_DETECTOR, DEFAULT_MODEL, MODELS
 
     card = json.loads((MODELS[DEFAULT_MODEL] / "card.json").read_text())
     return {
@@ -289,7 +284,6 @@ def _records_parameters(prof: Profile) -> dict:
 
 
 def _ablation_parameters(prof: Profile) -> dict:
-    from .experiments import ABLATION_STEPS, INTERPATIENT
 
     return {
         "recipe": dict(INTERPATIENT),
@@ -367,26 +361,6 @@ def get_experiment(name: str) -> Experiment:
 # Running and storing
 
 
-def _git(*args: str) -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", *args], cwd=_PACKAGE_ROOT, capture_output=True, text=True, timeout=10
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() if out.returncode == 0 else None
-
-
-def code_commit() -> str:
-    """The commit of the code that runs (``+modified`` when ``ecgutils`` has uncommitted changes
-    other than stored results, which are outputs, not code; ``unknown`` outside a git checkout)."""
-    head = _git("rev-parse", "--short=12", "HEAD")
-    if not head:
-        return "unknown"
-    dirty = _git("status", "--porcelain", "--", "ecgutils", ":(exclude)ecgutils/resources/results")
-    return head + ("+modified" if dirty else "")
-
-
 def _versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -417,14 +391,13 @@ def run(
     speed : bool
         Measure ``models.machine_speed()`` first (a few seconds) for the provenance.
     """
+    from ..models import machine_speed  # deferred: ecgutils.models loads TensorFlow
+
     exp = get_experiment(name)
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
-    from .dataset import dataset_params
 
     ms = None
     if speed:
-        from .models import machine_speed
-
         ms = round(machine_speed(), 3)
     t0 = time.perf_counter()
     with store.track() as work:
@@ -560,7 +533,6 @@ def show(
 
 def shipped_model_table(folder: str | os.PathLike | None = None) -> str:
     """The Markdown the README shows for the shipped model: its card's figures and provenance."""
-    from .predict import MODEL_DIR
 
     card = json.loads((Path(folder or MODEL_DIR) / "card.json").read_text())
     rows = []
@@ -590,8 +562,6 @@ def readme_table(name: str, profile: str = "standard", *, out=None) -> str:
     if name == "shipped_model":
         return shipped_model_table()
     if name == "shipped_trees":
-        from .predict import TREES_DIR
-
         return shipped_model_table(TREES_DIR)
     result = load(name, profile, out=out)
     if result is None:
@@ -601,8 +571,6 @@ def readme_table(name: str, profile: str = "standard", *, out=None) -> str:
         )
     table = result.table
     if name == "detectors":
-        from .detect import summarize_detectors
-
         table = summarize_detectors(table)
     if name == "records":
         table = records_with_total(table)

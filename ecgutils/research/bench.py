@@ -8,12 +8,31 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
-from .config import get_profile
-from .data import check_record_names, load_record
-from .dataset import build_dataset
-from .render import readback_correlation, render_beat_reference, render_beats
-from .segment import segment_record
+from ..config import MITDB_RECORDS, get_profile, mitdb_dir
+from ..data import check_record_names, fetch, load_record
+from ..dataset import build_dataset
+from ..evaluate import ec57_table, metrics_table
+from ..predict import (
+    DEFAULT_DETECTOR,
+    agreement,
+    classify_file,
+    export_csv,
+    has_self_training,
+    load_deployed_model,
+    model_line,
+    predict_ecg,
+    read_ecg,
+)
+from ..render import readback_correlation, render_beat_reference, render_beats
+from ..segment import match_to_reference, segment_record
+from ..train import load_or_train
+from ..trees import load_or_train_trees, self_trained_trees
+from . import layout
+from .adaptive import PATIENT_ADAPTIVE_LITERATURE, patient_adaptive_trees
+from .features import joined_interpatient
+from .studies import INTERPATIENT
 
 
 @dataclass
@@ -121,8 +140,6 @@ def bench_train(profile: str = "standard", **overrides) -> str:
 
     The model is saved as the profile's model (``load_or_train`` then finds it).
     """
-    from .evaluate import metrics_table
-    from .train import load_or_train
 
     t0 = time.perf_counter()
     tm = load_or_train(profile, retrain=True, verbose=2, **overrides)
@@ -156,7 +173,7 @@ def bench_train(profile: str = "standard", **overrides) -> str:
 def _speed_line() -> str:
     """This machine's speed, printed beside every time a benchmark reports (machines of the same
     size differ by a factor of two to four)."""
-    from .models import machine_speed
+    from ..models import machine_speed  # deferred: ecgutils.models loads TensorFlow
 
     return f"This machine: {machine_speed():.2f} ms/image (models.time_per_image)"
 
@@ -200,8 +217,6 @@ def bench_interpatient(profile: str = "standard", model: str = "trees", **overri
         raise ValueError(f"model must be 'trees', 'cnn', 'selftrained' or 'joined', got {model!r}.")
     t0 = time.perf_counter()
     if model == "joined":
-        from .features import joined_interpatient
-
         if overrides:
             raise ValueError(
                 f"--model joined runs the feature-set table's recipe as it is; it takes no "
@@ -221,9 +236,6 @@ def bench_interpatient(profile: str = "standard", model: str = "trees", **overri
         report = _ec57_report(ec, minutes)
         return "\n".join([*head, f"Wall time {minutes:.1f} min", report, _speed_line()])
     if model == "cnn":
-        from .experiments import INTERPATIENT
-        from .train import load_or_train
-
         tm = load_or_train(profile, retrain=True, verbose=2, **{**INTERPATIENT, **overrides})
         meta = tm.metadata
         cfg = meta["config"]
@@ -238,8 +250,6 @@ def bench_interpatient(profile: str = "standard", model: str = "trees", **overri
         ]
         timing = f"training {meta['train_seconds'] / 60:.1f} min, {meta['epochs_run']} epochs"
     else:
-        from .trees import load_or_train_trees
-
         unknown = set(overrides) - {"balance_power", "n_models", "size", "max_iter"}
         if unknown:
             raise ValueError(
@@ -259,8 +269,6 @@ def bench_interpatient(profile: str = "standard", model: str = "trees", **overri
         timing = f"training {meta['train_seconds'] / 60:.1f} min, {meta['iterations']} iterations"
     ec = tm.metrics["ec57"]
     if model == "selftrained":
-        from .trees import self_trained_trees
-
         st = self_trained_trees(profile, trees=overrides, retrain=True)
         ec = st.metrics["ec57"]
         own = sum(sum(v.values()) for v in st.metadata["own training beats"].values())
@@ -306,7 +314,6 @@ def bench_adaptive(
     """The patient-adaptive protocol (:func:`ecgutils.trees.patient_adaptive_trees`), retrained:
     the first ``minutes`` of each DS2 record labelled and used, the rest scored (EC57), beside
     de Chazal & Reilly 2006. Reported on its own, never as an inter-patient figure."""
-    from .trees import PATIENT_ADAPTIVE_LITERATURE, patient_adaptive_trees
 
     t0 = time.perf_counter()
     res = patient_adaptive_trees(profile, minutes=minutes, local_weight=local_weight, retrain=True)
@@ -333,7 +340,6 @@ def bench_adaptive(
 
 def ec57_table_text(ec: dict) -> str:
     """The EC57 table of :func:`ecgutils.evaluate.ec57_table`, rounded, as text."""
-    from .evaluate import ec57_table
 
     return ec57_table(ec).round(2).to_string(na_rep="")
 
@@ -372,16 +378,7 @@ def bench_predict(
     import tempfile
     from pathlib import Path
 
-    from .data import load_record
-    from .models import machine_speed
-    from .predict import (
-        agreement,
-        classify_file,
-        export_csv,
-        has_self_training,
-        load_deployed_model,
-        model_line,
-    )
+    from ..models import machine_speed  # deferred: ecgutils.models loads TensorFlow
 
     deployed = load_deployed_model(model)
     if self_train and not has_self_training(deployed):  # before the timed child processes
@@ -462,12 +459,6 @@ def records_table(records=None, *, detector: str | None = None, model=None) -> p
         ``PVCs called V`` (found and classified PVC), ``PVCs called V (%)``, ``lead`` (read),
         ``seconds`` (prediction).
     """
-    from tqdm.auto import tqdm
-
-    from .config import MITDB_RECORDS, mitdb_dir
-    from .data import fetch
-    from .predict import load_deployed_model, predict_ecg, read_ecg
-    from .segment import match_to_reference
 
     names = list(records or MITDB_RECORDS)
     fetch(names, progress=False)
@@ -500,8 +491,7 @@ def records_table(records=None, *, detector: str | None = None, model=None) -> p
 
 def bench_records(records=None, *, detector: str | None = None) -> str:
     """``python -m ecgutils bench records``: :func:`records_table` with its totals and targets."""
-    from .models import machine_speed
-    from .predict import DEFAULT_DETECTOR, load_deployed_model
+    from ..models import machine_speed  # deferred: ecgutils.models loads TensorFlow
 
     model = load_deployed_model()
     speed = machine_speed()
@@ -538,3 +528,37 @@ def bench_records(records=None, *, detector: str | None = None) -> str:
         *_target_lines(checks, 1),
         f"{minutes:.1f} min at {speed:.2f} ms/image (models.time_per_image).",
     ])  # fmt: skip
+
+
+#: The size the method may take (everything outside the research area), and any one module.
+PACKAGE_TARGETS = {"method lines": 8000, "module lines": 700}
+
+
+def bench_package() -> str:
+    """The package's shape: lines of the method and of the research, each module's size and
+    what it imports (``python -m ecgutils bench package``), with the targets met or not."""
+    sizes = layout.sizes()
+    rows = []
+    for module in layout.modules():
+        targets = sorted(t.removeprefix("ecgutils.") for t in layout.graph()[module])
+        area = "research" if layout.is_research(module) else "method"
+        rows.append(
+            f"  {module.removeprefix('ecgutils.') or 'ecgutils':22s} {area:8s} "
+            f"{layout.lines(module):5d}  imports: {', '.join(targets) or '-'}"
+        )
+    biggest = max((m for m in layout.modules() if not layout.is_research(m)), key=layout.lines)
+    circle = layout.import_circle()
+    lines = [
+        "Modules (area, lines, the ecgutils modules each imports):",
+        *rows,
+        "",
+        f"Method (outside ecgutils.research): {sizes['method']:,} lines (target at most "
+        f"{PACKAGE_TARGETS['method lines']:,}: "
+        f"{'met' if sizes['method'] <= PACKAGE_TARGETS['method lines'] else 'NOT met'})",
+        f"Research: {sizes['research']:,} lines",
+        f"Largest module of the method: {biggest} with {layout.lines(biggest)} lines (target at "
+        f"most {PACKAGE_TARGETS['module lines']}: "
+        f"{'met' if layout.lines(biggest) <= PACKAGE_TARGETS['module lines'] else 'NOT met'})",
+        f"Import circle: {' -> '.join(circle) if circle else 'none'}",
+    ]
+    return "\n".join(lines)

@@ -16,16 +16,25 @@ and :func:`feature_set_table` scores each set of them with the same trees, first
 folds of DS1 (where the choice is made), then on DS2 once: ``python -m ecgutils experiment run
 feature_sets``. The signal features need no label: every template is the median of the record's
 :func:`ecgutils.dataset.reference_beats`.
+
+Source: chapter 08 (``notebooks/08_interpatient.ipynb``) writes
+:func:`rr_distribution_features`, :func:`p_wave_features`, :func:`s_decision_from` (cells marked
+``#| export``; a test fails when chapter and package differ).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
-from .classes import scheme_classes
-from .config import DS1, Profile, get_profile
-from .dataset import BeatDataset, build_dataset, reference_beats
+from .. import store
+from ..classes import scheme_classes
+from ..config import DS1, Profile, get_profile
+from ..data import load_record
+from ..dataset import BeatDataset, build_dataset, cache_key, reference_beats
+from ..evaluate import ec57_metrics, ec57_row, interpatient_split, patient_kfold_splits
+from ..trees import TREES_BALANCE_POWER, self_train_record, train_trees, tree_features
 
 #: Columns of :func:`rr_distribution_features`.
 RR_DISTRIBUTION_COLUMNS = (
@@ -220,9 +229,6 @@ def signal_features(
         ``"morphology, second lead"`` (:func:`morphology_difference`), rows in the order of
         ``beats``.
     """
-    from tqdm.auto import tqdm
-
-    from .data import load_record
 
     out = {
         "P wave, MLII": np.full((len(beats), len(P_WAVE_COLUMNS)), np.nan, np.float32),
@@ -336,9 +342,6 @@ def fold_probabilities(
     (n, 5) float array
         NaN in the rows no fold holds out.
     """
-    from tqdm.auto import tqdm
-
-    from .trees import self_train_record, train_trees
 
     classes = scheme_classes("aami5")
     probs = np.full((len(labels), len(classes)), np.nan)
@@ -359,7 +362,6 @@ def _interpatient_rows(
     ds: BeatDataset, labels: np.ndarray, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rows of ``ds`` the inter-patient trees train on (DS1, Q beats left out) and score (DS2)."""
-    from .evaluate import interpatient_split
 
     split = interpatient_split(ds.beats, labels, seed=seed)
     train = np.sort(np.r_[split["train"], split["val"]])
@@ -396,13 +398,6 @@ def feature_set_table(
         One row per set; columns ``features`` (how many per beat), ``DS1 folds ...`` and
         ``DS2 ...`` (accuracy, S, V and F Se / +P, %).
     """
-    from tqdm.auto import tqdm
-
-    from . import store
-    from .dataset import cache_key
-    from .evaluate import ec57_metrics, patient_kfold_splits
-    from .experiments import ec57_row
-    from .trees import TREES_BALANCE_POWER, tree_features
 
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     ds = dataset or build_dataset(prof, rule="fixed", scale="patient", progress=False)
@@ -501,9 +496,6 @@ def joined_interpatient(
         ``train`` and ``test`` (beats), ``features`` (per set), ``seconds``.
     """
     import time
-
-    from .evaluate import ec57_metrics
-    from .trees import TREES_BALANCE_POWER, tree_features
 
     t0 = time.perf_counter()
     name = next(iter(JOINED_SETS)) if name is None else name

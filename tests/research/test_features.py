@@ -1,10 +1,10 @@
-"""Tests of ecgutils.features: beat features tried for new patients (synthetic beats)."""
+"""Tests of ecgutils.research.features: beat features tried for new patients (synthetic beats)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from ecgutils import features
+from ecgutils.research import features
 
 FS = 360.0
 

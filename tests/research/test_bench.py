@@ -1,10 +1,10 @@
-"""ecgutils.bench: the render benchmark runs and reports consistent figures."""
+"""ecgutils.research.bench: the render benchmark runs and reports consistent figures."""
 
 from __future__ import annotations
 
 import pytest
 
-from ecgutils.bench import bench_render
+from ecgutils.research.bench import bench_render
 
 
 @pytest.mark.integration
@@ -18,7 +18,7 @@ def test_bench_render_small(mitdb_ready):
 
 @pytest.mark.integration
 def test_bench_readback_reports_the_distribution(mitdb_ready):
-    from ecgutils.bench import bench_readback
+    from ecgutils.research.bench import bench_readback
 
     text = bench_readback(["100"], size=64)
     assert text.startswith("Read-back correlation of 2,271 beats at 64x64: min 0.")
@@ -27,7 +27,7 @@ def test_bench_readback_reports_the_distribution(mitdb_ready):
 
 @pytest.mark.integration
 def test_bench_interpatient_reports_ec57_against_the_targets(tiny):
-    from ecgutils.bench import INTERPATIENT_TARGETS, bench_interpatient
+    from ecgutils.research.bench import INTERPATIENT_TARGETS, bench_interpatient
 
     text = bench_interpatient(tiny, "cnn", ensemble=1)
     assert text.startswith("Inter-patient DS1 -> DS2 (de Chazal 2004), profile tiny: compact")
@@ -43,7 +43,7 @@ def test_bench_interpatient_reports_ec57_against_the_targets(tiny):
 
 @pytest.mark.integration
 def test_bench_interpatient_trees_on_quick(mitdb_ready):
-    from ecgutils.bench import bench_interpatient
+    from ecgutils.research.bench import bench_interpatient
 
     text = bench_interpatient("quick", n_models=1, max_iter=40)
     assert text.startswith("Inter-patient DS1 -> DS2 (de Chazal 2004), profile quick: 1 gradient")
@@ -62,7 +62,7 @@ def test_bench_interpatient_trees_on_quick(mitdb_ready):
 
 @pytest.mark.integration
 def test_bench_interpatient_joined_on_quick(mitdb_ready):
-    from ecgutils.bench import bench_interpatient
+    from ecgutils.research.bench import bench_interpatient
 
     text = bench_interpatient("quick", "joined")
     assert "profile quick: S from the P-wave trees, the rest from the recipe's" in text
@@ -74,7 +74,7 @@ def test_bench_interpatient_joined_on_quick(mitdb_ready):
 
 @pytest.mark.integration
 def test_bench_predict_reports_speed_and_agreement(mitdb_ready):
-    from ecgutils.bench import bench_predict
+    from ecgutils.research.bench import bench_predict
 
     text = bench_predict("100", repeats=1)
     lines = text.splitlines()
@@ -92,7 +92,7 @@ def test_bench_predict_reports_speed_and_agreement(mitdb_ready):
 
 @pytest.mark.integration
 def test_bench_records_counts_beats_found_and_pvcs_called_v(mitdb_ready):
-    from ecgutils.bench import bench_records, records_table
+    from ecgutils.research.bench import bench_records, records_table
 
     table = records_table(["100", "207"])
     assert list(table.index) == ["100", "207"] and table.loc["100", "beats"] == 2273

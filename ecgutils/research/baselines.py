@@ -24,14 +24,25 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
-from . import store
-from .backend import import_keras
-from .classes import scheme_classes
-from .config import MITDB_FS, Profile, get_profile
-from .data import expected_checksums
-from .dataset import relative_rr_features, rr_features
-from .segment import FIXED_WINDOW_S
+from .. import store
+from ..backend import fast_weighted_binning, import_keras
+from ..classes import scheme_classes
+from ..config import MITDB_FS, Profile, get_profile
+from ..data import expected_checksums, load_record
+from ..dataset import relative_rr_features, rr_features
+from ..evaluate import (
+    classification_metrics,
+    ec57_metrics,
+    holdout_split,
+    interpatient_split,
+    validation_split,
+)
+from ..render import remove_baseline
+from ..segment import FIXED_WINDOW_S, segment_record
+from ..train import class_weights
+from ..trees import can_stop_early, sample_weights
 
 #: Most epochs of the 1-D CNN (it stops early on its validation loss).
 CNN_EPOCHS = 10
@@ -51,9 +62,6 @@ def beat_windows(profile: Profile | str | None = None) -> tuple[np.ndarray, pd.D
     beats : DataFrame
         The beat table of :func:`ecgutils.segment.segment_record` (rule ``fixed``), same rows.
     """
-    from .data import load_record
-    from .render import remove_baseline
-    from .segment import segment_record
 
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     before, after = (int(round(w * MITDB_FS)) for w in FIXED_WINDOW_S)
@@ -93,11 +101,9 @@ class OneDCNN:
         return {"wave": wave[..., None], "rr": rr}
 
     def fit(self, x, y, sample_weight=None):
-        keras = import_keras()
+        from ..models import compact_cnn_1d  # deferred: ecgutils.models loads TensorFlow
 
-        from .evaluate import validation_split
-        from .models import compact_cnn_1d
-        from .train import class_weights
+        keras = import_keras()
 
         keras.utils.set_random_seed(self.seed)
         n_classes = int(y.max()) + 1
@@ -141,8 +147,6 @@ def make_classifier(name: str, seed: int = 2018):
 
 
 def _fit_score(name, x_train, y_train, x_test, n_classes):
-    from .backend import fast_weighted_binning
-    from .trees import can_stop_early, sample_weights
 
     clf = make_classifier(name)
     t0 = time.perf_counter()
@@ -221,12 +225,6 @@ def baseline_spec(profile: Profile | str | None, models: tuple[str, ...]) -> sto
 
 
 def _baseline_table(prof: Profile, models: tuple[str, ...]) -> pd.DataFrame:
-    from .evaluate import (
-        classification_metrics,
-        ec57_metrics,
-        holdout_split,
-        interpatient_split,
-    )
 
     windows, beats = beat_windows(prof)
     intra_x = baseline_features(windows, beats, relative=False)
@@ -236,7 +234,6 @@ def _baseline_table(prof: Profile, models: tuple[str, ...]) -> pd.DataFrame:
     ip = interpatient_split(beats, aami5)
     ip_train = np.sort(np.r_[ip["train"], ip["val"]])
     ip_train = ip_train[aami5[ip_train] != scheme_classes("aami5").index("Q")]
-    from tqdm.auto import tqdm
 
     rows = {}
     bar = tqdm(models, desc="Baselines", unit="model")

@@ -1,4 +1,4 @@
-"""ecgutils.baselines: beat vectors without images, scored like the CNNs."""
+"""ecgutils.research.baselines: beat vectors without images, scored like the CNNs."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecgutils import baselines
+from ecgutils.research import baselines
 
 
 def test_features_put_the_waveform_before_the_rr_features():
