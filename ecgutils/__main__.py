@@ -24,10 +24,10 @@ import sys
 from . import chapters, config, store
 from .book import broken_links, build_book
 from .course import format_summary, run_course
-from .data import fetch
+from .data import fetch, load_record
 from .ecgfile import RATE_FROM
-from .plotting import plot_pipeline
-from .predict import MAX_FILE_BYTES, load_deployed_model, predict_ecg, read_ecg
+from .plotting import pipeline_window, plot_pipeline
+from .predict import MAX_FILE_BYTES, load_deployed_model, predict_ecg, predict_strip, read_ecg
 from .release import ship_model, ship_trees
 from .research import registry
 from .research.bench import (
@@ -82,7 +82,10 @@ def _cmd_figure(args: argparse.Namespace) -> int:
     import matplotlib.pyplot as plt
 
     out = Path(args.out)
-    fig = plot_pipeline(args.record)
+    rec = load_record(str(args.record))
+    cnn8 = load_deployed_model("cnn8")  # the paper's method, which the figure shows
+    start_s = pipeline_window(rec)
+    fig = plot_pipeline(predict_strip(rec, start_s, 6.0, cnn8), cnn8, rec, start_s)
     with publish_file(out) as tmp:
         fig.savefig(tmp, dpi=args.dpi)
     plt.close(fig)

@@ -19,7 +19,7 @@ from .classes import CLASS_SIGNS, SCHEMES, WAVE_WINDOWS, scheme_classes, scheme_
 from .data import Record, count_classes, load_record
 from .detect import match_detections
 from .evaluate import confusion_frame
-from .predict import DEFAULT_DETECTOR, ecg_from_array, load_deployed_model, predict_ecg
+from .predict import DEFAULT_DETECTOR, DeployedModel, Prediction
 from .render import render_beats, resample_beat, trace_from_image
 from .segment import FIXED_WINDOW_S, match_to_reference
 
@@ -1057,40 +1057,33 @@ def pipeline_window(record: Record, duration_s: float = 6.0) -> float:
 
 
 def plot_pipeline(
-    record: str | int = "207",
-    *,
-    start_s: float | None = None,
-    duration_s: float = 6.0,
-    model=None,
+    answer: Prediction, model: DeployedModel, record: Record, start_s: float
 ) -> plt.Figure:
-    """The whole method on real data, in one figure: a strip of a record with the R peaks found,
-    three beats cut from it, their images, the nine crops of one image, and the classes the
-    shipped model predicts (against the reference labels).
+    """The whole method on real data, in one figure: deployment's ``answer`` for a strip of
+    ``record`` drawn stage by stage: the strip with the R peaks found, three beats cut from it,
+    their images, the nine crops of one image, and the classes predicted against the reference.
 
     Parameters
     ----------
-    record : str or int
-        MIT-BIH record (MLII lead), fetched if missing.
-    start_s, duration_s : float, s
-        The strip; default start: :func:`pipeline_window` (a stretch with a PVC).
-    model : :class:`ecgutils.predict.DeployedModel`, optional
-        Default: the shipped 8-class CNN (``cnn8``), the paper's method the figure shows.
+    answer : :class:`ecgutils.predict.Prediction`
+        :func:`ecgutils.predict.predict_ecg` of the strip (the figure computes no answer).
+    model : :class:`ecgutils.predict.DeployedModel`
+        The model that answered (its card says how beats were drawn).
+    record : :class:`ecgutils.data.Record`
+        The record the strip was cut from (its reference beats and sampling rate).
+    start_s : float, s
+        Where the strip starts in the record (e.g. :func:`pipeline_window`).
     """
-
-    rec = load_record(str(record))
-    model = model or load_deployed_model("cnn8")
     card = model.card
-    start_s = pipeline_window(rec, duration_s) if start_s is None else float(start_s)
-    a, b = int(start_s * rec.fs), int((start_s + duration_s) * rec.fs)
-    strip = rec.signal[a:b]
-    pred = predict_ecg(ecg_from_array(strip, rec.fs, lead=rec.lead), model).beats
-    pred = pred.rename(columns={"class": "cls"})  # "class" cannot be an attribute name
-    ref_samples = rec.beats.sample - a
-    match = match_to_reference(ref_samples, pred["r"].to_numpy(), rec.fs)
+    strip = answer.ecg.signal
+    a = int(start_s * record.fs)
+    pred = answer.beats.rename(columns={"class": "cls"})  # "class" cannot be an attribute name
+    ref_samples = record.beats.sample - a
+    match = match_to_reference(ref_samples, pred["r"].to_numpy(), record.fs)
     truth = np.full(len(pred), "?", dtype=object)
     for i_ref, i_pred in enumerate(match):
         if i_pred >= 0:
-            truth[i_pred] = rec.beats.symbol[i_ref]
+            truth[i_pred] = record.beats.symbol[i_ref]
     # three consecutive beats around the first one predicted as something other than N, away
     # from the strip's ends (its first and last beat are cut short there: column "edge")
     inner = np.flatnonzero(~pred["edge"].to_numpy())
@@ -1105,6 +1098,7 @@ def plot_pipeline(
     )  # fmt: skip
     k_crop = int(np.argmax(three["cls"].to_numpy() != "N")) if len(odd) else 1
     crops = nine_crops(images[k_crop])
+    rec = record
 
     fig = plt.figure(figsize=(12, 8.2), layout="constrained")
     grid = fig.add_gridspec(3, 6, height_ratios=[1.2, 1.0, 1.3])

@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import pickle
 import time
 from dataclasses import dataclass
 from fractions import Fraction
@@ -30,10 +31,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.signal import resample_poly
+from threadpoolctl import threadpool_limits
 
 from .backend import import_keras
 from .classes import scheme_table, symbol_map
 from .config import MITDB_FS
+from .data import Record
 from .dataset import network_inputs
 from .detect import detect_rpeaks
 from .ecgfile import (  # noqa: F401  (re-exported: the deployment's whole interface is here)
@@ -44,7 +48,7 @@ from .ecgfile import (  # noqa: F401  (re-exported: the deployment's whole inter
     read_ecg,
 )
 from .render import render_beats
-from .segment import _local_rr, match_to_reference, segment_beats
+from .segment import cut_beats, edge_pad, match_to_reference
 from .trees import recording_features, self_train_record
 
 #: Where the shipped 8-class CNN (``cnn8``) and its card live.
@@ -75,15 +79,18 @@ def resample(signal: np.ndarray, fs: float, target: float = MITDB_FS) -> np.ndar
     """``signal`` at ``fs`` Hz resampled to ``target`` Hz (polyphase, anti-aliased)."""
     if abs(fs - target) < 1e-9:
         return np.asarray(signal, dtype=float)
-    from scipy.signal import resample_poly
-
     ratio = Fraction(target / fs).limit_denominator(1000)
     return resample_poly(np.asarray(signal, dtype=float), ratio.numerator, ratio.denominator)
 
 
 @dataclass
 class DeployedModel:
-    """A trained Keras model with its card (what it was trained on and how it was cut)."""
+    """A trained model with its card (what it was trained on and how it cut beats).
+
+    Deployment (:func:`predict_ecg`) asks a model for three things only, each kind of model
+    (:class:`CnnModel`, :class:`TreesModel`) answering them its own way: how it cuts the
+    detected beats (:meth:`cut`), what it takes of each beat (:meth:`inputs`) and its class
+    probabilities (:meth:`classify`)."""
 
     model: object
     card: dict
@@ -99,16 +106,102 @@ class DeployedModel:
         return str(self.card.get("kind", "cnn"))
 
     @property
+    def fs(self) -> float:
+        """The sampling rate the model was trained at, Hz."""
+        return float(self.card.get("fs", MITDB_FS))
+
+    @property
     def name(self) -> str:
         """The shipped model's name (:data:`MODELS`), else its folder."""
         here = Path(self.path).resolve()
         return next((n for n, f in MODELS.items() if f.resolve() == here), str(self.path))
 
+    def cut(self, peaks: np.ndarray, n: int, fs: float) -> pd.DataFrame:
+        """Every detected beat cut as in training (:func:`ecgutils.segment.cut_beats`)."""
+        raise NotImplementedError
+
+    def inputs(self, x: np.ndarray, fs: float, table: pd.DataFrame):
+        """What the model takes of each beat of ``table`` in the signal ``x`` (mV, ``fs`` Hz)."""
+        raise NotImplementedError
+
+    def classify(self, inputs) -> np.ndarray:
+        """(n_beats, n_classes) class probabilities."""
+        raise NotImplementedError
+
+
+class CnnModel(DeployedModel):
+    """A Keras CNN on beat images (and RR features), cut by its card's segmentation rule."""
+
+    def cut(self, peaks: np.ndarray, n: int, fs: float) -> pd.DataFrame:
+        return cut_beats(peaks, n, fs, rule=self.card["rule"])
+
+    def inputs(self, x: np.ndarray, fs: float, table: pd.DataFrame) -> dict:
+        cfg = self.card["config"]
+        if cfg.get("template") or cfg.get("rhythm") or cfg.get("relative_rr"):
+            raise ValueError(
+                "This model needs the patient's template or rhythm features, which deployment "
+                "does not compute yet: ship a model of a profile's default configuration."
+            )
+        images = render_beats(
+            x, table["start"].to_numpy(), table["end"].to_numpy(),
+            size=self.card["image_size"], line_width=self.card["line_width"],
+            scale=self.card["scale"],
+        )  # fmt: skip
+        return network_inputs(images, table, rr=cfg["rr"])
+
+    def classify(self, inputs: dict) -> np.ndarray:
+        return _classify(self.model, inputs, len(inputs["image"]))
+
+
+class TreesModel(DeployedModel):
+    """The trees on each beat's trace minus the recording's template and its relative RR
+    (:func:`ecgutils.trees.recording_features`), cut with the card's fixed window around R.
+
+    The signal is extended at both ends by its end values for as long as a window, so the first
+    and last beats get a full window too (flagged ``edge``: part of it lies outside the
+    recording, drawn flat)."""
+
+    def cut(self, peaks: np.ndarray, n: int, fs: float) -> pd.DataFrame:
+        return cut_beats(peaks, n, fs, rule="fixed", window_s=tuple(self.card["window_s"]))
+
+    def inputs(self, x: np.ndarray, fs: float, table: pd.DataFrame) -> np.ndarray:
+        pad = edge_pad(fs, tuple(self.card["window_s"]))
+        padded = table.assign(**{c: table[c] + pad for c in ("r", "start", "end")})
+        return recording_features(
+            np.pad(x, pad, mode="edge"), fs, padded, size=self.card["image_size"],
+            line_width=self.card["line_width"], mv_range=self.card["mv_range"],
+        )  # fmt: skip
+
+    def classify(self, inputs: np.ndarray) -> np.ndarray:
+        # one OpenMP thread: a few thousand beats take milliseconds, while two threads on a busy
+        # 2-core machine spin-wait for each other (10 s for a 10-second strip, measured)
+        with threadpool_limits(1, user_api="openmp"):
+            return self.model.predict_proba(inputs)
+
+    def self_train(self, features: np.ndarray, probs: np.ndarray) -> np.ndarray:
+        """The probabilities after self-training on one recording's beats
+        (:func:`ecgutils.trees.self_train_record`, with the sample the model carries)."""
+        st = self.card["self-training"]
+        try:
+            with np.load(Path(self.path) / SELF_TRAINING_FILE) as z:
+                x, y, stands = z["features"].astype(np.float32), z["labels"], z["stands_for"]
+        except (OSError, ValueError, KeyError) as exc:
+            raise ValueError(
+                f"Cannot read {Path(self.path) / SELF_TRAINING_FILE} ({type(exc).__name__}: "
+                f"{exc}): run `python -m ecgutils ship-model --kind trees` to save the model again."
+            ) from None
+        out, _ = self_train_record(
+            x, y, features, probs, self.classes, confidence=st["confidence"],
+            local_weight=st["local_weight"], stands_for=stands, balance_power=st["balance_power"],
+            max_iter=st["max_iter"], seed=st["seed"],
+        )  # fmt: skip
+        return out
+
 
 def load_deployed_model(path: str | os.PathLike | None = None) -> DeployedModel:
     """The model named ``path`` (a key of :data:`MODELS`) or in the folder ``path``, else in
     ``$ECG_MODEL_DIR``, else the default (:data:`DEFAULT_MODEL`); folders are written by
-    :func:`ecgutils.experiments.ship_model` and :func:`ecgutils.experiments.ship_trees`.
+    :func:`ecgutils.release.ship_model` and :func:`ecgutils.release.ship_trees`.
 
     A trees folder holds a pickle: load only folders you trust (pickles run code)."""
     chosen = path or os.environ.get(MODEL_ENV) or DEFAULT_MODEL
@@ -151,12 +244,10 @@ def load_deployed_model(path: str | os.PathLike | None = None) -> DeployedModel:
             f"Cannot load {model_file} ({type(exc).__name__}: {exc}): run `python -m ecgutils "
             "ship-model` to save the model again."
         ) from None
-    return DeployedModel(model, card, folder)
+    return CnnModel(model, card, folder)
 
 
 def _load_trees(folder: Path, card: dict) -> DeployedModel:
-    import pickle
-
     missing = [k for k in TREES_CARD_KEYS if k not in card]
     if missing or not (folder / "trees.pkl").is_file():
         raise ValueError(
@@ -173,7 +264,7 @@ def _load_trees(folder: Path, card: dict) -> DeployedModel:
             f"Cannot load {folder / 'trees.pkl'} ({type(exc).__name__}: {exc}): run `python -m "
             "ecgutils ship-model --kind trees` to save the trees again."
         ) from None
-    return DeployedModel(trees, card, folder)
+    return TreesModel(trees, card, folder)
 
 
 @dataclass
@@ -187,7 +278,7 @@ class Prediction:
         ``r`` in the input's own sample numbering, ``class`` (code), ``label`` (short name),
         ``probability`` (of that class), ``edge`` (True for the first and last beat when the
         signal ends before their neighbour: cut with a window that fits, see
-        :func:`with_edge_beats`).
+        :func:`ecgutils.segment.cut_beats`).
     summary : DataFrame
         Per class of the model: ``beats`` and ``share (%)``.
     ecg : ECG
@@ -232,6 +323,10 @@ def predict_ecg(
 ):  # fmt: skip
     """Classify every beat of ``ecg`` (module docstring). Returns a :class:`Prediction`.
 
+    One pipeline for every model: resample to the model's rate, detect the R peaks, cut every
+    beat (the edge beats included), then the model's own inputs and classifier
+    (:class:`DeployedModel`), and the answer in the input's sample numbering.
+
     ``self_train`` (trees only): let the recording's own confidently classified beats teach the
     trees before they classify it again (:func:`ecgutils.trees.self_train_record`, chapter 08),
     with the training sample the model carries; a few seconds more per recording, and the card's
@@ -244,38 +339,40 @@ def predict_ecg(
             f"({SELF_TRAINING_FILE}). Use the default model (`trees`), or leave out "
             "--self-train / self_train=True."
         )
-    if model.kind == "trees":
-        return _predict_trees(ecg, model, detector or DEFAULT_DETECTOR, self_train=self_train)
-    card = model.card
-    cfg = card["config"]
-    if cfg.get("template") or cfg.get("rhythm") or cfg.get("relative_rr"):
-        raise ValueError(
-            "This model needs the patient's template or rhythm features, which deployment does "
-            "not compute yet: ship a model of a profile's default configuration."
-        )
-    fs = float(card.get("fs", MITDB_FS))
-    seconds = {}
-    t0 = time.perf_counter()
+    fs, seconds, t = model.fs, {}, [time.perf_counter()]
+
+    def lap(step: str) -> None:
+        t.append(time.perf_counter())
+        seconds[step] = t[-1] - t[-2]
+
     x = resample(ecg.signal, ecg.fs, fs)
-    t1 = time.perf_counter()
-    seconds["resample"] = t1 - t0
+    lap("resample")
     peaks = detect_rpeaks(x, fs, detector or DEFAULT_DETECTOR, refine=True)
-    t2 = time.perf_counter()
-    seconds["detect"] = t2 - t1
-    table = with_edge_beats(segment_beats(peaks, len(x), fs, rule=card["rule"]), peaks, len(x), fs)
+    lap("detect")
+    table = model.cut(peaks, len(x), fs)
     _check_enough_beats(table, ecg)
     table.insert(0, "record", ecg.source)
-    starts, ends = table["start"].to_numpy(), table["end"].to_numpy()
-    images = render_beats(
-        x, starts, ends, size=card["image_size"], line_width=card["line_width"],
-        scale=card["scale"],
-    )  # fmt: skip
-    inputs = network_inputs(images, table, rr=cfg["rr"])
-    t3 = time.perf_counter()
-    seconds["draw"] = t3 - t2
-    probs = _classify(model.model, inputs, len(images))
-    seconds["classify"] = time.perf_counter() - t3
-    return _answer(ecg, model, table, probs, fs, seconds)
+    inputs = model.inputs(x, fs, table)
+    lap("draw")
+    probs = model.classify(inputs)
+    lap("classify")
+    if self_train:
+        probs = model.self_train(inputs, probs)
+        lap("self-train")
+    for col in ("r", "start", "end"):  # windows that reach past the recording end at its edges
+        table[col] = np.clip(table[col], 0, len(x))
+    return _answer(ecg, model, table, probs, fs, seconds, self_trained=self_train)
+
+
+def predict_strip(
+    record: Record, start_s: float, duration_s: float, model: DeployedModel | None = None,
+    **options,
+) -> Prediction:  # fmt: skip
+    """:func:`predict_ecg` of ``duration_s`` seconds of an MIT-BIH ``record`` from ``start_s``
+    (s), read as a file's lead would be: sample numbers count from the strip's start."""
+    a, b = int(start_s * record.fs), int((start_s + duration_s) * record.fs)
+    ecg = ecg_from_array(record.signal[a:b], record.fs, lead=record.lead)
+    return predict_ecg(ecg, model, **options)
 
 
 def _check_enough_beats(table: pd.DataFrame, ecg: ECG) -> None:
@@ -331,113 +428,6 @@ def has_self_training(model: DeployedModel) -> bool:
         and "self-training" in model.card
         and (Path(model.path) / SELF_TRAINING_FILE).is_file()
     )
-
-
-def _self_train(model: DeployedModel, features: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    """The probabilities after self-training on one recording (:func:`predict_ecg`)."""
-
-    st = model.card["self-training"]
-    try:
-        with np.load(Path(model.path) / SELF_TRAINING_FILE) as z:
-            x, y, stands = z["features"].astype(np.float32), z["labels"], z["stands_for"]
-    except (OSError, ValueError, KeyError) as exc:
-        raise ValueError(
-            f"Cannot read {Path(model.path) / SELF_TRAINING_FILE} ({type(exc).__name__}: {exc}): "
-            "run `python -m ecgutils ship-model --kind trees` to save the model again."
-        ) from None
-    out, _ = self_train_record(
-        x, y, features, probs, model.classes, confidence=st["confidence"],
-        local_weight=st["local_weight"], stands_for=stands, balance_power=st["balance_power"],
-        max_iter=st["max_iter"], seed=st["seed"],
-    )  # fmt: skip
-    return out
-
-
-def _predict_trees(
-    ecg: ECG, model: DeployedModel, detector: str, self_train: bool = False
-) -> Prediction:
-    """:func:`predict_ecg` with the trees: beats cut with the card's fixed window around R and
-    compared with the recording's own template beat (:func:`ecgutils.trees.recording_features`).
-
-    The signal is extended at both ends by its end values for as long as a window, so the first
-    and last beats get a full window too (flagged ``edge``: part of it lies outside the
-    recording, drawn flat)."""
-
-    card = model.card
-    fs = float(card["fs"])
-    seconds = {}
-    t0 = time.perf_counter()
-    x = resample(ecg.signal, ecg.fs, fs)
-    t1 = time.perf_counter()
-    seconds["resample"] = t1 - t0
-    peaks = detect_rpeaks(x, fs, detector, refine=True)
-    t2 = time.perf_counter()
-    seconds["detect"] = t2 - t1
-    window = tuple(card["window_s"])
-    pad = int(round(sum(window) * fs)) + 2
-    table = segment_beats(
-        np.asarray(peaks, dtype=np.int64) + pad, len(x) + 2 * pad, fs, rule="fixed",
-        window_s=window,
-    )  # fmt: skip
-    _check_enough_beats(table, ecg)
-    table.insert(0, "record", ecg.source)
-    features = recording_features(
-        np.pad(x, pad, mode="edge"), fs, table, size=card["image_size"],
-        line_width=card["line_width"], mv_range=card["mv_range"],
-    )  # fmt: skip
-    table["edge"] = (table["start"] < pad) | (table["end"] > pad + len(x))
-    for col in ("r", "start", "end"):
-        table[col] = np.clip(table[col] - pad, 0, len(x))
-    t3 = time.perf_counter()
-    seconds["draw"] = t3 - t2
-    # one OpenMP thread: a few thousand beats take milliseconds, while two threads on a busy
-    # 2-core machine spin-wait for each other (10 s for a 10-second strip, measured)
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1, user_api="openmp"):
-        probs = model.model.predict_proba(features)
-    seconds["classify"] = time.perf_counter() - t3
-    if self_train:
-        t4 = time.perf_counter()
-        probs = _self_train(model, features, probs)
-        seconds["self-train"] = time.perf_counter() - t4
-    return _answer(ecg, model, table, probs, fs, seconds, self_trained=self_train)
-
-
-def with_edge_beats(table: pd.DataFrame, peaks: np.ndarray, n: int, fs: float) -> pd.DataFrame:
-    """``table`` (:func:`ecgutils.segment.segment_beats` of ``peaks``) with the detected beats its
-    rule could not cut: the first and the last, whose outer neighbour lies outside the signal.
-
-    A ten-second strip holds about twelve beats; without them it would lose two of the twelve.
-    Their window mirrors the half RR interval of the side that exists (halfway to the one
-    neighbour, as far on the other side), clipped to the signal; the missing RR interval takes
-    the value of the one that exists. Column ``edge`` flags them (False for every other beat).
-
-    Parameters
-    ----------
-    peaks : (m,) int array, increasing; n : int, samples; fs : float, Hz
-    """
-
-    table = table.assign(edge=False)
-    missing = np.setdiff1d(np.arange(len(peaks)), table["beat"].to_numpy())
-    if len(peaks) < 2 or len(missing) == 0:
-        return table
-    local, mean = _local_rr(np.asarray(peaks), fs)
-    rows = []
-    for k in missing:
-        r = int(peaks[k])
-        before = r - int(peaks[k - 1]) if k > 0 else None
-        after = int(peaks[k + 1]) - r if k < len(peaks) - 1 else None
-        before, after = before or after, after or before
-        start, end = max(r - before // 2, 0), min(r + after // 2, n)
-        if end - start >= 2:
-            rows.append({
-                "beat": k, "r": r, "start": start, "end": end, "rr_prev_s": before / fs,
-                "rr_next_s": after / fs, "rr_local_s": local[k], "rr_mean_s": mean, "edge": True,
-            })  # fmt: skip
-    edges = pd.DataFrame(rows, columns=table.columns)
-    both = pd.concat([table, edges.astype(table.dtypes.to_dict())], ignore_index=True)
-    return both.sort_values("r", ignore_index=True)
 
 
 #: Beats classified per call: every call has this shape (the last one padded), so the network's

@@ -222,7 +222,11 @@ def test_pipeline_figure_from_the_command_line(mitdb_ready, tmp_path):
     start = plotting.pipeline_window(rec, 6.0)
     inside = (rec.beats.sample >= start * rec.fs) & (rec.beats.sample < (start + 6) * rec.fs)
     assert "V" in set(rec.beats.symbol[inside]) and len(set(rec.beats.symbol[inside])) >= 2
-    fig = plotting.plot_pipeline("207")
+    from ecgutils.predict import load_deployed_model, predict_strip
+
+    cnn8 = load_deployed_model("cnn8")
+    answer = predict_strip(rec, start, 6.0, cnn8)
+    fig = plotting.plot_pipeline(answer, cnn8, rec, start)
     titles = " ".join(ax.get_title() for ax in fig.axes)
     for step in ("1 ·", "2 ·", "3 ·", "4 ·"):
         assert step in titles

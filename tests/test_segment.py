@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from ecgutils import data
@@ -121,3 +122,25 @@ def test_compare_neighbours_on_record_100(mitdb_ready):
     assert change["ours"] == {"beats": 2271, "paper8": 2271}
     assert change["original"] == {"beats": 2272, "paper8": 2272}
     assert 0 <= change["moved_paper8"] <= change["moved"] <= 2271
+
+
+def test_cut_beats_keeps_every_detected_beat_and_flags_the_edges():
+    """Deployment's cut: every R peak gets a window. ``seed``: the first and last beat mirror
+    the half RR of the side that exists; ``fixed``: windows may reach past the signal."""
+    from ecgutils.segment import cut_beats, segment_beats
+
+    fs, r = 360.0, np.array([100, 400, 700, 1000])
+    seed = cut_beats(r, 1100, fs, rule="seed")
+    assert list(seed["beat"]) == [0, 1, 2, 3] and list(seed["edge"]) == [True, False, False, True]
+    inner = segment_beats(r, 1100, fs, rule="seed")
+    pd.testing.assert_frame_equal(
+        seed[~seed["edge"]].drop(columns="edge").reset_index(drop=True), inner
+    )
+    first, last = seed.iloc[0], seed.iloc[-1]
+    assert (first["start"], first["end"]) == (0, 250)  # 150 samples before R, clipped at 0
+    assert (last["start"], last["end"]) == (850, 1100)
+    assert first["rr_prev_s"] == first["rr_next_s"] == 300 / fs
+    fixed = cut_beats(r, 1100, fs, rule="fixed", window_s=(0.5, 0.5))
+    assert list(fixed["beat"]) == [0, 1, 2, 3]
+    assert fixed["start"].iloc[0] == 100 - 180 and fixed["end"].iloc[-1] == 1000 + 181
+    assert list(fixed["edge"]) == [True, False, False, True]
