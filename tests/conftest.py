@@ -125,7 +125,7 @@ def quick_trained(mitdb_ready):
 #: Test files that take minutes (every named experiment in the quick profile): collected first,
 #: so that `pytest -n 2 --dist loadfile` starts them at once and spreads the rest over the
 #: other worker meanwhile, instead of leaving them for the end.
-SLOW_FIRST = ("tests/test_results.py",)
+SLOW_FIRST = ("tests/research/test_registry.py",)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -148,23 +148,23 @@ def test_the_shipped_model_is_the_standard_profiles_model():
     assert card["commit"] and card["time_per_image_ms"] > 0 and card["train minutes"] > 0
 
 
-def _check_variants(table: pd.DataFrame) -> None:
+def _check_variants(table: pd.DataFrame, profile) -> None:
     assert {"accuracy (%)", "macro Se (%)", "Se A (%)", "minutes"} <= set(table.columns)
     assert (table["accuracy (%)"] > 90).all()  # one epoch on three records; always N: 72
 
 
-def _check_cross_validation(table: pd.DataFrame) -> None:
+def _check_cross_validation(table: pd.DataFrame, profile) -> None:
     assert list(table.index) == [1, 2, 3] and table["test beats"].sum() == 6736  # every beat once
     assert (table["accuracy"] > 0.9).all()
 
 
-def _check_protocols(table: pd.DataFrame) -> None:
+def _check_protocols(table: pd.DataFrame, profile) -> None:
     assert len(table) == 3 and table.index[1] == "patient-grouped 2-fold"
     acc = table["accuracy (%)"]  # one epoch on one DS1 patient transfers to nobody: only the
     assert acc.iloc[0] > 90 and ((acc >= 0) & (acc <= 100)).all()  # seen patients score
 
 
-def _check_ablation(table: pd.DataFrame) -> None:
+def _check_ablation(table: pd.DataFrame, profile) -> None:
     from ecgutils.research import studies
 
     assert list(table.index) == list(studies.ABLATION_STEPS)
@@ -172,12 +172,12 @@ def _check_ablation(table: pd.DataFrame) -> None:
     assert list(table["epochs"]) == [1] * 8 + [3]  # the recipe averages three networks
     # chosen steps and common overrides: read back from the store, nothing trained
     steps = {"images only": studies.ABLATION_STEPS["as published: beat images only"]}
-    mine = studies.interpatient_ablation("quick", steps, epochs=1)
+    mine = studies.interpatient_ablation(profile, steps, epochs=1)
     assert list(mine.index) == ["images only"]
     assert mine.iloc[0]["accuracy (%)"] == table.iloc[0]["accuracy (%)"]
 
 
-def _check_feature_sets(table: pd.DataFrame) -> None:
+def _check_feature_sets(table: pd.DataFrame, profile) -> None:
     from ecgutils.research import features
 
     assert list(table.index) == list(features.FEATURE_SETS) + list(features.JOINED_SETS)
@@ -203,18 +203,18 @@ _CHECKS = {
 
 @pytest.mark.integration
 @pytest.mark.parametrize("name", list(registry.EXPERIMENTS))
-def test_every_experiment_runs_in_the_quick_profile(name, mitdb_ready, tmp_path):
-    """Each experiment computes in the quick profile; a second run reads everything back from
-    the store (builds nothing) and gets the same tables; its stored quick tables (the ones the
-    notebooks show when the tests run them) have the shape the code produces today."""
-    fresh = registry.run(name, "quick", out=tmp_path, speed=False)
-    again = registry.load(name, "quick", out=tmp_path)
-    assert (
-        again.provenance["command"] == f"python -m ecgutils experiment run {name} --profile quick"
-    )
+def test_every_experiment_runs_on_the_smallest_data(name, tiny, tmp_path):
+    """Each experiment computes on the tests' tiny profile (the quick profile's records, 16x16
+    images, one epoch: the smallest data that still runs its plumbing); a second run reads
+    everything back from the store (builds nothing) and gets the same tables; the stored quick
+    tables (the ones the notebooks show when the tests run them) have the shape the code
+    produces today."""
+    fresh = registry.run(name, tiny, out=tmp_path, speed=False)
+    again = registry.load(name, tiny, out=tmp_path)
+    assert again.provenance["command"] == f"python -m ecgutils experiment run {name} --profile tiny"
     assert again.provenance["data_fingerprint"] and again.provenance["minutes"] >= 0
-    _CHECKS.get(name, lambda table: None)(fresh.table)
-    second = registry.run(name, "quick", write=False, speed=False)
+    _CHECKS.get(name, lambda table, profile: None)(fresh.table, tiny)
+    second = registry.run(name, tiny, write=False, speed=False)
     assert second.provenance["store"]["built"] == [], "a second run must train nothing"
     for part, table in fresh.tables.items():  # (deployment's timings are measured, not stored)
         timings = [c for c in table.columns if c == "seconds" and name == "records"]
