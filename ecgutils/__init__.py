@@ -18,11 +18,11 @@ the code, the module says which chapter is its source):
 11. :mod:`~ecgutils.trees`: the trees on what the image carries, self-training (chapter 08).
 12. :mod:`~ecgutils.explain`: Grad-CAM, occlusion (chapter 10).
 
-Deployment: :mod:`~ecgutils.ecgfile` (reading a file) and :mod:`~ecgutils.predict` (one
-pipeline from a recording to each beat's class), :mod:`~ecgutils.release` (the shipped models).
-Interface: :mod:`~ecgutils.plotting`, :mod:`~ecgutils.widgets`, :mod:`~ecgutils.explore`; the
-course's tooling: :mod:`~ecgutils.chapters`, :mod:`~ecgutils.course`, :mod:`~ecgutils.book`.
-Research beyond the course lives in :mod:`ecgutils.research`, which the method never imports.
+Deployment, :mod:`ecgutils.deploy`: ``ecgfile`` (reading a file), ``predict`` (one pipeline from a
+recording to each beat's class), ``release`` (the shipped models). Interface,
+:mod:`ecgutils.interface`: ``plotting``, ``explore``, ``widgets``. The course's tooling:
+:mod:`~ecgutils.chapters`, :mod:`~ecgutils.course`, :mod:`~ecgutils.book`. Research beyond the
+course lives in :mod:`ecgutils.research`, which the method never imports.
 """
 
 import warnings

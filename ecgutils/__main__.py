@@ -25,10 +25,16 @@ from . import chapters, config, store
 from .book import broken_links, build_book
 from .course import format_summary, run_course
 from .data import fetch, load_record
-from .ecgfile import RATE_FROM
-from .plotting import pipeline_window, plot_pipeline
-from .predict import MAX_FILE_BYTES, load_deployed_model, predict_ecg, predict_strip, read_ecg
-from .release import ship_model, ship_trees
+from .deploy.ecgfile import RATE_FROM
+from .deploy.predict import (
+    MAX_FILE_BYTES,
+    load_deployed_model,
+    predict_ecg,
+    predict_strip,
+    read_ecg,
+)
+from .deploy.release import ship_model, ship_trees
+from .interface.plotting import pipeline_window, plot_pipeline
 from .research import registry
 from .research.bench import (
     bench_adaptive,

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.ensemble import HistGradientBoostingClassifier
 from tqdm.auto import tqdm
 
 from . import store
@@ -105,9 +107,9 @@ def recording_features(
     mv_range: tuple[float, float],
 ) -> np.ndarray:
     """:func:`tree_features` of one recording's beats, from the signal itself: what deployment
-    computes for a file (:func:`ecgutils.predict.predict_ecg` with the trees), drawn exactly as
-    :func:`ecgutils.dataset.build_dataset` draws a ``scale="patient"`` data set (a test compares
-    the two on MIT-BIH records).
+    computes for a file (:func:`ecgutils.deploy.predict.predict_ecg` with the trees), drawn
+    exactly as :func:`ecgutils.dataset.build_dataset` draws a ``scale="patient"`` data set (a
+    test compares the two on MIT-BIH records).
 
     Parameters
     ----------
@@ -152,19 +154,85 @@ def sample_weights(
     return w[labels] if stands_for is None else w[labels] * stands_for
 
 
-@dataclass
-class TreeEnsemble:
-    """A few gradient-boosted tree models whose class probabilities are averaged."""
+class TreesClassifier(ClassifierMixin, BaseEstimator):
+    """The course's trees as a scikit-learn estimator: ``n_models`` gradient-boosted tree models
+    (``HistGradientBoostingClassifier``, seeds ``seed, seed + 1, ...``) whose class probabilities
+    are averaged, each beat weighted by its class (:func:`sample_weights`).
 
-    models: list
-    classes: list[str]
+    Each model stops early on its own random 10% of the training beats (:func:`can_stop_early`).
 
-    def predict_proba(self, features: np.ndarray) -> np.ndarray:
-        """(n, n_classes) probabilities; a class absent from training gets 0."""
-        out = np.zeros((len(features), len(self.classes)))
-        for m in self.models:
-            out[:, m.classes_] += m.predict_proba(features)
-        return out / len(self.models)
+    Parameters
+    ----------
+    n_classes : int
+        Classes are ``0 .. n_classes - 1``; a class absent from training gets probability 0.
+    balance_power : float
+        Class weights ``(max count / count) ** balance_power`` (0: none, 1: fully balanced).
+    n_models, max_iter, seed : int
+        Models averaged, boosting rounds at most per model, seed of the first.
+    progress : bool
+        A tqdm bar over the models (a minute or more on the standard profile's DS1).
+    """
+
+    def __init__(
+        self, n_classes: int = 5, *, balance_power: float = TREES_BALANCE_POWER,
+        n_models: int = 3, max_iter: int = 300, seed: int = 2018, progress: bool = False,
+    ):  # fmt: skip
+        self.n_classes = n_classes
+        self.balance_power = balance_power
+        self.n_models = n_models
+        self.max_iter = max_iter
+        self.seed = seed
+        self.progress = progress
+
+    def fit(
+        self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
+        stands_for: np.ndarray | None = None,
+    ) -> TreesClassifier:  # fmt: skip
+        """Fit on ``X`` (n, d) float (NaN allowed) and ``y`` (n,) class indices.
+
+        ``sample_weight`` multiplies each beat's class weight (e.g. a patient's own beats
+        weighing more); ``stands_for``: how many beats each one stands for when they are a
+        sample of a larger set (:func:`sample_weights`)."""
+        y = np.asarray(y)
+        weights = sample_weights(y, self.n_classes, self.balance_power, stands_for)
+        if sample_weight is not None:
+            weights = weights * sample_weight
+        self.estimators_ = []
+        bar = tqdm(range(self.n_models), desc="Gradient-boosted trees", unit="model",
+                   disable=not self.progress)  # fmt: skip
+        for k in bar:
+            m = HistGradientBoostingClassifier(
+                max_iter=self.max_iter, early_stopping=can_stop_early(y),
+                random_state=self.seed + k,
+            )  # fmt: skip
+            with fast_weighted_binning():
+                self.estimators_.append(m.fit(X, y, sample_weight=weights))
+        self.classes_ = np.arange(self.n_classes)
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """(n, n_classes) probabilities, averaged over the models."""
+        out = np.zeros((len(X), self.n_classes))
+        for m in self.estimators_:
+            out[:, m.classes_] += m.predict_proba(X)
+        return out / len(self.estimators_)
+
+
+def save_trees(trees: TreesClassifier, path: str | Path) -> None:
+    """Write fitted trees as scikit-learn's own objects (the fitted models and the settings), so
+    that the file does not depend on where :class:`TreesClassifier` lives."""
+    with open(path, "wb") as f:
+        pickle.dump({"params": trees.get_params(), "estimators": list(trees.estimators_)}, f)
+
+
+def load_trees(path: str | Path) -> TreesClassifier:
+    """The :class:`TreesClassifier` that :func:`save_trees` wrote (a pickle: trusted files only)."""
+    with open(path, "rb") as f:
+        saved = pickle.load(f)
+    trees = TreesClassifier(**saved["params"])
+    trees.estimators_ = list(saved["estimators"])
+    trees.classes_ = np.arange(trees.n_classes)
+    return trees
 
 
 def can_stop_early(labels: np.ndarray) -> bool:
@@ -191,48 +259,22 @@ def train_trees(
     progress: bool = True,
     weight: np.ndarray | None = None,
     stands_for: np.ndarray | None = None,
-) -> TreeEnsemble:
-    """Fit ``n_models`` ``HistGradientBoostingClassifier`` (seeds ``seed, seed + 1, ...``).
-
-    Each stops early on its own random 10% of the training beats (:func:`can_stop_early`).
-
-    Parameters
-    ----------
-    features : (n, d) float array
-        E.g. :func:`tree_features` of the training beats; NaN allowed.
-    labels : (n,) int array
-        Class indices into ``classes``.
-    balance_power : float
-        Class weights ``(max count / count) ** balance_power`` (0: none, 1: fully balanced).
-    progress : bool
-        A tqdm bar over the models (a minute or more on the standard profile's DS1).
-    weight : (n,) float array, optional
-        Multiplies each beat's class weight (e.g. a patient's own beats weighing more).
-    stands_for : (n,) float array, optional
-        How many beats each one stands for, when they are a sample (:func:`sample_weights`).
-    """
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    weights = sample_weights(labels, len(classes), balance_power, stands_for)
-    if weight is not None:
-        weights = weights * weight
-    models = []
-    for k in tqdm(
-        range(n_models), desc="Gradient-boosted trees", unit="model", disable=not progress
-    ):
-        m = HistGradientBoostingClassifier(
-            max_iter=max_iter, early_stopping=can_stop_early(labels), random_state=seed + k
-        )
-        with fast_weighted_binning():
-            models.append(m.fit(features, labels, sample_weight=weights))
-    return TreeEnsemble(models, list(classes))
+) -> TreesClassifier:
+    """:class:`TreesClassifier` over ``classes`` fitted on ``features`` (n, d) and ``labels``
+    (n,) class indices: ``weight`` multiplies each beat's class weight, ``stands_for`` as in
+    :meth:`TreesClassifier.fit`."""
+    trees = TreesClassifier(
+        len(classes), balance_power=balance_power, n_models=n_models, max_iter=max_iter,
+        seed=seed, progress=progress,
+    )  # fmt: skip
+    return trees.fit(features, labels, sample_weight=weight, stands_for=stands_for)
 
 
 @dataclass
 class TrainedTrees:
     """Trees trained on a split's training beats, with their test probabilities and metrics."""
 
-    trees: TreeEnsemble
+    trees: TreesClassifier
     metadata: dict
     dataset: BeatDataset
     split: dict  # train / test beat indices
@@ -286,8 +328,7 @@ def load_or_train_trees(
     folder, _ = store.get_or_build(spec, build, force=retrain)
     if built:
         return built[0]
-    with open(folder / "trees.pkl", "rb") as f:
-        trees = pickle.load(f)
+    trees = load_trees(folder / "trees.pkl")
     saved = np.load(folder / "split.npz")
     return TrainedTrees(
         trees,
@@ -305,7 +346,7 @@ def load_or_train_deployed_trees(
     n_models: int = 3,
     seed: int = 2018,
     retrain: bool = False,
-) -> tuple[TreeEnsemble, dict]:
+) -> tuple[TreesClassifier, dict]:
     """The trees recipe of :func:`load_or_train_trees` trained on every record of the profile
     (all 48 in ``standard``; Q beats left out): the model deployment ships. Nothing is held out,
     so it has no test score of its own: the DS1 -> DS2 score of the same recipe
@@ -340,15 +381,13 @@ def load_or_train_deployed_trees(
             "beats": {c: int((labels[train] == k).sum()) for k, c in enumerate(classes)},
             "train_seconds": round(time.perf_counter() - t0, 1),
             "trained": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
-            "iterations": [int(m.n_iter_) for m in trees.models],
+            "iterations": [int(m.n_iter_) for m in trees.estimators_],
         }
-        with open(folder / "trees.pkl", "wb") as f:
-            pickle.dump(trees, f)
+        save_trees(trees, folder / "trees.pkl")
         (folder / "metadata.json").write_text(json.dumps(metadata, indent=1))
 
     folder, _ = store.get_or_build(spec, build, force=retrain)
-    with open(folder / "trees.pkl", "rb") as f:
-        trees = pickle.load(f)
+    trees = load_trees(folder / "trees.pkl")
     return trees, json.loads((folder / "metadata.json").read_text())
 
 
@@ -385,11 +424,10 @@ def _fit_and_save(spec, prof, ds, settings: dict, folder: Path) -> TrainedTrees:
         "split": {"train": len(train), "test": len(test)},
         "split_kind": "inter-patient DS1 -> DS2",
         "train_seconds": round(seconds, 1),
-        "iterations": [int(m.n_iter_) for m in trees.models],
+        "iterations": [int(m.n_iter_) for m in trees.estimators_],
         "metrics": metrics,
     }
-    with open(folder / "trees.pkl", "wb") as f:
-        pickle.dump(trees, f)
+    save_trees(trees, folder / "trees.pkl")
     np.savez(folder / "split.npz", train=train, test=test, probabilities=probs)
     (folder / "metadata.json").write_text(json.dumps(metadata, indent=1))
     return TrainedTrees(trees, metadata, ds, {"train": train, "test": test}, probs)
@@ -437,6 +475,7 @@ def self_train_record(
     confidence: float = 0.9,
     local_weight: float = 10.0,
     stands_for: np.ndarray | None = None,
+    estimator: object | None = None,
     **trees: object,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Self-training on one new patient: their confidently classified beats teach the trees.
@@ -465,8 +504,11 @@ def self_train_record(
     stands_for : (n_train,) float array, optional
         How many beats each training beat stands for when they are a sample of a larger set
         (:func:`training_sample`, what a shipped model carries); default 1 each.
+    estimator : scikit-learn classifier, optional
+        Any classifier whose ``fit`` takes ``sample_weight`` (and ``stands_for`` when given),
+        cloned unfitted; default one :class:`TreesClassifier` with ``**trees``.
     **trees
-        Passed to :func:`train_trees` (``balance_power``, ``max_iter``, ``seed``).
+        Passed to :class:`TreesClassifier` (``balance_power``, ``max_iter``, ``seed``).
 
     Returns
     -------
@@ -477,17 +519,15 @@ def self_train_record(
     """
     sure = probabilities.max(axis=1) >= confidence
     own = np.where(sure, probabilities.argmax(axis=1), -1)  # the trees' labels, not the truth
-    if stands_for is not None:  # a sample of the training beats: each counts for several
-        trees["stands_for"] = np.concatenate([stands_for, np.ones(sure.sum())])
-    model = train_trees(
-        np.concatenate([train_features, features[sure]]),
-        np.concatenate([train_labels, own[sure]]),
-        classes,
-        n_models=1,
-        progress=False,
-        weight=np.concatenate([np.ones(len(train_labels)), np.full(sure.sum(), local_weight)]),
-        **trees,
+    model = (
+        TreesClassifier(len(classes), n_models=1, **trees)
+        if estimator is None
+        else clone(estimator)
     )
+    fit = {"sample_weight": np.r_[np.ones(len(train_labels)), np.full(sure.sum(), local_weight)]}
+    if stands_for is not None:  # a sample of the training beats: each counts for several
+        fit["stands_for"] = np.r_[stands_for, np.ones(sure.sum())]
+    model.fit(np.r_[train_features, features[sure]], np.r_[train_labels, own[sure]], **fit)
     return model.predict_proba(features), own
 
 
@@ -560,7 +600,7 @@ def self_trained_trees(
 
     ``sample_cap``: self-train with :func:`training_sample` of the DS1 beats (at most this many
     of each class, float16, each standing for its share of the whole), as a shipped model does
-    (:func:`ecgutils.predict.predict_ecg` with ``self_train=True``); default: every DS1 beat.
+    (:func:`ecgutils.deploy.predict.predict_ecg` with ``self_train=True``); default: every DS1 beat.
     ``trees``: keyword arguments of :func:`load_or_train_trees` (the base trees; their class
     weights, seed and boosting rounds serve the per-record models too). One tree model per DS2
     record (22 in the standard profile: 2.1 minutes on 2 cores at 2.09 ms/image), kept in the store

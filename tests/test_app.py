@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecgutils import predict, widgets
+from ecgutils.deploy import predict
+from ecgutils.interface import app as page
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -33,7 +34,7 @@ CHROMIUM_ARGS = [
 
 
 def test_bounded_upload_gives_the_file_or_says_why_not():
-    up = widgets.BoundedUpload()
+    up = page.BoundedUpload()
     with pytest.raises(ValueError, match="Choose an ECG file first"):
         up.file()
     # as the browser sends it: one message, the file as a binary buffer
@@ -46,7 +47,7 @@ def test_bounded_upload_gives_the_file_or_says_why_not():
 
 def test_beats_html_has_the_table_id():
     beats = pd.DataFrame({"beat": [1], "start": [0], "end": [10], "class": ["N"]})
-    html = widgets.beats_html(beats)
+    html = page.beats_html(beats)
     assert 'id="beats"' in html and "<td>N</td>" in html
 
 
@@ -62,7 +63,7 @@ def test_download_links_carry_the_table_and_the_answer():
     pred = SimpleNamespace(
         beats=beats, ecg=SimpleNamespace(source="dir/rec 1.csv"), to_json=lambda: '{"model": "m"}'
     )
-    html = widgets.download_links(pred)
+    html = page.download_links(pred)
     found = dict(
         re.findall(r'download="([^"]+)" href="data:[^;]+;charset=utf-8;base64,([^"]+)"', html)
     )
@@ -73,7 +74,7 @@ def test_download_links_carry_the_table_and_the_answer():
 
 
 def test_app_shows_a_bad_file_as_one_red_line():
-    app = widgets.prediction_app(model=object())  # never reached: the file is refused first
+    app = page.prediction_app(model=object())  # never reached: the file is refused first
     controls = app.children[0].children
     upload, button, status = controls[0], controls[-1], app.children[1]
     button.click()
@@ -95,8 +96,8 @@ def test_app_shows_a_bad_file_as_one_red_line():
 
 
 def test_app_passes_self_training_to_the_prediction(monkeypatch):
-    """The *self-train* box reaches :func:`ecgutils.predict.classify_bytes`; a model that cannot
-    self-train answers in the status line, as every error does."""
+    """The *self-train* box reaches :func:`ecgutils.deploy.predict.classify_bytes`; a model that
+    cannot self-train answers in the status line, as every error does."""
 
     seen = {}
 
@@ -104,8 +105,8 @@ def test_app_passes_self_training_to_the_prediction(monkeypatch):
         seen.update(options)
         raise ValueError("The model cnn8 cannot self-train")
 
-    monkeypatch.setattr(widgets, "classify_bytes", refuse)
-    app = widgets.prediction_app(model=object())
+    monkeypatch.setattr(page, "classify_bytes", refuse)
+    app = page.prediction_app(model=object())
     controls = app.children[0].children
     upload, box, button, status = controls[0], controls[-2], controls[-1], app.children[1]
     assert box.description.startswith("self-train") and box.value is False

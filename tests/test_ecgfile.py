@@ -1,4 +1,4 @@
-"""ecgutils.ecgfile: every file format the deployed tool reads, each against a known answer
+"""ecgutils.deploy.ecgfile: every file format the deployed tool reads, each against a known answer
 (the synthetic wave it was written from, its rate and its lead), and every bad input."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import synthetic_wave
 
-from ecgutils import ecgfile, predict
+from ecgutils.deploy import ecgfile, predict
 
 WAVE = synthetic_wave()  # 2,400 samples at 360 Hz, mV
 

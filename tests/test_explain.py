@@ -153,7 +153,7 @@ def test_column_times_and_wave_shares():
 def test_explain_a_trained_course_model(quick_trained):
     import matplotlib.pyplot as plt
 
-    from ecgutils import plotting, widgets
+    from ecgutils.interface import model_plots, widgets
 
     tm = quick_trained
     test = tm.split["test"]
@@ -167,7 +167,7 @@ def test_explain_a_trained_course_model(quick_trained):
     beats = tm.dataset.beats.iloc[pick]
     assert (table["peak_s"].to_numpy() >= (beats.start - beats.r).to_numpy() / 360 - 1e-9).all()
     assert (table["peak_s"].to_numpy() <= (beats.end - beats.r).to_numpy() / 360 + 1e-9).all()
-    fig = plotting.plot_explanation(tm, int(pick[-1]))
+    fig = model_plots.plot_explanation(tm, int(pick[-1]))
     assert len(fig.axes) >= 3
     plt.close(fig)
     ui = widgets.cam_explorer({"compact": tm})

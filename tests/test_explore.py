@@ -1,12 +1,13 @@
-"""ecgutils.explore: what the explorer widgets draw is what the data sets hold."""
+"""ecgutils.interface.explore: what the explorer widgets draw is what the data sets hold."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from ecgutils import dataset, explore
+from ecgutils import dataset
 from ecgutils.data import load_record
+from ecgutils.interface import explore
 from ecgutils.segment import segment_record
 
 pytestmark = pytest.mark.integration

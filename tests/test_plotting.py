@@ -1,4 +1,4 @@
-"""ecgutils.plotting: figures have the right content, labels and colours."""
+"""ecgutils.interface.plotting: figures have the right content, labels and colours."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecgutils import plotting
 from ecgutils.data import read_record
+from ecgutils.interface import model_plots, plotting
+from ecgutils.research import plots
 
 
 @pytest.fixture(autouse=True)
@@ -146,7 +147,7 @@ def test_per_record_ablation_and_split_figures():
     records = np.repeat(["100", "200", "232"], 40)
     y_true = rng.integers(0, 3, 120)
     y_pred = np.where(rng.random(120) < 0.8, y_true, 0)
-    fig = plotting.plot_per_record(per_record_table(records, y_true, y_pred), target=94)
+    fig = model_plots.plot_per_record(per_record_table(records, y_true, y_pred), target=94)
     top, bottom = fig.axes[:2]
     assert top.get_ylabel() == "accuracy (%)" and bottom.get_xlabel() == "record (patient)"
     assert [t.get_text() for t in bottom.get_xticklabels()] == list(
@@ -156,11 +157,11 @@ def test_per_record_ablation_and_split_figures():
     table = pd.DataFrame(
         [[90, 50, 40, 80, 85], [95, 80, 55, 92, 91]], index=["a", "b"], columns=cols
     )
-    fig = plotting.plot_ablation(table, {"S se": 0.75, "V ppv": 0.9, "accuracy": 0.94})
+    fig = plots.plot_ablation(table, {"S se": 0.75, "V ppv": 0.9, "accuracy": 0.94})
     ticks = {t.get_text(): t.get_position()[1] for t in fig.axes[0].get_yticklabels()}
     assert ticks["a"] > ticks["b"]  # first step on top
     assert len(fig.axes[0].lines) == 1 and len(fig.axes[1].lines) == 1  # the target lines
-    fig = plotting.plot_split_comparison(table)
+    fig = model_plots.plot_split_comparison(table)
     assert len(fig.axes[0].patches) == 10 and fig.axes[0].get_ylabel() == "%"
 
 
@@ -168,7 +169,7 @@ def test_feature_set_figure_shows_ds1_folds_beside_ds2():
     cols = [f"{w} {c} {s} (%)" for w in ("DS1 folds", "DS2") for c in "SV" for s in ("Se", "+P")]
     table = pd.DataFrame([list(range(10, 90, 10)), [np.nan] * 4 + list(range(50, 90, 10))],
                          index=["recipe", "+ P wave"], columns=cols)  # fmt: skip
-    fig = plotting.plot_feature_sets(table, {"S se": 0.8, "S ppv": 0.75})
+    fig = plots.plot_feature_sets(table, {"S se": 0.8, "S ppv": 0.75})
     assert [ax.get_xlabel() for ax in fig.axes[:4]] == ["S Se (%)", "S +P (%)", "V Se (%)",
                                                          "V +P (%)"]  # fmt: skip
     assert len(fig.axes[0].patches) == 4  # two sets, DS1 folds and DS2 each
@@ -184,7 +185,7 @@ def test_trace_difference_figure_has_both_rows_labelled():
     img[0, 4], img[1, 9] = 0, 0
     tmpl = np.full((16, 16), 255, np.uint8)
     tmpl[8] = 0
-    fig = plotting.plot_trace_difference(img, tmpl, ["N", "V"])
+    fig = model_plots.plot_trace_difference(img, tmpl, ["N", "V"])
     top, bottom = fig.axes[0], fig.axes[2]
     assert bottom.get_xlabel() == "time from R (ms)" and top.get_ylabel() == "height (pixels)"
     np.testing.assert_allclose(bottom.lines[0].get_ydata(), 4.0)  # 4 rows above the template
@@ -196,15 +197,15 @@ def test_heat_figures_label_their_axes():
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (3, 16, 16)).astype(np.uint8)
     heats = rng.random((2, 3, 16, 16))
-    fig = plotting.plot_heat_overlays(images, heats, ["N", "V", "A"], rows=("image", "a", "b"))
+    fig = model_plots.plot_heat_overlays(images, heats, ["N", "V", "A"], rows=("image", "a", "b"))
     assert len(fig.axes) == 9 and fig.axes[0].get_ylabel() == "image"
     signal = np.sin(np.linspace(0, 6, 400))
-    ax = plotting.plot_heat_on_beat(signal, 100, 300, 200, rng.random(16), fs=360.0, title="t")
+    ax = model_plots.plot_heat_on_beat(signal, 100, 300, 200, rng.random(16), fs=360.0, title="t")
     assert ax.get_xlabel() == "time from R (ms)" and ax.get_ylabel() == "amplitude (mV)"
     shares = pd.DataFrame(
         {"P": [0.2, 0.1], "QRS": [0.5, 0.6], "ST-T": [0.3, 0.3]}, index=["N", "V"]
     )
-    ax = plotting.plot_wave_shares(shares)
+    ax = model_plots.plot_wave_shares(shares)
     assert "share" in ax.get_xlabel() and len(ax.patches) == 6
 
 
@@ -222,7 +223,7 @@ def test_pipeline_figure_from_the_command_line(mitdb_ready, tmp_path):
     start = plotting.pipeline_window(rec, 6.0)
     inside = (rec.beats.sample >= start * rec.fs) & (rec.beats.sample < (start + 6) * rec.fs)
     assert "V" in set(rec.beats.symbol[inside]) and len(set(rec.beats.symbol[inside])) >= 2
-    from ecgutils.predict import load_deployed_model, predict_strip
+    from ecgutils.deploy.predict import load_deployed_model, predict_strip
 
     cnn8 = load_deployed_model("cnn8")
     answer = predict_strip(rec, start, 6.0, cnn8)
@@ -240,9 +241,9 @@ def test_confusion_from_metrics_or_from_a_stored_counts_table():
     y_true = np.array([0, 0, 0, 1, 1, 2])
     y_pred = np.array([0, 0, 1, 1, 1, 2])
     metrics = classification_metrics(y_true, y_pred, "aami5")
-    ax1 = plotting.plot_confusion(metrics)
+    ax1 = model_plots.plot_confusion(metrics)
     counts = confusion_frame(metrics).rename_axis(index="true", columns=None)  # as read from CSV
-    ax2 = plotting.plot_confusion(counts)
+    ax2 = model_plots.plot_confusion(counts)
     texts1 = [t.get_text() for t in ax1.texts]
     assert texts1 == [t.get_text() for t in ax2.texts]
     assert "66.7" in texts1 and "33.3" in texts1  # row N: 2 of 3 right
@@ -314,7 +315,7 @@ def test_beat_against_template_shades_the_difference():
     image = np.full((16, 16), 255, np.uint8)
     template = image.copy()
     image[4, :], template[10, :] = 0, 0  # a flat line high up against one lower down
-    fig = plotting.plot_beat_against_template(image, template, "V beat")
+    fig = model_plots.plot_beat_against_template(image, template, "V beat")
     beat_img, tmpl_img, traces = fig.axes
     assert traces.get_xlabel() == "time from R (ms)" and "patient units" in traces.get_ylabel()
     lines = {ln.get_label(): ln.get_ydata() for ln in traces.get_lines()}

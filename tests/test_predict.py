@@ -1,4 +1,4 @@
-"""ecgutils.predict: every input format, every bad input, and predictions from a shipped model."""
+"""ecgutils.deploy.predict: every input format, every bad input, predictions of a shipped model."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from conftest import synthetic_wave
 
-from ecgutils import predict
 from ecgutils.__main__ import main
+from ecgutils.deploy import predict
 
 WAVE = synthetic_wave()  # 2,400 samples at 360 Hz, mV
 
@@ -129,7 +129,7 @@ def test_cli_bad_input_is_one_line(tmp_path, capsys):
 def quick_model(mitdb_ready, tmp_path_factory):
     """A model shipped from the quick profile into a temporary folder (trains in a minute)."""
     out = tmp_path_factory.mktemp("model") / "model"
-    from ecgutils.release import ship_model
+    from ecgutils.deploy.release import ship_model
 
     return ship_model("quick", out, verbose=0)
 
@@ -228,7 +228,7 @@ def test_model_line_names_the_model_and_its_new_patient_figure(tmp_path):
 @pytest.fixture(scope="session")
 def quick_trees(mitdb_ready, tmp_path_factory):
     """The trees recipe shipped from the quick profile into a temporary folder (seconds)."""
-    from ecgutils.release import ship_trees
+    from ecgutils.deploy.release import ship_trees
 
     return ship_trees("quick", tmp_path_factory.mktemp("trees") / "trees")
 
@@ -404,7 +404,7 @@ def test_prediction_does_not_import_training():
     import sys
 
     code = (
-        "import sys, ecgutils.predict; "
+        "import sys, ecgutils.deploy.predict; "
         "print(sorted(m for m in sys.modules if m == 'ecgutils.train' or 'research' in m))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

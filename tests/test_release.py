@@ -1,10 +1,11 @@
-"""ecgutils.release: the chapters' loader of the shipped CNN (course_model)."""
+"""ecgutils.deploy.release: the chapters' loader of the shipped CNN (course_model)."""
 
 from __future__ import annotations
 
 import pytest
 
-from ecgutils import release, train
+from ecgutils import train
+from ecgutils.deploy import release
 
 
 def _no_training(*args, **kwargs):

@@ -79,7 +79,7 @@ def test_code_fingerprint_follows_code_not_docstrings(tmp_path, monkeypatch):
     assert {"ecgutils.train", "ecgutils.models", "ecgutils.dataset", "ecgutils.render"} <= set(
         train
     )  # what it imports, transitively, even inside functions
-    assert "ecgutils.plotting" not in train
+    assert "ecgutils.interface.plotting" not in train
     assert not set(store.NOT_FINGERPRINTED) & set(train)  # keeping a result does not shape it
 
 
@@ -252,8 +252,8 @@ def test_keys_follow_the_code_that_builds_not_what_shows_it():
     )
     shown = {
         "ecgutils.research.bench", "ecgutils.research.registry", "ecgutils.research.layout",
-        "ecgutils.plotting", "ecgutils.widgets", "ecgutils.__main__", "ecgutils.course",
-        "ecgutils.book",
+        "ecgutils.interface.plotting", "ecgutils.interface.widgets", "ecgutils.__main__",
+        "ecgutils.course", "ecgutils.book",
     }  # fmt: skip
     for module in builders:
         covered = set(store.code_fingerprint(module))

@@ -190,3 +190,46 @@ def test_self_training_on_a_sample_of_ones_is_self_training_on_the_set():
     )
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(own_a, own_b)
+
+
+def test_trees_are_a_scikit_learn_estimator_saved_as_scikit_learns_own_objects(tmp_path):
+    """TreesClassifier: parameters in ``__init__`` (clone keeps them, unfitted), ``fit`` and
+    ``predict_proba``; its file holds scikit-learn's models and plain settings, no class of the
+    course, and reads back to the same probabilities."""
+    import pickle
+    import pickletools
+
+    from sklearn.base import clone
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(200, 3))
+    y = (x[:, 0] > 0).astype(int) + 2 * (x[:, 1] > 1)
+    est = trees.TreesClassifier(4, n_models=2, max_iter=20, balance_power=0.5)
+    twin = clone(est)
+    assert twin.get_params() == est.get_params() and not hasattr(twin, "estimators_")
+    p = est.fit(x, y).predict_proba(x)
+    assert p.shape == (200, 4) and np.allclose(p.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(p, twin.fit(x, y).predict_proba(x))
+    trees.save_trees(est, tmp_path / "trees.pkl")
+    opcodes = " ".join(
+        str(arg) for _, arg, _ in pickletools.genops((tmp_path / "trees.pkl").read_bytes())
+    )
+    assert "ecgutils" not in opcodes and "sklearn" in opcodes
+    back = trees.load_trees(tmp_path / "trees.pkl")
+    np.testing.assert_array_equal(back.predict_proba(x), p)
+    assert isinstance(pickle.loads(pickle.dumps(back)), trees.TreesClassifier)
+
+
+def test_self_training_wraps_any_estimator():
+    """self_train_record fits a clone of the estimator it is given (here scikit-learn's own
+    trees) on the training beats and the patient's confident ones."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(300, 2))
+    y = (x[:, 0] > 0).astype(int)
+    new = rng.normal(size=(50, 2))
+    probs = np.c_[new[:, 0] <= 0, new[:, 0] > 0].astype(float)
+    est = HistGradientBoostingClassifier(max_iter=10)
+    out, own = trees.self_train_record(x, y, new, probs, ["N", "S"], estimator=est)
+    assert out.shape == (50, 2) and (own >= 0).all() and not hasattr(est, "n_iter_")

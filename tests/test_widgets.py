@@ -1,10 +1,10 @@
-"""ecgutils.widgets: the record browser wires its controls to plot_record_strip."""
+"""ecgutils.interface.widgets: the record browser wires its controls to plot_record_strip."""
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
-from ecgutils import widgets
+from ecgutils.interface import widgets
 
 
 def test_record_browser_updates_leads_and_limits(mitdb_ready, monkeypatch):
@@ -57,8 +57,8 @@ def test_beat_stepper_steps_through_a_class_on_any_record(mitdb_ready):
 def test_render_and_crop_explorers(mitdb_ready, monkeypatch):
     import numpy as np
 
-    from ecgutils import explore
     from ecgutils.data import load_record
+    from ecgutils.interface import explore
 
     drawn = []
     real = explore.record_images
@@ -98,7 +98,7 @@ def test_render_and_crop_explorers(mitdb_ready, monkeypatch):
 
 
 def test_detector_explorer_redraws_for_each_decision(mitdb_ready, monkeypatch):
-    from ecgutils import plotting
+    from ecgutils.interface import plotting
 
     drawn = []
     real = plotting.plot_detections
@@ -171,8 +171,8 @@ def test_s_dial_moves_along_the_ds1_operating_points():
 def test_template_explorer_shows_a_beat_against_its_patients_template(mitdb_ready):
     import pytest
 
-    from ecgutils import explore
     from ecgutils.dataset import build_dataset
+    from ecgutils.interface import explore
 
     ds = build_dataset("quick", rule="fixed", scale="patient", size=16, progress=False)
     box = widgets.template_explorer(ds, record="207")

@@ -13,8 +13,7 @@ from tqdm.auto import tqdm
 from ..config import MITDB_RECORDS, get_profile, mitdb_dir
 from ..data import check_record_names, fetch, load_record
 from ..dataset import build_dataset
-from ..evaluate import ec57_table, metrics_table
-from ..predict import (
+from ..deploy.predict import (
     DEFAULT_DETECTOR,
     agreement,
     classify_file,
@@ -25,6 +24,7 @@ from ..predict import (
     predict_ecg,
     read_ecg,
 )
+from ..evaluate import ec57_table, metrics_table
 from ..render import readback_correlation, render_beat_reference, render_beats
 from ..segment import match_to_reference, segment_record
 from ..train import load_or_train
@@ -352,7 +352,7 @@ PREDICT_TARGETS = {"record s": 1.5, "start-up s": 4.0}
 _STARTUP = """
 import sys, time
 t0 = time.perf_counter()
-from ecgutils.predict import classify_file, load_deployed_model
+from ecgutils.deploy.predict import classify_file, load_deployed_model
 model = load_deployed_model(sys.argv[2] or None)
 classify_file(sys.argv[1], model=model, self_train=sys.argv[3] == "1")
 print(time.perf_counter() - t0)
@@ -363,15 +363,16 @@ def bench_predict(
     record: str = "100", repeats: int = 3, *, model: str | None = None, self_train: bool = False
 ) -> str:
     """Classify a whole MIT-BIH record exported as a PhysioNet-style CSV with a shipped model
-    (``model``: a name of :data:`ecgutils.predict.MODELS` or a folder; default the default;
-    ``self_train``: with :func:`ecgutils.predict.predict_ecg`'s self-training, the record's part
-    of the time only; the targets are the default path's).
+    (``model``: a name of :data:`ecgutils.deploy.predict.MODELS` or a folder; default the default;
+    ``self_train``: with :func:`ecgutils.deploy.predict.predict_ecg`'s self-training, the record's
+    part of the time only; the targets are the default path's).
 
     Prints the three figures of the speed target (:data:`PREDICT_TARGETS`): the best of
-    ``repeats`` runs of :func:`ecgutils.predict.classify_file` (read the CSV, resample, detect,
-    cut, draw, classify) once the model is loaded and warm; start-up, timed in a fresh Python
-    process as a user meets it (import, load the model, classify a 10-second strip); and this
-    machine's speed (``models.time_per_image``). Also how the beats agree with the reference.
+    ``repeats`` runs of :func:`ecgutils.deploy.predict.classify_file` (read the CSV, resample,
+    detect, cut, draw, classify) once the model is loaded and warm; start-up, timed in a fresh
+    Python process as a user meets it (import, load the model, classify a 10-second strip); and
+    this machine's speed (``models.time_per_image``). Also how the beats agree with the
+    reference.
     """
     import subprocess
     import sys

@@ -34,10 +34,10 @@ import pandas as pd
 from .. import store
 from ..config import DS1, MITDB_FS, PACED_RECORDS, Profile, get_profile
 from ..dataset import dataset_params
+from ..deploy.predict import DEFAULT_DETECTOR, DEFAULT_MODEL, MODEL_DIR, MODELS, TREES_DIR
+from ..deploy.release import code_commit
 from ..detect import DETECTORS, evaluate_detectors, summarize_detectors
 from ..evaluate import confusion_frame, ec57_metrics, ec57_row, per_record_table
-from ..predict import DEFAULT_DETECTOR, DEFAULT_MODEL, MODEL_DIR, MODELS, TREES_DIR
-from ..release import code_commit
 from ..train import load_or_train
 from ..trees import load_or_train_trees, self_trained_trees
 from .adaptive import PATIENT_ADAPTIVE_LITERATURE, patient_adaptive_trees, recipe_comparison

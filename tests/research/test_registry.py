@@ -137,7 +137,7 @@ def test_the_shipped_model_is_the_standard_profiles_model():
     """Chapters 06, 07 and 10 read the shipped model instead of training the standard profile's:
     it must be that model, as the profile configures it today (else re-run ship-model)."""
     from ecgutils.dataset import dataset_params
-    from ecgutils.predict import MODEL_DIR
+    from ecgutils.deploy.predict import MODEL_DIR
     from ecgutils.train import config_from_profile
 
     meta = json.loads((MODEL_DIR / "metadata.json").read_text())

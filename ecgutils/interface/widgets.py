@@ -2,36 +2,33 @@
 
 from __future__ import annotations
 
-import anywidget
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
-import traitlets
 from IPython.display import display
 
-from .augment import CROP_NAMES, nine_crops
-from .classes import scheme_classes
-from .config import MITDB_FS, MITDB_RECORDS
-from .data import Record, load_record
-from .dataset import reference_beats
-from .detect import DETECTORS, detect_window
-from .ecgfile import MAX_FILE_BYTES, RATE_FROM
-from .evaluate import ec57_metrics
+from ..augment import CROP_NAMES, nine_crops
+from ..classes import scheme_classes
+from ..config import MITDB_FS, MITDB_RECORDS
+from ..data import Record, load_record
+from ..dataset import reference_beats
+from ..detect import DETECTORS, detect_window
+from ..evaluate import ec57_metrics
+from ..render import render_beat_reference
+from ..segment import RULES, segment_record
 from .explore import class_rows, error_table, patient_signal, record_images, s_operating_points
-from .plotting import (
+from .model_plots import (
     plot_beat_against_template,
+    plot_explanation,
+    plot_s_operating_points,
+)
+from .plotting import (
     plot_beat_in_context,
     plot_beat_windows,
     plot_detections,
-    plot_explanation,
     plot_image_grid,
-    plot_prediction,
     plot_record_strip,
-    plot_s_operating_points,
 )
-from .predict import DEFAULT_MODEL, MODELS, classify_bytes, load_deployed_model
-from .render import render_beat_reference
-from .segment import RULES, segment_record
 
 
 def record_browser(
@@ -39,8 +36,8 @@ def record_browser(
 ) -> widgets.VBox:
     """Browse MIT-BIH records: choose record, lead, start time and window length.
 
-    Draws with :func:`ecgutils.plotting.plot_record_strip`. Records are loaded (and fetched
-    if missing) on first use and kept for the session.
+    Draws with :func:`ecgutils.interface.plotting.plot_record_strip`. Records are loaded (and
+    fetched if missing) on first use and kept for the session.
     """
     records = [str(r) for r in records]
     cache: dict[tuple[str, str], Record] = {}
@@ -76,7 +73,7 @@ def record_browser(
     def redraw(*_):
         rec = get(w_record.value, w_lead.value)
         w_start.max = max(rec.duration_s - w_window.value, 0.0)
-        _show(out, plot_record_strip(rec, w_start.value, w_window.value).figure)
+        show_figure(out, plot_record_strip(rec, w_start.value, w_window.value).figure)
 
     def record_changed(change):
         rec = get(change["new"], "MLII")
@@ -93,7 +90,8 @@ def record_browser(
     return widgets.VBox([controls, w_start, out])
 
 
-def _show(out: widgets.Output, fig) -> None:
+def show_figure(out: widgets.Output, fig) -> None:
+    """Show ``fig`` in the output area ``out`` (replacing what it showed) and close it."""
     with out:
         out.clear_output(wait=True)
         display(fig)
@@ -109,7 +107,7 @@ def beat_stepper(
 ):
     """Step through the beats of any record, showing the window each rule cuts.
 
-    Draws with :func:`ecgutils.plotting.plot_beat_windows`. A class filter jumps between
+    Draws with :func:`ecgutils.interface.plotting.plot_beat_windows`. A class filter jumps between
     beats of one class (the classes the chosen record holds, with their counts).
     """
 
@@ -136,7 +134,7 @@ def beat_stepper(
 
     def redraw(*_):
         ax = plot_beat_windows(current["record"], tables, w_beat.value)
-        _show(out, ax.figure)
+        show_figure(out, ax.figure)
 
     def step(delta):
         candidates = rows()
@@ -193,7 +191,7 @@ def detector_explorer(
     detector against the record's true rate.
 
     Calls :func:`ecgutils.detect.detect_window` and draws with
-    :func:`ecgutils.plotting.plot_detections`.
+    :func:`ecgutils.interface.plotting.plot_detections`.
     """
 
     records = [str(r) for r in records]
@@ -236,7 +234,7 @@ def detector_explorer(
         title = f"{w_method.value}, {check} the T-wave check, {w_rate.value:g} Hz passed"
         fig, ax = plt.subplots(figsize=(12, 3.6), layout="constrained")
         plot_detections(rec, peaks, w_start.value, window_s, title=title, ax=ax)
-        _show(out, fig)
+        show_figure(out, fig)
 
     def record_changed(*_):
         rec = get(w_record.value)
@@ -320,7 +318,7 @@ def render_explorer(
     ``fixed`` mV, ``patient`` units with the record's template beat) and line width, beside
     the beat in mV and the original renderer's 128x128 picture.
 
-    Draws with :func:`ecgutils.explore.record_images`, exactly as the data sets are drawn.
+    Draws with :func:`ecgutils.interface.explore.record_images`, exactly as the data sets are drawn.
     """
 
     current = {"record": record if isinstance(record, Record) else load_record(str(record))}
@@ -374,7 +372,7 @@ def render_explorer(
             axes[3].set_title(f"record's template (1 unit = {drawn['unit_mv']:.2f} mV)")
         for ax in axes[1:]:
             ax.set_axis_off()
-        _show(out, fig)
+        show_figure(out, fig)
 
     picker = _ClassBeatPicker(redraw)
 
@@ -416,7 +414,7 @@ def crop_explorer(images: np.ndarray, labels: np.ndarray, scheme: str):
             ncols=5,
             suptitle=f"{w_class.value}: image {i} and its nine crops",
         )
-        _show(out, fig)
+        show_figure(out, fig)
 
     def class_changed(*_):
         with w_beat.hold_trait_notifications():
@@ -445,8 +443,8 @@ def error_browser(dataset, index, y_true, probs, classes):
     classes : sequence of str
         Class names in the model's output order.
 
-    Lists with :func:`ecgutils.explore.error_table`; draws with
-    :func:`ecgutils.plotting.plot_beat_in_context`.
+    Lists with :func:`ecgutils.interface.explore.error_table`; draws with
+    :func:`ecgutils.interface.plotting.plot_beat_in_context`.
     """
 
     errors = error_table(dataset.beats, index, y_true, probs, classes)
@@ -497,7 +495,7 @@ def error_browser(dataset, index, y_true, probs, classes):
             records[name], beat, image=dataset.images[int(e["beat"])],
             title=f"Record {name}: a {e['true']} beat called {e['predicted']}",
         )  # fmt: skip
-        _show(out, fig)
+        show_figure(out, fig)
 
     def filter_changed(*_):
         busy["now"] = True
@@ -521,7 +519,7 @@ def template_explorer(dataset, *, record: str | None = None, scheme: str = "aami
     beat's RR interval against the patient's reference RR.
 
     ``dataset``: a data set built with ``rule="fixed", scale="patient"`` (chapter 08's). Draws
-    with :func:`ecgutils.plotting.plot_beat_against_template`.
+    with :func:`ecgutils.interface.plotting.plot_beat_against_template`.
     """
 
     if dataset.templates is None:
@@ -565,7 +563,7 @@ def template_explorer(dataset, *, record: str | None = None, scheme: str = "aami
             f"{cls} beat {k + 1} of {len(picker.rows[cls]):,} ({b['symbol']}) at "
             f"{b['r'] / MITDB_FS:.1f} s",
         )  # fmt: skip
-        _show(out, fig)
+        show_figure(out, fig)
 
     picker = _ClassBeatPicker(redraw)
     w_record.observe(lambda _: picker.set_rows(class_rows(beats.iloc[mine()], scheme)), "value")
@@ -578,9 +576,9 @@ def s_dial(folds: dict, *, targets: dict | None = None, threshold: float = 0.5):
     probability reaches the threshold, and see S sensitivity against positive predictivity
     move, with V's figures and the accuracy beside them.
 
-    ``folds``: what :func:`ecgutils.explore.ds1_fold_probabilities` returns. Computes the
-    curve with :func:`ecgutils.explore.s_operating_points`; draws with
-    :func:`ecgutils.plotting.plot_s_operating_points`.
+    ``folds``: what :func:`ecgutils.interface.explore.ds1_fold_probabilities` returns. Computes the
+    curve with :func:`ecgutils.interface.explore.s_operating_points`; draws with
+    :func:`ecgutils.interface.plotting.plot_s_operating_points`.
     """
 
     labels, probs = folds["labels"], folds["probabilities"]
@@ -608,230 +606,16 @@ def s_dial(folds: dict, *, targets: dict | None = None, threshold: float = 0.5):
         )
         fig, ax = plt.subplots(figsize=(6.4, 4.6), layout="constrained")
         plot_s_operating_points(table, w_t.value, argmax=argmax, targets=targets, ax=ax)
-        _show(out, fig)
+        show_figure(out, fig)
 
     w_t.observe(redraw, names="value")
     redraw()
     return widgets.VBox([w_t, w_info, out])
 
 
-_UPLOAD_ESM = """
-function render({ model, el }) {
-  const input = document.createElement("input");
-  input.type = "file";
-  input.accept = model.get("accept");
-  input.setAttribute("aria-label", "ECG file");
-  const note = document.createElement("span");
-  note.className = "ecg-upload-note";
-  note.style.marginLeft = "0.5em";
-  const show = () => {
-    const name = model.get("name");
-    note.textContent = name ? `${name} (${(model.get("size") / 1024).toFixed(0)} kB)` : "";
-  };
-  input.addEventListener("change", async () => {
-    const file = input.files[0];
-    if (!file) return;
-    const max = model.get("max_bytes");
-    model.set("name", file.name);
-    model.set("size", file.size);
-    if (file.size > max) {  // refused here: the file is never read, nothing reaches the kernel
-      model.set("refused", true);
-      model.set("content", new DataView(new ArrayBuffer(0)));
-      input.value = "";
-    } else {
-      model.set("refused", false);
-      model.set("content", new DataView(await file.arrayBuffer()));
-    }
-    model.save_changes();
-  });
-  model.on("change:name", show);
-  show();
-  el.append(input, note);
-}
-export default { render };
-"""
-
-
-class BoundedUpload(anywidget.AnyWidget):
-    """A file chooser that refuses a file over ``max_bytes`` in the browser, before reading it:
-    ipywidgets' ``FileUpload`` reads every chosen file into the page's memory and sends it all to
-    the kernel, whatever its size. Traits: ``name``, ``size`` (bytes, as the browser reports
-    it), ``content`` (the file's bytes; empty when refused), ``refused`` (True when the file was
-    over the limit and not read), ``accept`` (the file types offered), ``max_bytes``."""
-
-    _esm = _UPLOAD_ESM
-    accept = traitlets.Unicode(".csv,.txt,.tsv").tag(sync=True)
-    max_bytes = traitlets.Int(MAX_FILE_BYTES).tag(sync=True)
-    name = traitlets.Unicode("").tag(sync=True)
-    size = traitlets.Int(0).tag(sync=True)
-    refused = traitlets.Bool(False).tag(sync=True)
-    # the browser sends the file as a binary buffer: a memoryview on arrival
-    content = traitlets.Bytes(b"").tag(sync=True, from_json=lambda value, _: bytes(value))
-
-    def file(self) -> tuple[str, bytes]:
-        """(name, bytes) of the chosen file; a clear error when there is none, or when it was
-        refused for its size."""
-        if self.refused:
-            raise ValueError(
-                f"{self.name} is {self.size / 2**20:.0f} MB, over the {self.max_bytes / 2**20:.0f}"
-                " MB limit of the page: it was not read. Cut the recording into shorter files, or "
-                "use the command line (python -m ecgutils predict)."
-            )
-        if not self.name:
-            raise ValueError("Choose an ECG file first (a CSV with one number per row, or a lead).")
-        return self.name, bytes(self.content)
-
-
-def beats_html(beats, *, table_id: str = "beats") -> str:
-    """The beats table as HTML (one row per beat), with an id the browser test finds."""
-    return beats.to_html(index=False, table_id=table_id, float_format=lambda v: f"{v:.2f}")
-
-
-def download_links(pred) -> str:
-    """HTML links that save a :class:`~ecgutils.predict.Prediction`'s beat table as CSV and the
-    whole answer (model, file, beats, summary) as JSON: data URIs, so the browser saves them
-    without another request to the server."""
-    import base64
-    import html
-    from pathlib import PurePath
-
-    stem = PurePath(str(pred.ecg.source)).stem or "ecg"
-    files = (
-        ("csv", "text/csv", pred.beats.to_csv(index=False), "the beats (CSV)"),
-        ("json", "application/json", pred.to_json(), "the whole answer (JSON)"),
-    )
-    links = []
-    for ext, mime, text, label in files:
-        data = base64.b64encode(text.encode("utf-8")).decode("ascii")
-        name = html.escape(f"{stem}-beats.{ext}")
-        links.append(
-            f'<a class="ecg-download-{ext}" download="{name}" '
-            f'href="data:{mime};charset=utf-8;base64,{data}">Download {label}</a>'
-        )
-    return " &middot; ".join(links)
-
-
-def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
-    """Choose an ECG file (its sampling rate when the file does not state it, a lead, units);
-    press Predict; see every beat.
-
-    Shows which model answered (:func:`ecgutils.predict.model_line`), the beats table, the class
-    summary, links to save the beats as CSV and JSON (:func:`download_links`) and the signal with
-    each beat coloured by class (:func:`ecgutils.plotting.plot_prediction`, a slider moves
-    through the recording). The work is :func:`ecgutils.predict.classify_bytes`, as in the
-    command line; errors appear as one line in red. A file over the size limit is refused in the
-    browser, unread (:class:`BoundedUpload`). The model is chosen by name
-    (:data:`ecgutils.predict.MODELS`, the default first) unless one is given; each is loaded on
-    its first use. *self-train* asks the trees to learn from the file's own confident beats first
-    (:func:`ecgutils.predict.predict_ecg`'s ``self_train``).
-    """
-    import html
-    import logging
-
-    state: dict = {"models": {}, "pred": None}
-    if model is not None:
-        state["models"]["given"] = model
-        choices = [("the one given", "given")]
-    else:
-        choices = [(n, n) for n in sorted(MODELS, key=lambda n: n != DEFAULT_MODEL)]
-    w_model_choice = widgets.Dropdown(options=choices, value=choices[0][1], description="model")
-    w_file = BoundedUpload()
-    w_fs = widgets.Text(value="", placeholder="from the file", description="fs (Hz)")
-    w_lead = widgets.Text(value="", placeholder="MLII, else the first", description="lead")
-    w_units = widgets.Dropdown(
-        options=[("from the file (else mV)", None), "mV", "uV", "V", "adc"], value=None,
-        description="units",
-    )  # fmt: skip
-    w_gain = widgets.FloatText(value=200.0, description="ADC gain")
-    w_self = widgets.Checkbox(
-        value=False, description="self-train (trees; seconds more)", indent=False,
-        layout=widgets.Layout(width="auto"),
-    )  # fmt: skip
-    w_go = widgets.Button(description="Predict", button_style="primary", icon="heartbeat")
-    w_status = widgets.HTML()
-    w_model = widgets.HTML()
-    w_summary = widgets.HTML()
-    w_links = widgets.HTML()
-    w_table = widgets.HTML(layout=widgets.Layout(max_height="320px", overflow="auto"))
-    w_from = widgets.FloatSlider(
-        value=0.0, min=0.0, max=0.0, step=1.0, description="from (s)",
-        continuous_update=False, layout=widgets.Layout(width="60%"),
-    )  # fmt: skip
-    out = widgets.Output()
-    handles = {w_file: "file", w_fs: "fs", w_lead: "lead", w_units: "units", w_gain: "gain",
-               w_model_choice: "model-choice", w_self: "self-train", w_go: "predict"}  # fmt: skip
-    for w, name in handles.items():
-        w.add_class(f"ecg-{name}")  # handles for the browser test
-
-    def draw(*_):
-        pred = state["pred"]
-        if pred is not None:
-            ax = plot_prediction(
-                pred.ecg.signal, pred.ecg.fs, pred.beats, start_s=w_from.value, duration_s=window_s
-            )
-            _show(out, ax.figure)
-
-    def error(text: str) -> None:
-        w_status.value = f'<span style="color:#c00" class="ecg-error">{html.escape(text)}</span>'
-
-    def chosen(_):
-        if w_file.refused:  # say so at once: nothing was read
-            try:
-                w_file.file()
-            except ValueError as exc:
-                error(str(exc))
-        else:
-            w_status.value = ""
-
-    def predict(_):
-        w_status.value = "<i>Predicting...</i>"
-        w_model.value = w_summary.value = w_links.value = w_table.value = ""
-        out.clear_output()
-        state["pred"] = None
-        try:
-            name, data = w_file.file()
-            chosen = w_model_choice.value
-            if chosen not in state["models"]:
-                state["models"][chosen] = load_deployed_model(chosen)
-            fs = w_fs.value.strip().replace(",", ".") or None  # blank: the file states it
-            pred = classify_bytes(
-                data, name, fs=fs, lead=w_lead.value.strip() or None,
-                units=w_units.value, gain=w_gain.value, model=state["models"][chosen],
-                self_train=w_self.value,
-            )  # fmt: skip
-        except (ValueError, OSError) as exc:
-            error(str(exc))
-            return
-        except Exception as exc:  # never a traceback in the page; the log keeps it
-            logging.getLogger(__name__).exception("prediction failed")
-            error(f"Unexpected error: {exc}")
-            return
-        state["pred"] = pred
-        ecg = pred.ecg
-        w_status.value = (
-            f'<span class="ecg-done">{html.escape(ecg.source)}: lead {html.escape(ecg.lead)}, '
-            f"{ecg.duration_s:.1f} s at {ecg.fs:g} Hz ({html.escape(RATE_FROM[ecg.fs_source])}), "
-            f"<b>{len(pred.beats):,} beats</b></span>"
-        )
-        w_model.value = f'<span class="ecg-model">Model: {html.escape(pred.model)}</span>'
-        w_links.value = download_links(pred)
-        w_summary.value = pred.summary[pred.summary["beats"] > 0].to_html(table_id="summary")
-        w_table.value = beats_html(pred.beats)
-        w_from.max = max(ecg.duration_s - window_s, 0.0)
-        w_from.value = 0.0
-        draw()
-
-    w_go.on_click(predict)
-    # a second over-size file keeps refused=True: its name and size change, so watch them too
-    w_file.observe(chosen, names=["refused", "name", "size"])
-    w_from.observe(draw, names="value")
-    controls = widgets.HBox([w_file, w_fs, w_lead, w_units, w_gain, w_model_choice, w_self, w_go])
-    return widgets.VBox([controls, w_status, w_model, w_summary, w_links, w_from, out, w_table])
-
-
 def cam_explorer(trained_models: dict, *, beats: dict | None = None):
     """Choose a model, a record, a beat and a layer; see the beat's Grad-CAM on its image and on
-    its waveform (:func:`ecgutils.plotting.plot_explanation`).
+    its waveform (:func:`ecgutils.interface.plotting.plot_explanation`).
 
     Parameters
     ----------
@@ -839,7 +623,7 @@ def cam_explorer(trained_models: dict, *, beats: dict | None = None):
     beats : dict of name -> (k,) int array, optional
         Beats offered per model (default: its test beats).
     """
-    from .explain import conv_layers  # deferred: ecgutils.explain loads TensorFlow
+    from ..explain import conv_layers  # deferred: ecgutils.explain loads TensorFlow
 
     names = list(trained_models)
     w_model = widgets.Dropdown(options=names, value=names[0], description="model")
@@ -864,7 +648,7 @@ def cam_explorer(trained_models: dict, *, beats: dict | None = None):
         tm, _ = offered(w_model.value)
         here = choices(w_model.value, w_record.value)
         if len(here):
-            _show(out, plot_explanation(tm, int(here[w_beat.value]), layer=w_layer.value))
+            show_figure(out, plot_explanation(tm, int(here[w_beat.value]), layer=w_layer.value))
 
     def model_changed(*_):
         state["busy"] = True

@@ -1,6 +1,7 @@
 """What the explorer widgets show, as plain functions (tested without a browser).
 
-The widgets (:mod:`ecgutils.widgets`) only wire controls to these and to :mod:`ecgutils.plotting`.
+The widgets (:mod:`ecgutils.interface.widgets`) only wire controls to these and to
+:mod:`ecgutils.interface.plotting`.
 """
 
 from __future__ import annotations
@@ -9,14 +10,14 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import store
-from .classes import scheme_classes
-from .config import DS1, Profile, get_profile
-from .data import Record
-from .dataset import DATASET_SCALES, build_dataset, cache_key, reference_beats
-from .evaluate import ec57_metrics, patient_kfold_splits
-from .render import FIXED_RANGE_MV, PATIENT_RANGE, patient_normalize, render_beats
-from .trees import TREES_BALANCE_POWER, train_trees, tree_features
+from .. import store
+from ..classes import scheme_classes
+from ..config import DS1, Profile, get_profile
+from ..data import Record
+from ..dataset import DATASET_SCALES, build_dataset, cache_key, reference_beats
+from ..evaluate import ec57_metrics, patient_kfold_splits
+from ..render import FIXED_RANGE_MV, PATIENT_RANGE, patient_normalize, render_beats
+from ..trees import TREES_BALANCE_POWER, train_trees, tree_features
 
 
 def record_images(

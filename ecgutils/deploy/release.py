@@ -14,11 +14,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import store
-from .backend import import_keras
-from .classes import scheme_classes, scheme_table
-from .config import MITDB_FS, Profile, get_profile
-from .dataset import build_dataset
+from .. import store
+from ..backend import import_keras
+from ..classes import scheme_classes, scheme_table
+from ..config import MITDB_FS, Profile, get_profile
+from ..dataset import build_dataset
+from ..train import TrainedModel, config_from_profile, load_or_train
+from ..trees import (
+    SAMPLE_CAP,
+    load_or_train_deployed_trees,
+    load_or_train_trees,
+    save_trees,
+    self_trained_trees,
+    training_sample,
+    tree_features,
+)
 from .predict import (
     MODEL_DIR,
     SELF_TRAINING_FILE,
@@ -27,18 +37,9 @@ from .predict import (
     load_deployed_model,
     model_card_text,
 )
-from .train import TrainedModel, config_from_profile, load_or_train
-from .trees import (
-    SAMPLE_CAP,
-    load_or_train_deployed_trees,
-    load_or_train_trees,
-    self_trained_trees,
-    training_sample,
-    tree_features,
-)
 
 #: The repository's root, where git is asked for the commit.
-_PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _git(*args: str) -> str | None:
@@ -151,7 +152,7 @@ def ship_model(
     (default: the package's ``resources/model``), replacing what was there only once all are
     written.
     """
-    from .models import machine_speed  # deferred: ecgutils.models loads TensorFlow
+    from ..models import machine_speed  # deferred: ecgutils.models loads TensorFlow
 
     keras = import_keras()
 
@@ -228,11 +229,9 @@ def ship_trees(profile: str = "standard", out: str | os.PathLike | None = None) 
     ``MODEL_CARD.md`` into ``out`` (default: the package's ``resources/trees``), replacing what
     was there only once all are written.
     """
-    import pickle
-
     import sklearn
 
-    from .models import machine_speed  # deferred: ecgutils.models loads TensorFlow
+    from ..models import machine_speed  # deferred: ecgutils.models loads TensorFlow
 
     prof = get_profile(profile)
     speed = round(machine_speed(), 3)
@@ -298,8 +297,7 @@ def ship_trees(profile: str = "standard", out: str | os.PathLike | None = None) 
     }
     folder = Path(out) if out is not None else TREES_DIR
     with store.publish(folder) as tmp:
-        with open(tmp / "trees.pkl", "wb") as f:
-            pickle.dump(trees, f)
+        save_trees(trees, tmp / "trees.pkl")
         np.savez_compressed(tmp / SELF_TRAINING_FILE, features=x, labels=y, stands_for=stands)
         (tmp / "card.json").write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n")
         (tmp / "MODEL_CARD.md").write_text(model_card_text(card))

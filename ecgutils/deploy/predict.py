@@ -1,6 +1,6 @@
 """Deployment: a raw ECG in, every beat's class and sample range out (notebook 09).
 
-:func:`read_ecg` (:mod:`ecgutils.ecgfile`) reads one lead from a file: a WFDB record, or a
+:func:`read_ecg` (:mod:`ecgutils.deploy.ecgfile`) reads one lead from a file: a WFDB record, or a
 text export (PhysioNet's, a spreadsheet's, a device's: separators, decimal commas and encodings
 are recognised); the sampling rate comes from the file wherever the file states it.
 
@@ -23,7 +23,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import pickle
 import time
 from dataclasses import dataclass
 from fractions import Fraction
@@ -34,12 +33,15 @@ import pandas as pd
 from scipy.signal import resample_poly
 from threadpoolctl import threadpool_limits
 
-from .backend import import_keras
-from .classes import scheme_table, symbol_map
-from .config import MITDB_FS
-from .data import Record
-from .dataset import network_inputs
-from .detect import detect_rpeaks
+from ..backend import import_keras
+from ..classes import scheme_table, symbol_map
+from ..config import MITDB_FS
+from ..data import Record
+from ..dataset import network_inputs
+from ..detect import detect_rpeaks
+from ..render import render_beats
+from ..segment import cut_beats, edge_pad, match_to_reference
+from ..trees import load_trees, recording_features, self_train_record
 from .ecgfile import (  # noqa: F401  (re-exported: the deployment's whole interface is here)
     ECG,
     MAX_FILE_BYTES,
@@ -47,14 +49,11 @@ from .ecgfile import (  # noqa: F401  (re-exported: the deployment's whole inter
     ecg_from_array,
     read_ecg,
 )
-from .render import render_beats
-from .segment import cut_beats, edge_pad, match_to_reference
-from .trees import recording_features, self_train_record
 
 #: Where the shipped 8-class CNN (``cnn8``) and its card live.
-MODEL_DIR = Path(__file__).parent / "resources" / "model"
+MODEL_DIR = Path(__file__).parents[1] / "resources" / "model"
 #: Where the shipped inter-patient trees (``trees``, AAMI classes) and their card live.
-TREES_DIR = Path(__file__).parent / "resources" / "trees"
+TREES_DIR = Path(__file__).parents[1] / "resources" / "trees"
 #: The training sample a trees folder carries for self-training (:func:`has_self_training`).
 SELF_TRAINING_FILE = "self_training.npz"
 #: The shipped models by name. ``trees``: the inter-patient recipe of chapter 08 trained on all
@@ -201,7 +200,7 @@ class TreesModel(DeployedModel):
 def load_deployed_model(path: str | os.PathLike | None = None) -> DeployedModel:
     """The model named ``path`` (a key of :data:`MODELS`) or in the folder ``path``, else in
     ``$ECG_MODEL_DIR``, else the default (:data:`DEFAULT_MODEL`); folders are written by
-    :func:`ecgutils.release.ship_model` and :func:`ecgutils.release.ship_trees`.
+    :func:`ecgutils.deploy.release.ship_model` and :func:`ecgutils.deploy.release.ship_trees`.
 
     A trees folder holds a pickle: load only folders you trust (pickles run code)."""
     chosen = path or os.environ.get(MODEL_ENV) or DEFAULT_MODEL
@@ -256,9 +255,7 @@ def _load_trees(folder: Path, card: dict) -> DeployedModel:
             "the course. Run `python -m ecgutils ship-model --kind trees` to save it again."
         )
     try:
-        with open(folder / "trees.pkl", "rb") as f:
-            trees = pickle.load(f)
-        trees.predict_proba  # noqa: B018  (an ensemble of this course, not any pickle)
+        trees = load_trees(folder / "trees.pkl")  # scikit-learn's models and their settings
     except Exception as exc:  # a damaged file, or one of another scikit-learn
         raise ValueError(
             f"Cannot load {folder / 'trees.pkl'} ({type(exc).__name__}: {exc}): run `python -m "
