@@ -9,7 +9,7 @@ notebook never hard-codes a record list or an image size.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 #: Sampling rate of every MIT-BIH Arrhythmia Database record, in Hz.
@@ -129,7 +129,6 @@ class Profile:
     augment: str = "none"
     seed: int = 2018
     precise_bn: bool = False
-    extra: dict = field(default_factory=dict, compare=False)
 
 
 PROFILES: dict[str, Profile] = {
@@ -169,14 +168,17 @@ PROFILES: dict[str, Profile] = {
 DEFAULT_PROFILE = "standard"
 
 
-def get_profile(name: str | None = None) -> Profile:
-    """Return a profile by name, or the one ``ECG_PROFILE`` names (``standard`` if unset).
+def get_profile(name: str | Profile | None = None) -> Profile:
+    """Return a profile by name, or the one ``ECG_PROFILE`` names (``standard`` if unset); a
+    :class:`Profile` is returned as it is (so every function takes a name or a profile).
 
     Raises
     ------
     ValueError
         If the name is not a known profile; the message lists the valid ones.
     """
+    if isinstance(name, Profile):
+        return name
     chosen = name if name is not None else os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE
     key = str(chosen).strip().lower()
     if key not in PROFILES:

@@ -101,7 +101,7 @@ def dataset_params(
     line_width: float | None = None,
 ) -> dict:
     """The parameters of a data set: the profile's, with any given option overriding them."""
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = get_profile(profile)
     names = check_record_names(prof.records if records is None else records)
     scale = scale or prof.scale
     if scale not in DATASET_SCALES:

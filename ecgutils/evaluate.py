@@ -57,6 +57,38 @@ def kfold_splits(
     return [(idx[a], idx[b]) for a, b in folds.split(idx, labels[idx])]
 
 
+#: The AAMI class that is never learnt: EC57 does not score Q beats, so training leaves them out.
+UNLEARNT = "Q"
+
+
+def learnt_rows(labels: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """The beats of ``rows`` (default: all) a model learns from: labelled (``aami5`` index >= 0)
+    and not :data:`UNLEARNT` (Q). The one place that drops Q from training."""
+    labels = np.asarray(labels)
+    rows = np.arange(len(labels)) if rows is None else np.asarray(rows)
+    return rows[(labels[rows] >= 0) & (labels[rows] != scheme_classes("aami5").index(UNLEARNT))]
+
+
+def interpatient_rows(
+    beats: pd.DataFrame, labels: np.ndarray, seed: int = 2018
+) -> tuple[np.ndarray, np.ndarray]:
+    """(train, test): every DS1 beat a model learns from (:func:`learnt_rows`; the validation
+    part of :func:`interpatient_split` included, for models that hold out their own) and every
+    scored DS2 beat, both sorted. ``labels``: ``aami5`` indices."""
+    split = interpatient_split(beats, labels, seed=seed)
+    return learnt_rows(labels, np.sort(np.r_[split["train"], split["val"]])), split["test"]
+
+
+def ds1_only(beats: pd.DataFrame, labels: np.ndarray, records=DS1) -> np.ndarray:
+    """``labels`` (``aami5`` indices) with every beat outside ``records`` (default DS1) and every
+    beat no model learns (:func:`learnt_rows`) set to -1: what patient folds on DS1 score."""
+    out = np.full(len(labels), -1, dtype=np.asarray(labels).dtype)
+    keep = learnt_rows(labels)
+    keep = keep[np.isin(beats["record"].astype(str).to_numpy()[keep], records)]
+    out[keep] = np.asarray(labels)[keep]
+    return out
+
+
 def interpatient_split(
     beats: pd.DataFrame,
     labels: np.ndarray,

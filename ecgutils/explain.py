@@ -13,7 +13,7 @@
 
 Models are Keras models whose image input is named ``image`` (uint8-valued, 255 = background,
 shape ``(n, size, size, channels)``), alone or with a feature input ``rr`` (the course's CNNs,
-:mod:`ecgutils.models`). :func:`model_inputs` builds those inputs for a trained model's beats,
+:mod:`ecgutils.models`). :func:`trained_inputs` builds those inputs for a trained model's beats,
 :func:`examples_per_class` picks test beats per class, and :func:`swap_rr` classifies a beat with
 another beat's timing.
 
@@ -30,7 +30,7 @@ import pandas as pd
 
 from .backend import import_keras, import_tensorflow
 from .classes import WAVE_WINDOWS, scheme_classes  # noqa: F401  (WAVE_WINDOWS: chapter 10 reads it here)
-from .config import Profile, get_profile
+from .config import get_profile
 from .train import load_or_train
 from .train import model_inputs as inputs_of
 
@@ -340,7 +340,7 @@ def wave_shares(times: np.ndarray, heat: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def model_inputs(trained, index: np.ndarray) -> dict:
+def trained_inputs(trained, index: np.ndarray) -> dict:
     """The inputs a trained course model (:class:`ecgutils.train.TrainedModel`) takes for the
     beats ``index`` of its data set: ``image`` (n, size, size, channels) and, with RR features,
     ``rr`` (n, k) (:func:`ecgutils.train.model_inputs`)."""
@@ -414,7 +414,7 @@ def explain_beats(trained, index: np.ndarray, *, layer: str | None = None) -> pd
 
     index = np.asarray(index)
     classes = scheme_classes(trained.config.scheme)
-    inputs = model_inputs(trained, index)
+    inputs = trained_inputs(trained, index)
     heat, cls = grad_cam(trained.model, inputs, layer=layer)
     images = trained.dataset.images[index]
     per_col = column_heat(heat, images)
@@ -463,8 +463,8 @@ def swap_rr(trained, index: int, donor: int, *, class_name: str | None = None) -
     if class_name not in names:
         raise ValueError(f"{class_name!r} is not one of the model's classes ({', '.join(names)}).")
     c = names.index(class_name)
-    own = model_inputs(trained, np.array([index]))
-    borrowed = {**own, "rr": model_inputs(trained, np.array([donor]))["rr"]}
+    own = trained_inputs(trained, np.array([index]))
+    borrowed = {**own, "rr": trained_inputs(trained, np.array([donor]))["rr"]}
     image = trained.dataset.images[[index]]
     times = column_times(trained.dataset.beats.iloc[[index]], image.shape[1])[0]
     rows = {}
@@ -500,7 +500,7 @@ def paper_cnn_model(profile=None, *, verbose: int = 0):
     :class:`ecgutils.train.TrainedModel`
     """
 
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = get_profile(profile)
     if prof.model == "paper":
         return load_or_train(prof, verbose=verbose)
     standin = dict(PAPER_STANDIN)

@@ -152,14 +152,6 @@ def render_beats(
     return out
 
 
-def render_beat(x: np.ndarray, **options) -> np.ndarray:
-    """One beat (1-D array, mV) as a (size, size) uint8 image; see :func:`render_beats`."""
-    x = np.asarray(x, dtype=np.float32)
-    if x.ndim != 1 or len(x) < 2:
-        raise ValueError(f"A beat is a 1-D array of at least 2 samples, got shape {x.shape}.")
-    return render_beats(x, np.array([0]), np.array([len(x)]), **options)[0]
-
-
 def render_beat_reference(x: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
     """Render one beat exactly as the original code did (slow; for teaching and checks).
 

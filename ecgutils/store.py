@@ -518,7 +518,6 @@ def entries(root: str | os.PathLike | None = None):
             if kind_dir.name.startswith("."):
                 continue
             if kind_dir.name not in KIND_ROOTS or not kind_dir.is_dir():
-                rows.append(_describe_legacy(kind_dir))
                 continue
             for folder in sorted(kind_dir.iterdir()):
                 if folder.name.startswith(".") or not is_complete(folder):
@@ -526,23 +525,6 @@ def entries(root: str | os.PathLike | None = None):
                 rows.append(_describe(folder))
     cols = ["kind", "label", "key", "MB", "age (days)", "current", "path"]
     return pd.DataFrame(rows, columns=cols)
-
-
-def _describe_legacy(path: Path) -> dict:
-    """A folder or file the course wrote before the store existed (``cache/beats-<key>/``,
-    ``cache/rpeaks-v1/``, ``models/<name>-<key>/``, ``models/baselines-*.csv``): never read
-    again, so always stale."""
-    size = path.stat().st_size if path.is_file() else _size(path)
-    label, _, key = path.stem.rpartition("-")
-    return {
-        "kind": "legacy",
-        "label": label or path.name,
-        "key": key if label else "",
-        "MB": round(size / 1e6, 2),
-        "age (days)": round((time.time() - path.stat().st_mtime) / 86400, 2),
-        "current": False,
-        "path": str(path),
-    }
 
 
 def _describe(folder: Path) -> dict:
@@ -578,11 +560,8 @@ def clear(*, everything: bool = False, root: str | os.PathLike | None = None) ->
     for _, row in table.iterrows():
         if everything or not row["current"]:
             path = Path(row["path"])
-            if row["kind"] == "legacy":
+            with _locked(path):
                 _remove(path)
-            else:
-                with _locked(path):
-                    _remove(path)
             removed.append(path)
     base = Path(root) if root is not None else data_dir()
     for sub in set(KIND_ROOTS.values()):

@@ -50,19 +50,6 @@ AUGMENTS = ("none", "random", "enlarge")
 #: ``beat``: stratified beat-level hold-out (the paper). ``interpatient``: de Chazal's DS1 ->
 #: DS2, early stopping on DS1 patients (:func:`ecgutils.evaluate.interpatient_split`).
 SPLITS = ("beat", "interpatient")
-#: Fields added after version 1: left out of a model's key while at their defaults, so models
-#: trained before they existed keep their keys.
-_LATER_FIELDS = {
-    "rule": None,
-    "scale": None,
-    "template": False,
-    "rhythm": False,
-    "relative_rr": False,
-    "ensemble": 1,
-    "ignore_classes": (),
-    "split": "beat",
-    "precise_bn": False,
-}
 
 
 @dataclass(frozen=True)
@@ -116,7 +103,7 @@ class TrainConfig:
 
 def config_from_profile(profile: Profile | str | None = None, **overrides) -> TrainConfig:
     """The training configuration a profile implies, with keyword overrides."""
-    p = profile if isinstance(profile, Profile) else get_profile(profile)
+    p = get_profile(profile)
     base = {
         "model": p.model,
         "size": p.image_size,
@@ -338,13 +325,8 @@ class TrainedModel:
 
 
 def config_key(cfg: TrainConfig) -> dict:
-    """The configuration as it enters a model's key (later fields only when not default)."""
-    conf = dataclasses.asdict(cfg)
-    return {
-        k: list(v) if isinstance(v, tuple) else v
-        for k, v in conf.items()
-        if k not in _LATER_FIELDS or v != _LATER_FIELDS[k]
-    }
+    """The configuration as it enters a model's key: every field (tuples as lists)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(cfg).items()}
 
 
 def model_spec(
@@ -353,7 +335,7 @@ def model_spec(
     """The store entry of a model trained with ``cfg`` on the data set whose key is
     ``data_key`` (:func:`ecgutils.dataset.cache_key`); ``architecture``: the
     :func:`architecture_key` of a network of yours (built-in networks are keyed by their code)."""
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = get_profile(profile)
     params = {"config": config_key(cfg)}
     if architecture is not None:
         params["architecture"] = architecture
@@ -615,7 +597,7 @@ def load_or_train(
     """
     keras = import_keras()
 
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = get_profile(profile)
     build = None
     if "model" in overrides and not isinstance(overrides["model"], str):
         overrides["model"], build = _builder(overrides["model"], keras)

@@ -46,7 +46,12 @@ from .dataset import (
     relative_rr_features,
     rhythm_features,
 )
-from .evaluate import classification_metrics, ec57_metrics, interpatient_split
+from .evaluate import (
+    classification_metrics,
+    ec57_metrics,
+    interpatient_rows,
+    learnt_rows,
+)
 from .render import patient_normalize, render_beats, trace_from_image
 
 #: Class-weight exponent of the trees: the inter-patient CNN's (``INTERPATIENT["balance_power"]``),
@@ -314,7 +319,7 @@ def load_or_train_trees(
     The trees, their DS2 probabilities and metrics are kept in the store
     (``data/models/trees/<profile>-<key>/``; ``retrain=True`` replaces them).
     """
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = get_profile(profile)
     ds = build_dataset(prof, rule="fixed", scale="patient", size=size, progress=False)
     settings = {"balance_power": balance_power, "n_models": n_models, "seed": seed}
     if max_iter != 300:  # keys of the default stay as they were
@@ -355,7 +360,7 @@ def load_or_train_deployed_trees(
     Kept in the store (``data/models/trees/<profile>-all-<key>/``). Returns the trees and their
     metadata (settings, data set parameters, beats, seconds).
     """
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = get_profile(profile)
     ds = build_dataset(prof, rule="fixed", scale="patient", progress=False)
     settings = {"balance_power": balance_power, "n_models": n_models, "seed": seed}
     spec = _spec(f"{prof.name}-all", {**settings, "train": "every record"}, ds)
@@ -363,7 +368,7 @@ def load_or_train_deployed_trees(
     def build(folder: Path) -> None:
         classes = scheme_classes("aami5")
         labels = ds.labels("aami5")
-        train = np.flatnonzero((labels >= 0) & (labels != classes.index("Q")))
+        train = learnt_rows(labels)
         t0 = time.perf_counter()
         trees = train_trees(
             tree_features(ds)[train], labels[train], classes, balance_power=balance_power,
@@ -398,10 +403,7 @@ def _fit_and_save(spec, prof, ds, settings: dict, folder: Path) -> TrainedTrees:
     scheme = "aami5"
     classes = scheme_classes(scheme)
     labels = ds.labels(scheme)
-    split = interpatient_split(ds.beats, labels, seed=seed)
-    train = np.sort(np.r_[split["train"], split["val"]])  # trees stop early on their own
-    train = train[labels[train] != classes.index("Q")]
-    test = split["test"]
+    train, test = interpatient_rows(ds.beats, labels, seed)  # trees stop early on their own
     feats = tree_features(ds)
     t0 = time.perf_counter()
     trees = train_trees(
@@ -613,7 +615,7 @@ def self_trained_trees(
         beats each record took as its own training beats, per class.
     """
 
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = get_profile(profile)
     base = load_or_train_trees(prof, **(trees or {}))
     ds = base.dataset
     balance_power, seed = (base.metadata["settings"][k] for k in ("balance_power", "seed"))

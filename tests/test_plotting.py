@@ -132,10 +132,10 @@ def test_class_balance_plot():
 
 
 def test_trace_readback_plot():
-    from ecgutils.render import render_beat
+    from ecgutils.render import render_beats
 
     beat = np.sin(np.linspace(0, 3, 200))
-    ax = plotting.plot_trace_readback(render_beat(beat), beat)
+    ax = plotting.plot_trace_readback(render_beats(beat, [0], [len(beat)])[0], beat)
     r = float(ax.get_title().split("=")[1])
     assert 0.99 <= r <= 1.0 and len(ax.get_lines()) == 2
 

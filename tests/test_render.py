@@ -15,9 +15,14 @@ def resampled(x: np.ndarray, size: int) -> np.ndarray:
     return np.interp(pos, np.arange(len(x)), x)
 
 
+def _one(x: np.ndarray, **options) -> np.ndarray:
+    """One beat (the whole of ``x``) as an image."""
+    return render.render_beats(np.asarray(x, dtype=float), [0], [len(x)], **options)[0]
+
+
 def test_shapes_dtype_and_background():
     x = np.sin(np.linspace(0, 2 * np.pi, 300))
-    img = render.render_beat(x)
+    img = _one(x)
     assert img.shape == (128, 128) and img.dtype == np.uint8
     assert img.max() == 255 and img.min() < 60  # white background, dark line
     assert (img < 255).any(axis=0).all()  # every column has ink
@@ -29,7 +34,7 @@ def test_shapes_dtype_and_background():
 
 
 def test_flat_beat_is_a_line_in_the_middle():
-    img = render.render_beat(np.zeros(100), size=64)
+    img = _one(np.zeros(100), size=64)
     rows = np.flatnonzero((img < 255).any(axis=1))
     assert rows.tolist() == [31, 32]  # centred at 31.5: half of each row is covered
     assert (img[31] == 128).all() and (img[32] == 128).all()
@@ -37,7 +42,7 @@ def test_flat_beat_is_a_line_in_the_middle():
 
 def test_line_width_and_antialiasing():
     x = np.sin(np.linspace(0, 2 * np.pi, 300))
-    thin, thick = render.render_beat(x, line_width=0.5), render.render_beat(x, line_width=3.0)
+    thin, thick = _one(x, line_width=0.5), _one(x, line_width=3.0)
     ink = lambda im: (255 - im.astype(float)).sum()  # noqa: E731
     # each column's span grows by the extra width: 2.5 px x 128 columns of full ink
     assert ink(thick) - ink(thin) == pytest.approx(2.5 * 128 * 255, rel=0.05)
@@ -46,10 +51,10 @@ def test_line_width_and_antialiasing():
 
 def test_minmax_loses_amplitude_fixed_keeps_it():
     x = np.sin(np.linspace(0, 2 * np.pi, 300)) * 0.5
-    a, b = render.render_beat(x), render.render_beat(2 * x)
+    a, b = _one(x), _one(2 * x)
     np.testing.assert_array_equal(a, b)
-    fa = render.render_beat(x, scale="fixed", mv_range=(-2, 2))
-    fb = render.render_beat(2 * x, scale="fixed", mv_range=(-2, 2))
+    fa = _one(x, scale="fixed", mv_range=(-2, 2))
+    fb = _one(2 * x, scale="fixed", mv_range=(-2, 2))
     height = lambda im: np.ptp(np.flatnonzero((im < 128).any(axis=1)))  # noqa: E731
     assert height(fb) > 1.8 * height(fa)
 
@@ -63,9 +68,9 @@ def test_resample_beat_averages_each_column():
 
 def test_bad_inputs_are_refused():
     with pytest.raises(ValueError, match="Unknown scale"):
-        render.render_beat(np.zeros(10), scale="log")
-    with pytest.raises(ValueError, match="at least 2 samples"):
-        render.render_beat(np.zeros(1))
+        _one(np.zeros(10), scale="log")
+    with pytest.raises(ValueError, match="start \\+ 2 <= end"):
+        render.render_beats(np.zeros(1), np.array([0]), np.array([1]))
     with pytest.raises(ValueError, match="start \\+ 2 <= end"):
         render.render_beats(np.zeros(10), np.array([5]), np.array([20]))
 

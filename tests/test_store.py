@@ -171,23 +171,12 @@ def test_entries_tell_stale_from_current_and_clear_removes_stale(root):
     man["code"]["ecgutils.segment"] = "0" * 12  # built by an older version of the code
     (stale / store.MANIFEST).write_text(json.dumps(man))
     (root / "cache" / "beats" / "half-written").mkdir()  # no manifest: not an entry
-    legacy = root / "cache" / "beats-0123456789ab"  # written before the store existed
-    legacy.mkdir()
-    (legacy / "images.npy").write_bytes(b"0" * 2_000_000)
-    (root / "models").mkdir()
-    (root / "models" / "baselines-quick-0123456789ab.csv").write_text("a,b\n")
+    other = root / "cache" / "beats-0123456789ab"  # not an entry kind's folder: left alone
+    other.mkdir()
     table = store.entries(root)
-    assert dict(zip(table["path"], table["current"])) == {
-        str(current): True,
-        str(stale): False,
-        str(legacy): False,
-        str(root / "models" / "baselines-quick-0123456789ab.csv"): False,
-    }
-    assert sorted(table["kind"]) == ["beats", "beats", "legacy", "legacy"]
-    assert table.loc[table["path"] == str(legacy), "MB"].item() == 2.0
-    assert sorted(store.clear(root=root)) == sorted(
-        [stale, legacy, root / "models" / "baselines-quick-0123456789ab.csv"]
-    )
+    assert dict(zip(table["path"], table["current"])) == {str(current): True, str(stale): False}
+    assert sorted(table["kind"]) == ["beats", "beats"]
+    assert store.clear(root=root) == [stale] and other.is_dir()
     assert list(store.entries(root)["path"]) == [str(current)]
     store.clear(everything=True, root=root)
     assert store.entries(root).empty

@@ -19,6 +19,7 @@ from ..backend import import_keras
 from ..classes import scheme_classes, scheme_table
 from ..config import MITDB_FS, Profile, get_profile
 from ..dataset import build_dataset
+from ..evaluate import learnt_rows
 from ..train import TrainedModel, config_from_profile, load_or_train
 from ..trees import (
     SAMPLE_CAP,
@@ -88,7 +89,7 @@ def course_model(profile: Profile | str | None = None, *, retrain: bool = False,
     -------
     :class:`ecgutils.train.TrainedModel`
     """
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = get_profile(profile)
     if not retrain:
         shipped, why = _shipped_as_trained(prof)
         if shipped is not None:
@@ -241,7 +242,7 @@ def ship_trees(profile: str = "standard", out: str | os.PathLike | None = None) 
     ds = build_dataset(prof, rule="fixed", scale="patient", progress=False)
     classes = scheme_classes("aami5")
     labels = ds.labels("aami5")
-    train = np.flatnonzero((labels >= 0) & (labels != classes.index("Q")))  # as the trees
+    train = learnt_rows(labels)  # as the trees
     x, y, stands = training_sample(
         tree_features(ds)[train], labels[train], len(classes), cap=SAMPLE_CAP,
         seed=meta["settings"]["seed"],

@@ -12,10 +12,10 @@ from tqdm.auto import tqdm
 
 from .. import store
 from ..classes import scheme_classes
-from ..config import DS1, Profile, get_profile
+from ..config import get_profile
 from ..data import Record
 from ..dataset import DATASET_SCALES, build_dataset, cache_key, reference_beats
-from ..evaluate import ec57_metrics, patient_kfold_splits
+from ..evaluate import ds1_only, ec57_metrics, patient_kfold_splits
 from ..render import FIXED_RANGE_MV, PATIENT_RANGE, patient_normalize, render_beats
 from ..trees import TREES_BALANCE_POWER, train_trees, tree_features
 
@@ -170,7 +170,7 @@ def ds1_fold_probabilities(
         ``records`` (n,) str, over the scored DS1 beats.
     """
 
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = get_profile(profile)
     power = TREES_BALANCE_POWER if balance_power is None else float(balance_power)
     ds = build_dataset(prof, rule="fixed", scale="patient", progress=False)
     settings = {"balance_power": power, "k": k, "seed": seed, "max_iter": max_iter}
@@ -182,9 +182,8 @@ def ds1_fold_probabilities(
     def build(folder):
 
         classes = scheme_classes("aami5")
-        labels = ds.labels("aami5").copy()
+        labels = ds1_only(ds.beats, ds.labels("aami5"))
         records = np.asarray(ds.beats["record"], dtype=str)
-        labels[~np.isin(records, DS1) | (labels == classes.index("Q"))] = -1
         folds = patient_kfold_splits(ds.beats, labels, k, seed)
         feats = tree_features(ds)
         probs = np.full((len(labels), len(classes)), np.nan)

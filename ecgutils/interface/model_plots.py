@@ -469,12 +469,12 @@ def plot_explanation(trained, beat: int, *, layer: str | None = None) -> plt.Fig
     from ..explain import (  # deferred: ecgutils.explain loads TensorFlow
         column_heat,
         grad_cam,
-        model_inputs,
+        trained_inputs,
     )
 
     ds, cfg = trained.dataset, trained.config
     classes = scheme_classes(cfg.scheme)
-    inputs = model_inputs(trained, np.array([beat]))
+    inputs = trained_inputs(trained, np.array([beat]))
     heat, cls = grad_cam(trained.model, inputs, layer=layer)
     probs = np.asarray(trained.model.predict(inputs if cfg.rr else inputs["image"], verbose=0))[0]
     row = ds.beats.iloc[beat]

@@ -17,7 +17,14 @@ from .. import store
 from ..classes import scheme_classes
 from ..config import DS1, DS2, MITDB_FS, MITDB_RECORD_MINUTES, Profile, get_profile
 from ..dataset import build_dataset
-from ..evaluate import ec57_metrics, ec57_row, interpatient_split, patient_kfold_splits
+from ..evaluate import (
+    ds1_only,
+    ec57_metrics,
+    ec57_row,
+    interpatient_rows,
+    learnt_rows,
+    patient_kfold_splits,
+)
 from ..train import load_or_train
 from ..trees import (
     TREES_BALANCE_POWER,
@@ -59,14 +66,10 @@ def choose_balance_power(
     """
 
     pool = DS1 if records is None else tuple(str(r) for r in records)
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = get_profile(profile)
     ds = build_dataset(prof, rule="fixed", scale="patient", progress=False)
     classes = scheme_classes("aami5")
-    labels = ds.labels("aami5").copy()
-    beat_records = ds.beats["record"].astype(str).to_numpy()
-    labels[
-        ~np.isin(beat_records, pool) | (labels == classes.index("Q"))
-    ] = -1  # DS1, scored classes
+    labels = ds1_only(ds.beats, ds.labels("aami5"), pool)
     folds = patient_kfold_splits(ds.beats, labels, k, seed)
     feats = tree_features(ds)
     rows = {}
@@ -162,7 +165,7 @@ def patient_adaptive_trees(
             f"shorter than the {MITDB_RECORD_MINUTES:g}-minute MIT-BIH records, or nothing is "
             "labelled or left to score; pass e.g. minutes=5 (`--minutes 5` on the command line)."
         )
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = get_profile(profile)
     ds = build_dataset(prof, rule="fixed", scale="patient", progress=False)
     settings = {
         "minutes": minutes, "local_weight": local_weight, "balance_power": balance_power,
@@ -172,22 +175,18 @@ def patient_adaptive_trees(
 
     def build(folder: Path) -> None:
         classes = scheme_classes("aami5")
-        q = classes.index("Q")
         labels = ds.labels("aami5")
         records = ds.beats["record"].astype(str).to_numpy()
-        split = interpatient_split(ds.beats, labels, seed=seed)
-        ds1 = np.sort(np.r_[split["train"], split["val"]])
-        ds1 = ds1[labels[ds1] != q]
+        ds1, test = interpatient_rows(ds.beats, labels, seed)
         early = ds.beats["r"].to_numpy() < minutes * 60 * MITDB_FS  # samples
         feats = tree_features(ds)
-        test = split["test"]
         probs = np.zeros((len(test), len(classes)))
         labelled = {}
         t0 = time.perf_counter()
         names = [r for r in DS2 if r in set(records[test])]
         for name in tqdm(names, desc="DS2 records", unit="record", disable=not progress):
             mine = records == name
-            local = np.flatnonzero(mine & early & (labels >= 0) & (labels != q))
+            local = learnt_rows(labels, np.flatnonzero(mine & early))
             train = np.r_[ds1, local]
             model = train_trees(
                 feats[train], labels[train], classes, balance_power=balance_power, n_models=1,

@@ -28,7 +28,6 @@ from tqdm.auto import tqdm
 
 from .. import store
 from ..backend import fast_weighted_binning, import_keras
-from ..classes import scheme_classes
 from ..config import MITDB_FS, Profile, get_profile
 from ..data import expected_checksums, load_record
 from ..dataset import relative_rr_features, rr_features
@@ -36,7 +35,7 @@ from ..evaluate import (
     classification_metrics,
     ec57_metrics,
     holdout_split,
-    interpatient_split,
+    interpatient_rows,
     validation_split,
 )
 from ..render import remove_baseline
@@ -52,7 +51,7 @@ DECIMATE = 3
 BASELINE_NAMES = ("1-NN", "trees", "1-D CNN")
 
 
-def beat_windows(profile: Profile | str | None = None) -> tuple[np.ndarray, pd.DataFrame]:
+def beat_waveforms(profile: Profile | str | None = None) -> tuple[np.ndarray, pd.DataFrame]:
     """Waveform vectors of every beat of a profile's records, with their beat table.
 
     Returns
@@ -63,7 +62,7 @@ def beat_windows(profile: Profile | str | None = None) -> tuple[np.ndarray, pd.D
         The beat table of :func:`ecgutils.segment.segment_record` (rule ``fixed``), same rows.
     """
 
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = get_profile(profile)
     before, after = (int(round(w * MITDB_FS)) for w in FIXED_WINDOW_S)
     offsets = np.arange(-before, after + 1, DECIMATE)
 
@@ -189,7 +188,7 @@ def baseline_table(
         and Se / +P of S and V (EC57, %); training seconds and ms per test beat of each;
         parameters (networks only).
     """
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = get_profile(profile)
     models = tuple(models)
     unknown = [m for m in models if m not in BASELINE_NAMES]
     if unknown:  # fail before any work
@@ -206,7 +205,7 @@ def baseline_table(
 
 def baseline_spec(profile: Profile | str | None, models: tuple[str, ...]) -> store.Spec:
     """The store entry of :func:`baseline_table` for these records and baselines."""
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = get_profile(profile)
     settings = {
         "records": list(prof.records),
         "models": list(models),
@@ -226,14 +225,12 @@ def baseline_spec(profile: Profile | str | None, models: tuple[str, ...]) -> sto
 
 def _baseline_table(prof: Profile, models: tuple[str, ...]) -> pd.DataFrame:
 
-    windows, beats = beat_windows(prof)
+    windows, beats = beat_waveforms(prof)
     intra_x = baseline_features(windows, beats, relative=False)
     inter_x = baseline_features(windows, beats, relative=True)
     paper8, aami5 = beats["paper8"].to_numpy(np.int64), beats["aami5"].to_numpy(np.int64)
     train, test = holdout_split(paper8, 0.2, 2018)
-    ip = interpatient_split(beats, aami5)
-    ip_train = np.sort(np.r_[ip["train"], ip["val"]])
-    ip_train = ip_train[aami5[ip_train] != scheme_classes("aami5").index("Q")]
+    ip_train, ip_test = interpatient_rows(beats, aami5)
 
     rows = {}
     bar = tqdm(models, desc="Baselines", unit="model")
@@ -249,9 +246,9 @@ def _baseline_table(prof: Profile, models: tuple[str, ...]) -> pd.DataFrame:
             "parameters": params,
         }
         pred, fit_s, ms, _ = _fit_score(
-            name, inter_x[ip_train], aami5[ip_train], inter_x[ip["test"]], 5
+            name, inter_x[ip_train], aami5[ip_train], inter_x[ip_test], 5
         )
-        ec = ec57_metrics(aami5[ip["test"]], pred)
+        ec = ec57_metrics(aami5[ip_test], pred)
         row["DS2 accuracy (%)"] = 100 * ec["accuracy"]
         for c in "SV":
             row[f"DS2 {c} Se (%)"] = 100 * ec["per_class"][c]["se"]

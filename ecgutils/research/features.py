@@ -30,10 +30,16 @@ from tqdm.auto import tqdm
 
 from .. import store
 from ..classes import scheme_classes
-from ..config import DS1, Profile, get_profile
+from ..config import Profile, get_profile
 from ..data import load_record
 from ..dataset import BeatDataset, build_dataset, cache_key, reference_beats
-from ..evaluate import ec57_metrics, ec57_row, interpatient_split, patient_kfold_splits
+from ..evaluate import (
+    ds1_only,
+    ec57_metrics,
+    ec57_row,
+    interpatient_rows,
+    patient_kfold_splits,
+)
 from ..trees import TREES_BALANCE_POWER, self_train_record, train_trees, tree_features
 
 #: Columns of :func:`rr_distribution_features`.
@@ -109,7 +115,9 @@ def rr_distribution_features(beats: pd.DataFrame) -> np.ndarray:
     return feats.astype(np.float32)
 
 
-def bandpass(signal: np.ndarray, fs: float, low: float = 0.5, high: float = 30.0) -> np.ndarray:
+def butterworth_band(
+    signal: np.ndarray, fs: float, low: float = 0.5, high: float = 30.0
+) -> np.ndarray:
     """Zero-phase 2nd-order Butterworth band-pass (``low`` to ``high`` Hz) of a signal sampled at
     ``fs`` Hz: the baseline and the mains hum out, the P wave kept."""
     from scipy.signal import butter, sosfiltfilt
@@ -118,7 +126,7 @@ def bandpass(signal: np.ndarray, fs: float, low: float = 0.5, high: float = 30.0
     return sosfiltfilt(sos, np.asarray(signal, dtype=float))
 
 
-def beat_windows(x: np.ndarray, r: np.ndarray, a: int, b: int) -> np.ndarray:
+def windows_around(x: np.ndarray, r: np.ndarray, a: int, b: int) -> np.ndarray:
     """(n, b - a) samples ``x[r + a : r + b]`` around each R peak in ``r`` (samples), clipped at
     the signal's edges."""
     idx = np.clip(np.asarray(r)[:, None] + np.arange(a, b)[None, :], 0, len(x) - 1)
@@ -138,8 +146,8 @@ def p_wave_features(
     """The P-wave window of each beat against the patient's (columns :data:`P_WAVE_COLUMNS`).
 
     The window is :data:`P_WINDOW_S` around each R peak of the band-passed signal
-    (:func:`bandpass`); the patient's template window is the median of the ``reference`` beats'
-    windows. An ectopic atrial beat has a P wave of another shape, size or timing, or none:
+    (:func:`butterworth_band`); the patient's template window is the median of the ``reference``
+    beats' windows. An ectopic atrial beat has a P wave of another shape, size or timing, or none:
 
     0. correlation with the template window
     1. peak-to-peak amplitude / the template's
@@ -163,9 +171,9 @@ def p_wave_features(
     -------
     (n, 6) float32 array
     """
-    x = bandpass(signal, fs)
+    x = butterworth_band(signal, fs)
     a, b = (int(round(t * fs)) for t in P_WINDOW_S)
-    w = beat_windows(x, r, a, b)
+    w = windows_around(x, r, a, b)
     ref = np.asarray(reference, dtype=bool)
     template = np.median(w[ref] if ref.any() else w, axis=0)
     w0 = w - w.mean(axis=1, keepdims=True)
@@ -177,7 +185,7 @@ def p_wave_features(
     shift = int(round(0.06 * fs))
     best = np.full(len(w), -1.0)
     for s in range(-shift, shift + 1, max(1, int(round(0.01 * fs)))):
-        best = np.maximum(best, row_correlation(beat_windows(x, r, a + s, b + s), template))
+        best = np.maximum(best, row_correlation(windows_around(x, r, a + s, b + s), template))
     feats = np.column_stack(
         [
             row_correlation(w, template),
@@ -204,9 +212,9 @@ def morphology_difference(
     -------
     (n, points) float32 array
     """
-    x = bandpass(signal, fs)
+    x = butterworth_band(signal, fs)
     a, b = (int(round(t * fs)) for t in BEAT_WINDOW_S)
-    w = beat_windows(x, r, a, b)
+    w = windows_around(x, r, a, b)
     ref = np.asarray(reference, dtype=bool)
     template = np.median(w[ref] if ref.any() else w, axis=0)
     d = (w - template) / (np.ptp(template) + 1e-6)
@@ -358,16 +366,6 @@ def fold_probabilities(
     return probs
 
 
-def _interpatient_rows(
-    ds: BeatDataset, labels: np.ndarray, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of ``ds`` the inter-patient trees train on (DS1, Q beats left out) and score (DS2)."""
-
-    split = interpatient_split(ds.beats, labels, seed=seed)
-    train = np.sort(np.r_[split["train"], split["val"]])
-    return train[labels[train] != scheme_classes("aami5").index("Q")], split["test"]
-
-
 def feature_set_table(
     profile: Profile | str | None = None,
     *,
@@ -399,19 +397,18 @@ def feature_set_table(
         ``DS2 ...`` (accuracy, S, V and F Se / +P, %).
     """
 
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = get_profile(profile)
     ds = dataset or build_dataset(prof, rule="fixed", scale="patient", progress=False)
     sets = FEATURE_SETS if sets is None else sets
     joined = JOINED_SETS if joined is None else joined
     classes = scheme_classes("aami5")
     labels = ds.labels("aami5")
     records = ds.beats["record"].astype(str).to_numpy()
-    ds1_labels = labels.copy()
-    ds1_labels[~np.isin(records, DS1) | (labels == classes.index("Q"))] = -1
+    ds1_labels = ds1_only(ds.beats, labels)
     n_ds1 = len(set(records[ds1_labels >= 0]))
     k = min(k, n_ds1)
     folds = patient_kfold_splits(ds.beats, ds1_labels, k, seed) if n_ds1 >= 2 else []
-    train, test = _interpatient_rows(ds, labels, seed)
+    train, test = interpatient_rows(ds.beats, labels, seed)
     options = {"balance_power": TREES_BALANCE_POWER, "seed": seed, "max_iter": max_iter}
     groups: dict[str, np.ndarray] = {}  # computed when a set is not in the store yet
 
@@ -501,12 +498,12 @@ def joined_interpatient(
     name = next(iter(JOINED_SETS)) if name is None else name
     if name not in JOINED_SETS:
         raise ValueError(f"Unknown joined set {name!r}; choose one of {list(JOINED_SETS)}.")
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = get_profile(profile)
     ds = build_dataset(prof, rule="fixed", scale="patient", progress=False)
     classes = scheme_classes("aami5")
     labels = ds.labels("aami5")
     records = ds.beats["record"].astype(str).to_numpy()
-    train, test = _interpatient_rows(ds, labels, seed)
+    train, test = interpatient_rows(ds.beats, labels, seed)
     options = {"balance_power": TREES_BALANCE_POWER, "seed": seed, "max_iter": max_iter}
     base, signal = tree_features(ds), None
     probs, widths = [], {}

@@ -395,7 +395,7 @@ def run(
     from ..models import machine_speed  # deferred: ecgutils.models loads TensorFlow
 
     exp = get_experiment(name)
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = get_profile(profile)
 
     ms = None
     if speed:
@@ -454,7 +454,7 @@ def load(
 ) -> Result | None:
     """The stored result of ``name`` for ``profile``, or None when none is stored."""
     get_experiment(name)
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = get_profile(profile)
     folder = _folder(prof.name, out)
     meta = folder / f"{name}.json"
     if not meta.exists():
@@ -504,7 +504,7 @@ def show(
     """
     if missing not in ("compute", "skip"):
         raise ValueError(f"missing must be 'compute' or 'skip', got {missing!r}.")
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = get_profile(profile)
     stored = None if recompute else load(name, prof, out=out)
     if stored is not None:
         print(stored.describe())

@@ -58,7 +58,7 @@ def cross_validate(
     """
     import logging
 
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = get_profile(profile)
     cfg = config_from_profile(prof, **overrides)
     if groups not in ("beat", "patient"):
         raise ValueError(f"groups must be 'beat' or 'patient', got {groups!r}.")

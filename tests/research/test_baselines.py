@@ -32,7 +32,7 @@ def test_unknown_baseline_is_a_clear_error():
 
 @pytest.mark.integration
 def test_windows_are_centred_on_r_in_mv(mitdb_ready):
-    windows, beats = baselines.beat_windows("quick")
+    windows, beats = baselines.beat_waveforms("quick")
     assert windows.shape == (len(beats), 85) and set(beats["record"]) == {"100", "107", "207"}
     first = beats["record"] == "100"
     # in record 100 the R peak is the largest deflection of a normal beat: the window's centre
