@@ -81,3 +81,9 @@ def test_each_module_says_its_job_in_its_first_line(module):
     assert first and len(first) <= 100 and first.endswith((".", ")")), (
         f"{module}: its docstring opens without a one-line summary: {first!r}"
     )
+
+
+def test_no_module_of_the_method_is_longer_than_a_reader_takes_in():
+    """Issue 29's bound: no module outside the research area over 700 lines (split it by step)."""
+    long = {m: layout.lines(m) for m in CORE if layout.lines(m) > 700}
+    assert not long, f"modules over 700 lines: {long}"
