@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ecgutils import dataset
+from ecgutils import dataset, trees
 from ecgutils.data import load_record
 from ecgutils.interface import explore
 from ecgutils.segment import segment_record
@@ -82,12 +82,12 @@ def test_ds1_fold_probabilities_never_read_ds2(mitdb_ready):
         name="ds1-folds-test", description="Five DS1 records at 16x16.",
         records=("101", "106", "207", "209", "220"), image_size=16, epochs=1,
     )  # fmt: skip
-    got = explore.ds1_fold_probabilities(prof, max_iter=20)
+    got = trees.ds1_fold_probabilities(prof, max_iter=20)
     assert set(got["records"]) == set(prof.records) and set(prof.records) <= set(DS1)
     assert (got["labels"] >= 0).all() and (got["labels"] != 4).all()  # scored classes only
     np.testing.assert_allclose(got["probabilities"].sum(axis=1), 1.0)
     with store.track() as work:
-        again = explore.ds1_fold_probabilities(prof, max_iter=20)
+        again = trees.ds1_fold_probabilities(prof, max_iter=20)
     assert work["built"] == [] and np.array_equal(again["labels"], got["labels"])
     with pytest.raises(ValueError, match="patient folds need"):
-        explore.ds1_fold_probabilities("quick")  # one DS1 record only
+        trees.ds1_fold_probabilities("quick")  # one DS1 record only

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecgutils import trees
+from ecgutils import selftraining, trees
 from ecgutils.dataset import BeatDataset
 
 
@@ -107,7 +107,7 @@ def test_self_training_never_reads_a_test_patients_label(mitdb_ready, monkeypatc
     from ecgutils.config import DS2
 
     base_args = {"n_models": 1, "max_iter": 40}
-    res = trees.self_trained_trees("quick", trees=base_args, progress=False)
+    res = selftraining.self_trained_trees("quick", trees=base_args, progress=False)
     base = trees.load_or_train_trees("quick", **base_args)
     assert res.probabilities.shape == base.probabilities.shape
     sure = int((base.probabilities.max(axis=1) >= 0.9).sum())
@@ -122,7 +122,7 @@ def test_self_training_never_reads_a_test_patients_label(mitdb_ready, monkeypatc
         return out
 
     monkeypatch.setattr(BeatDataset, "labels", ds2_all_normal)
-    again = trees.self_trained_trees("quick", trees=base_args, retrain=True, progress=False)
+    again = selftraining.self_trained_trees("quick", trees=base_args, retrain=True, progress=False)
     np.testing.assert_array_equal(again.probabilities, res.probabilities)
     assert (again.labels == 0).all() and not (res.labels == 0).all()  # the truth did change
 
@@ -140,7 +140,7 @@ def test_self_training_takes_only_confident_beats_with_the_trees_labels():
         [[0.95, 0.03, 0.02], [0.5, 0.4, 0.1], [0.05, 0.92, 0.03], [0.1, 0.1, 0.8],
          [0.0, 0.0, 1.0], [0.89, 0.11, 0.0]]
     )  # fmt: skip
-    out, own = trees.self_train_record(train_x, train_y, x, probs, classes, confidence=0.9,
+    out, own = selftraining.self_train_record(train_x, train_y, x, probs, classes, confidence=0.9,
                                        max_iter=20)  # fmt: skip
     assert own.tolist() == [0, -1, 1, -1, 2, -1]
     assert out.shape == (6, 3) and np.allclose(out.sum(axis=1), 1)
@@ -162,7 +162,7 @@ def test_training_sample_caps_each_class_and_says_what_each_beat_stands_for():
     rng = np.random.default_rng(1)
     labels = np.repeat([0, 1, 2], [500, 30, 120])
     x = rng.normal(size=(len(labels), 3)).astype(np.float32)
-    sx, sy, stands = trees.training_sample(x, labels, 4, cap=100, seed=7)
+    sx, sy, stands = selftraining.training_sample(x, labels, 4, cap=100, seed=7)
     assert sx.dtype == np.float16 and sy.dtype == np.int8 and len(sx) == len(sy) == len(stands)
     assert np.bincount(sy, minlength=4).tolist() == [100, 30, 100, 0]
     for k, n in enumerate([500, 30, 120]):
@@ -170,10 +170,10 @@ def test_training_sample_caps_each_class_and_says_what_each_beat_stands_for():
     # rows keep their features (to float16) and the draw is seeded
     rows = [np.flatnonzero((x.astype(np.float16) == r).all(axis=1))[0] for r in sx[:5]]
     assert labels[rows].tolist() == sy[:5].tolist()
-    again = trees.training_sample(x, labels, 4, cap=100, seed=7)
+    again = selftraining.training_sample(x, labels, 4, cap=100, seed=7)
     assert all(np.array_equal(a, b) for a, b in zip((sx, sy, stands), again, strict=True))
     with pytest.raises(ValueError, match="at least 1"):
-        trees.training_sample(x, labels, 4, cap=0)
+        selftraining.training_sample(x, labels, 4, cap=0)
 
 
 def test_self_training_on_a_sample_of_ones_is_self_training_on_the_set():
@@ -184,8 +184,8 @@ def test_self_training_on_a_sample_of_ones_is_self_training_on_the_set():
     x = rng.normal(size=(40, 3)) + rng.integers(0, 3, 40)[:, None]
     probs = np.eye(3)[np.clip(np.rint(x[:, 0]), 0, 2).astype(int)] * 0.95 + 0.05 / 3
     kw = {"confidence": 0.9, "max_iter": 15}
-    a, own_a = trees.self_train_record(train_x, train_y, x, probs, list("NSV"), **kw)
-    b, own_b = trees.self_train_record(
+    a, own_a = selftraining.self_train_record(train_x, train_y, x, probs, list("NSV"), **kw)
+    b, own_b = selftraining.self_train_record(
         train_x, train_y, x, probs, list("NSV"), stands_for=np.ones(len(train_y)), **kw
     )
     np.testing.assert_array_equal(a, b)
@@ -231,5 +231,5 @@ def test_self_training_wraps_any_estimator():
     new = rng.normal(size=(50, 2))
     probs = np.c_[new[:, 0] <= 0, new[:, 0] > 0].astype(float)
     est = HistGradientBoostingClassifier(max_iter=10)
-    out, own = trees.self_train_record(x, y, new, probs, ["N", "S"], estimator=est)
+    out, own = selftraining.self_train_record(x, y, new, probs, ["N", "S"], estimator=est)
     assert out.shape == (50, 2) and (own >= 0).all() and not hasattr(est, "n_iter_")

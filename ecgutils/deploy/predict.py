@@ -41,7 +41,8 @@ from ..dataset import network_inputs
 from ..detect import detect_rpeaks
 from ..render import render_beats
 from ..segment import cut_beats, edge_pad, match_to_reference
-from ..trees import load_trees, recording_features, self_train_record
+from ..selftraining import self_train_record
+from ..trees import load_trees, recording_features
 from .ecgfile import (  # noqa: F401  (re-exported: the deployment's whole interface is here)
     ECG,
     MAX_FILE_BYTES,
@@ -179,7 +180,7 @@ class TreesModel(DeployedModel):
 
     def self_train(self, features: np.ndarray, probs: np.ndarray) -> np.ndarray:
         """The probabilities after self-training on one recording's beats
-        (:func:`ecgutils.trees.self_train_record`, with the sample the model carries)."""
+        (:func:`ecgutils.selftraining.self_train_record`, with the sample the model carries)."""
         st = self.card["self-training"]
         try:
             with np.load(Path(self.path) / SELF_TRAINING_FILE) as z:
@@ -325,9 +326,9 @@ def predict_ecg(
     (:class:`DeployedModel`), and the answer in the input's sample numbering.
 
     ``self_train`` (trees only): let the recording's own confidently classified beats teach the
-    trees before they classify it again (:func:`ecgutils.trees.self_train_record`, chapter 08),
-    with the training sample the model carries; a few seconds more per recording, and the card's
-    *self-trained* figures on new patients instead of the plain ones."""
+    trees before they classify it again (:func:`ecgutils.selftraining.self_train_record`,
+    chapter 08), with the training sample the model carries; a few seconds more per recording,
+    and the card's *self-trained* figures on new patients instead of the plain ones."""
 
     model = model or load_deployed_model()
     if self_train and not has_self_training(model):

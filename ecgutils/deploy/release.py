@@ -20,16 +20,9 @@ from ..classes import scheme_classes, scheme_table
 from ..config import MITDB_FS, Profile, get_profile
 from ..dataset import build_dataset
 from ..evaluate import learnt_rows
+from ..selftraining import SAMPLE_CAP, self_trained_trees, training_sample
 from ..train import TrainedModel, config_from_profile, load_or_train
-from ..trees import (
-    SAMPLE_CAP,
-    load_or_train_deployed_trees,
-    load_or_train_trees,
-    save_trees,
-    self_trained_trees,
-    training_sample,
-    tree_features,
-)
+from ..trees import load_or_train_deployed_trees, load_or_train_trees, save_trees, tree_features
 from .predict import (
     MODEL_DIR,
     SELF_TRAINING_FILE,
@@ -224,9 +217,9 @@ def ship_trees(profile: str = "standard", out: str | os.PathLike | None = None) 
     The card states, as what to expect on new people, the EC57 figures of the same recipe
     trained on DS1 and scored on DS2 (:func:`ecgutils.trees.load_or_train_trees`), and those of
     self-training on each DS2 record with a sample of the DS1 beats
-    (:func:`ecgutils.trees.self_trained_trees` with ``sample_cap``), which deployment does on
+    (:func:`ecgutils.selftraining.self_trained_trees` with ``sample_cap``), which deployment does on
     request with the same-sized sample of every training beat. Writes ``trees.pkl``,
-    ``self_training.npz`` (:func:`ecgutils.trees.training_sample`), ``card.json`` and
+    ``self_training.npz`` (:func:`ecgutils.selftraining.training_sample`), ``card.json`` and
     ``MODEL_CARD.md`` into ``out`` (default: the package's ``resources/trees``), replacing what
     was there only once all are written.
     """

@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
-from .. import store
 from ..classes import scheme_classes
-from ..config import get_profile
 from ..data import Record
-from ..dataset import DATASET_SCALES, build_dataset, cache_key, reference_beats
-from ..evaluate import ds1_only, ec57_metrics, patient_kfold_splits
+from ..dataset import DATASET_SCALES, reference_beats
+from ..evaluate import ec57_metrics
 from ..render import FIXED_RANGE_MV, PATIENT_RANGE, patient_normalize, render_beats
-from ..trees import TREES_BALANCE_POWER, train_trees, tree_features
 
 
 def record_images(
@@ -146,62 +142,6 @@ def error_table(
         }
     )
     return out.sort_values("p(predicted)", ascending=False, kind="stable").reset_index(drop=True)
-
-
-def ds1_fold_probabilities(
-    profile=None,
-    *,
-    balance_power: float | None = None,
-    k: int = 5,
-    seed: int = 2018,
-    max_iter: int = 300,
-) -> dict[str, np.ndarray]:
-    """Out-of-fold class probabilities of the inter-patient trees on DS1 alone: each DS1
-    record's beats are scored by trees trained on the other folds' records (patient-grouped
-    k-fold, :func:`ecgutils.evaluate.patient_kfold_splits`). DS2 is never read, so a decision
-    made on these (a class weight, a threshold) cannot flatter the DS1 -> DS2 figures.
-
-    Kept in the store (``data/models/trees/<profile>-ds1-folds-<key>/``).
-
-    Returns
-    -------
-    dict
-        ``labels`` (n,) int (``aami5`` indices, Q left out), ``probabilities`` (n, 5) float,
-        ``records`` (n,) str, over the scored DS1 beats.
-    """
-
-    prof = get_profile(profile)
-    power = TREES_BALANCE_POWER if balance_power is None else float(balance_power)
-    ds = build_dataset(prof, rule="fixed", scale="patient", progress=False)
-    settings = {"balance_power": power, "k": k, "seed": seed, "max_iter": max_iter}
-    spec = store.Spec(
-        kind="trees", label=f"{prof.name}-ds1-folds", params=settings, module=__name__,
-        data=cache_key(ds.params), libraries=("numpy", "scipy", "pandas", "scikit-learn"),
-    )  # fmt: skip
-
-    def build(folder):
-
-        classes = scheme_classes("aami5")
-        labels = ds1_only(ds.beats, ds.labels("aami5"))
-        records = np.asarray(ds.beats["record"], dtype=str)
-        folds = patient_kfold_splits(ds.beats, labels, k, seed)
-        feats = tree_features(ds)
-        probs = np.full((len(labels), len(classes)), np.nan)
-        for train, test in tqdm(folds, desc="DS1 patient folds", unit="fold"):
-            trees = train_trees(
-                feats[train], labels[train], classes, balance_power=power, n_models=1,
-                seed=seed, max_iter=max_iter, progress=False,
-            )  # fmt: skip
-            probs[test] = trees.predict_proba(feats[test])
-        done = ~np.isnan(probs[:, 0])
-        np.savez(
-            folder / "folds.npz", labels=labels[done], probabilities=probs[done],
-            records=records[done],
-        )  # fmt: skip
-
-    folder, _ = store.get_or_build(spec, build)
-    saved = np.load(folder / "folds.npz")
-    return {key: saved[key] for key in ("labels", "probabilities", "records")}
 
 
 def s_operating_points(labels, probs, thresholds) -> pd.DataFrame:

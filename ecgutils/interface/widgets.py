@@ -576,7 +576,7 @@ def s_dial(folds: dict, *, targets: dict | None = None, threshold: float = 0.5):
     probability reaches the threshold, and see S sensitivity against positive predictivity
     move, with V's figures and the accuracy beside them.
 
-    ``folds``: what :func:`ecgutils.interface.explore.ds1_fold_probabilities` returns. Computes the
+    ``folds``: what :func:`ecgutils.trees.ds1_fold_probabilities` returns. Computes the
     curve with :func:`ecgutils.interface.explore.s_operating_points`; draws with
     :func:`ecgutils.interface.plotting.plot_s_operating_points`.
     """

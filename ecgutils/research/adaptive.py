@@ -25,15 +25,9 @@ from ..evaluate import (
     learnt_rows,
     patient_kfold_splits,
 )
+from ..selftraining import AdaptiveResult
 from ..train import load_or_train
-from ..trees import (
-    TREES_BALANCE_POWER,
-    AdaptiveResult,
-    _spec,
-    load_or_train_trees,
-    train_trees,
-    tree_features,
-)
+from ..trees import TREES_BALANCE_POWER, _spec, load_or_train_trees, train_trees, tree_features
 from .studies import INTERPATIENT
 
 #: de Chazal & Reilly 2006 (IEEE Trans Biomed Eng 53(12)): DS1 -> DS2 with the first 5 minutes of

@@ -27,8 +27,9 @@ from ..deploy.predict import (
 from ..evaluate import ec57_table, metrics_table
 from ..render import readback_correlation, render_beat_reference, render_beats
 from ..segment import match_to_reference, segment_record
+from ..selftraining import self_trained_trees
 from ..train import load_or_train
-from ..trees import load_or_train_trees, self_trained_trees
+from ..trees import load_or_train_trees
 from . import layout
 from .adaptive import PATIENT_ADAPTIVE_LITERATURE, patient_adaptive_trees
 from .features import joined_interpatient
@@ -208,7 +209,7 @@ def bench_interpatient(profile: str = "standard", model: str = "trees", **overri
     the CNN recipe :data:`ecgutils.experiments.INTERPATIENT` (``overrides`` change it). Either
     is saved like the notebooks' models, so notebook 08 finds it. ``model="selftrained"``: the
     trees, then self-trained on each DS2 patient's unlabelled beats
-    (:func:`ecgutils.trees.self_trained_trees`; the trees are retrained first).
+    (:func:`ecgutils.selftraining.self_trained_trees`; the trees are retrained first).
     ``model="joined"``: the first row of :data:`ecgutils.features.JOINED_SETS`, trained from
     scratch (:func:`ecgutils.features.joined_interpatient`): the trees with the P wave measured
     on MLII decide S, the recipe's trees every other beat, both self-trained (no overrides).

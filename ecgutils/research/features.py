@@ -40,7 +40,8 @@ from ..evaluate import (
     interpatient_rows,
     patient_kfold_splits,
 )
-from ..trees import TREES_BALANCE_POWER, self_train_record, train_trees, tree_features
+from ..selftraining import self_train_record
+from ..trees import TREES_BALANCE_POWER, train_trees, tree_features
 
 #: Columns of :func:`rr_distribution_features`.
 RR_DISTRIBUTION_COLUMNS = (
@@ -260,8 +261,8 @@ def signal_features(
 
 #: The feature sets scored by :func:`feature_set_table`: the groups beside the trees' own
 #: features (``recipe``), whether each patient is then self-trained
-#: (:func:`ecgutils.trees.self_train_record`), and how many tree models are averaged before that
-#: (one for speed; the recipe of ``bench interpatient`` averages three).
+#: (:func:`ecgutils.selftraining.self_train_record`), and how many tree models are averaged
+#: before that (one for speed; the recipe of ``bench interpatient`` averages three).
 FEATURE_SETS: dict[str, tuple[tuple[str, ...], bool, int]] = {
     "recipe (trace difference, relative RR, rhythm)": ((), False, 1),
     "+ RR distribution": (("RR distribution",), False, 1),
@@ -336,7 +337,7 @@ def fold_probabilities(
     records : (n,) str array
         Each beat's record: self-training adapts to one record at a time.
     self_training : bool
-        Self-train each held-out record (:func:`ecgutils.trees.self_train_record`) with its
+        Self-train each held-out record (:func:`ecgutils.selftraining.self_train_record`) with its
         defaults.
     n_models : int
         Tree models averaged per fold (the self-training step fits one).

@@ -38,8 +38,9 @@ from ..deploy.predict import DEFAULT_DETECTOR, DEFAULT_MODEL, MODEL_DIR, MODELS,
 from ..deploy.release import code_commit
 from ..detect import DETECTORS, evaluate_detectors, summarize_detectors
 from ..evaluate import confusion_frame, ec57_metrics, ec57_row, per_record_table
+from ..selftraining import self_trained_trees
 from ..train import load_or_train
-from ..trees import load_or_train_trees, self_trained_trees
+from ..trees import load_or_train_trees
 from .adaptive import PATIENT_ADAPTIVE_LITERATURE, patient_adaptive_trees, recipe_comparison
 from .baselines import baseline_table
 from .bench import records_table
