@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -128,10 +130,12 @@ def test_load_or_train_quick_saves_and_reloads(quick_trained, monkeypatch):
     _predict_matches_keras(tm)
 
 
-def test_later_fields_keep_old_keys_and_are_checked():
+def test_every_field_enters_the_key_and_is_checked():
     cfg = TrainConfig()
     key = train.config_key(cfg)
-    assert not {"rule", "scale", "template", "rhythm", "relative_rr", "split"} & set(key)
+    assert set(key) == {f.name for f in dataclasses.fields(TrainConfig)}
+    assert key["ignore_classes"] == [] and key["precise_bn"] is False
+    assert train.config_key(TrainConfig(precise_bn=True))["precise_bn"] is True
     new = TrainConfig(scale="patient", template=True, rhythm=True, split="interpatient")
     assert train.config_key(new)["split"] == "interpatient" and train.config_key(new)["template"]
     with pytest.raises(ValueError, match="scale='patient'"):
@@ -231,12 +235,6 @@ def test_recalibrate_batchnorm_sets_moving_statistics_to_the_batch():
                 "error"
             )  # Keras warns when the input structure is not the model's
             train.recalibrate_batchnorm(net, x)
-
-
-def test_precise_bn_is_a_later_field_that_keeps_old_model_keys():
-    base = train.TrainConfig()
-    assert "precise_bn" not in train.config_key(base)
-    assert train.config_key(train.TrainConfig(precise_bn=True))["precise_bn"] is True
 
 
 def test_progress_bars_are_tqdm_not_keras_step_text(capfd):

@@ -55,7 +55,8 @@ def test_baseline_table_scores_both_protocols(mitdb_ready, monkeypatch):
     folder = baselines.baseline_spec("quick", ("1-NN",)).path
     assert store.is_complete(folder) and (folder / "table.csv").is_file()
     assert folder.name.startswith("quick-") and str(folder) in set(store.entries()["path"])
-    assert not [p for p in folder.parent.iterdir() if ".tmp." in p.name]  # nothing half-written
+    mine = [p for p in folder.parent.iterdir() if p.name.startswith(f".{folder.name}.tmp.")]
+    assert not mine  # nothing half-written of this entry (other tests may be writing theirs)
 
     # A second call reads the cache: nothing is fitted again.
     def no_fit(*args):
