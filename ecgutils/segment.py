@@ -10,8 +10,9 @@ Three rules decide where a beat starts and ends (``rule=``):
 * ``"fixed"``: a fixed window around R, ``window_s`` seconds before and after.
 
 Beats that a rule cannot cut within the record (the first and last beat for ``seed`` and
-``paper``, beats too close to an edge for ``fixed``) are dropped, never padded. All sample
-numbers are at the record's sampling rate; ``end`` is exclusive, like a Python slice.
+``paper``, beats too close to an edge for ``fixed``) are dropped by :func:`segment_beats`, never
+padded; deployment's :func:`cut_beats` keeps them, flagged ``edge``. All sample numbers are at
+the record's sampling rate; ``end`` is exclusive, like a Python slice.
 
 Source: chapter 02 (``notebooks/02_rpeaks_segmentation.ipynb``) writes :func:`rule_windows`
 (cells marked ``#| export``; a test fails when chapter and package differ).

@@ -4,15 +4,18 @@
 text export (PhysioNet's, a spreadsheet's, a device's: separators, decimal commas and encodings
 are recognised); the sampling rate comes from the file wherever the file states it.
 
-:func:`predict_ecg` resamples the lead to the model's 360 Hz, finds the R peaks, cuts and draws
-each beat as the model was trained (segmentation rule, image size, RR features) and classifies
-it. Sample numbers in the result are in the *input's own* numbering (its sampling rate, first
-sample 0). :func:`classify_file` does both; the notebook app, the Voila page and
-``python -m ecgutils predict`` all call it, so they give the same answer.
+:func:`predict_ecg` is one pipeline for every model: it resamples the lead to the model's 360 Hz,
+finds the R peaks, cuts every beat as the model was trained (:func:`ecgutils.segment.cut_beats`,
+the edge beats included), asks the model for its inputs and its class probabilities
+(:class:`CnnModel`, :class:`TreesModel`) and answers. Sample numbers in the result are in the
+*input's own* numbering (its sampling rate, first sample 0). :func:`classify_file` reads and
+predicts; the notebook app, the Voila page and ``python -m ecgutils predict`` all call it, so
+they give the same answer.
 
-The model is the one shipped in ``ecgutils/resources/model/`` (:func:`load_deployed_model`),
-with its card (classes, training data, measured figures); ``python -m ecgutils ship-model``
-retrains and replaces it.
+The models are shipped by name (:data:`MODELS`): ``trees``, the default, in
+``ecgutils/resources/trees/`` and the 8-class CNN ``cnn8`` in ``ecgutils/resources/model/``
+(:func:`load_deployed_model`), each with its card (classes, training data, measured figures);
+``python -m ecgutils ship-model`` retrains and replaces them (:mod:`ecgutils.deploy.release`).
 
 Bad input raises ``ValueError`` (or ``FileNotFoundError``) with a message that says what is
 wrong and how to fix it; nothing is written anywhere.
