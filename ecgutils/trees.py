@@ -21,6 +21,7 @@ marked ``#| export``; a test fails when chapter and package differ).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pickle
 import time
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import HistGradientBoostingClassifier
 from tqdm.auto import tqdm
 
@@ -303,6 +304,78 @@ def _spec(label: str, params: dict, ds: BeatDataset) -> store.Spec:
     )
 
 
+def rows_digest(rows: np.ndarray) -> str:
+    """A short digest of beat indices (part of a fit's key: which beats it learnt from)."""
+    return hashlib.sha1(np.asarray(rows, dtype=np.int64).tobytes()).hexdigest()[:12]
+
+
+def fit_cached(
+    estimator: BaseEstimator,
+    ds: BeatDataset,
+    rows: np.ndarray,
+    *,
+    label: str,
+    predict: np.ndarray | None = None,
+    retrain: bool = False,
+) -> tuple[BaseEstimator, dict, np.ndarray | None]:
+    """Fit a copy of ``estimator`` once on the trees' features (:func:`tree_features`) and
+    ``aami5`` labels of the beats ``rows`` of ``ds``, and keep it in the store.
+
+    The one cached fit of the course's trees: the DS1 -> DS2 trees, the deployed trees and each
+    DS1 patient fold are this call with other rows. The key covers the estimator's parameters
+    (``get_params()``, progress bars aside), the data set and the rows
+    (``data/models/trees/<label>-<key>/``; ``retrain=True`` fits again).
+
+    Parameters
+    ----------
+    estimator : scikit-learn style classifier (:class:`TreesClassifier`)
+    rows : (n,) int
+        Training beats (indices into ``ds.beats``); Q and unlabelled beats are the caller's
+        to leave out (:func:`ecgutils.evaluate.learnt_rows`).
+    predict : (m,) int, optional
+        Beats whose class probabilities are computed with the fit and kept beside it.
+
+    Returns
+    -------
+    (fitted estimator, metadata, probabilities (m, n_classes) or None)
+    """
+    params = {k: v for k, v in estimator.get_params().items() if k != "progress"}
+    key_params = {**params, "rows": rows_digest(rows), "n_rows": len(rows)}
+    if predict is not None:
+        key_params["predict"] = rows_digest(predict)
+    spec = _spec(label, key_params, ds)
+
+    def build(folder: Path) -> None:
+        feats = tree_features(ds)
+        labels = ds.labels("aami5")
+        t0 = time.perf_counter()
+        fitted = clone(estimator).fit(feats[rows], labels[rows])
+        seconds = time.perf_counter() - t0
+        classes = scheme_classes("aami5")
+        metadata = {
+            "key": spec.key,
+            "label": label,
+            "params": params,
+            "features": f"7 relative RR + 4 rhythm + {ds.images.shape[1]} trace differences",
+            "beats": {c: int((labels[rows] == k).sum()) for k, c in enumerate(classes)},
+            "train_seconds": round(seconds, 1),
+            "trained": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
+            "iterations": [int(m.n_iter_) for m in getattr(fitted, "estimators_", [])],
+        }
+        save_trees(fitted, folder / "trees.pkl")
+        if predict is not None:
+            np.save(folder / "probabilities.npy", fitted.predict_proba(feats[predict]))
+        (folder / "metadata.json").write_text(json.dumps(metadata, indent=1))
+
+    folder, _ = store.get_or_build(spec, build, force=retrain)
+    probs = np.load(folder / "probabilities.npy") if predict is not None else None
+    return (
+        load_trees(folder / "trees.pkl"),
+        json.loads((folder / "metadata.json").read_text()),
+        probs,
+    )
+
+
 def load_or_train_trees(
     profile: Profile | str | None = None,
     *,
@@ -317,32 +390,35 @@ def load_or_train_trees(
 
     The data set is the inter-patient CNN's (fixed window, patient units, templates; image size
     the profile's). ``max_iter``: boosting rounds at most per tree model (:func:`train_trees`).
-    The trees, their DS2 probabilities and metrics are kept in the store
-    (``data/models/trees/<profile>-<key>/``; ``retrain=True`` replaces them).
+    The fit and its DS2 probabilities are kept in the store (:func:`fit_cached`;
+    ``retrain=True`` fits again); the metrics are computed from them.
     """
     prof = get_profile(profile)
     ds = build_dataset(prof, rule="fixed", scale="patient", size=size, progress=False)
-    settings = {"balance_power": balance_power, "n_models": n_models, "seed": seed}
-    if max_iter != 300:  # keys of the default stay as they were
-        settings["max_iter"] = max_iter
-    spec = _spec(prof.name, settings, ds)
-    built = []
-
-    def build(folder: Path) -> None:
-        built.append(_fit_and_save(spec, prof, ds, settings, folder))
-
-    folder, _ = store.get_or_build(spec, build, force=retrain)
-    if built:
-        return built[0]
-    trees = load_trees(folder / "trees.pkl")
-    saved = np.load(folder / "split.npz")
-    return TrainedTrees(
-        trees,
-        json.loads((folder / "metadata.json").read_text()),
-        ds,
-        {k: saved[k] for k in ("train", "test")},
-        saved["probabilities"],
+    labels = ds.labels("aami5")
+    train, test = interpatient_rows(ds.beats, labels, seed)  # trees stop early on their own
+    estimator = TreesClassifier(
+        len(scheme_classes("aami5")), balance_power=balance_power, n_models=n_models,
+        max_iter=max_iter, seed=seed,
+    )  # fmt: skip
+    trees, fit, probs = fit_cached(
+        estimator, ds, train, label=prof.name, predict=test, retrain=retrain
     )
+    metrics = classification_metrics(labels[test], probs.argmax(axis=1), "aami5")
+    metrics["ec57"] = ec57_metrics(labels[test], probs.argmax(axis=1))
+    metadata = {
+        **fit,
+        "name": f"trees-{prof.name}",
+        "profile": prof.name,
+        "scheme": "aami5",
+        "classes": scheme_classes("aami5"),
+        "settings": {"balance_power": balance_power, "n_models": n_models, "seed": seed,
+                     "max_iter": max_iter},
+        "split": {"train": len(train), "test": len(test)},
+        "split_kind": "inter-patient DS1 -> DS2",
+        "metrics": metrics,
+    }  # fmt: skip
+    return TrainedTrees(trees, metadata, ds, {"train": train, "test": test}, probs)
 
 
 def load_or_train_deployed_trees(
@@ -358,82 +434,26 @@ def load_or_train_deployed_trees(
     so it has no test score of its own: the DS1 -> DS2 score of the same recipe
     (:func:`load_or_train_trees`) is what to expect on new patients.
 
-    Kept in the store (``data/models/trees/<profile>-all-<key>/``). Returns the trees and their
-    metadata (settings, data set parameters, beats, seconds).
+    Kept in the store (:func:`fit_cached`). Returns the trees and their metadata (settings,
+    data set parameters, beats, seconds).
     """
     prof = get_profile(profile)
     ds = build_dataset(prof, rule="fixed", scale="patient", progress=False)
-    settings = {"balance_power": balance_power, "n_models": n_models, "seed": seed}
-    spec = _spec(f"{prof.name}-all", {**settings, "train": "every record"}, ds)
-
-    def build(folder: Path) -> None:
-        classes = scheme_classes("aami5")
-        labels = ds.labels("aami5")
-        train = learnt_rows(labels)
-        t0 = time.perf_counter()
-        trees = train_trees(
-            tree_features(ds)[train], labels[train], classes, balance_power=balance_power,
-            n_models=n_models, seed=seed,
-        )  # fmt: skip
-        params = {k: v for k, v in ds.params.items() if k != "records"}
-        metadata = {
-            "key": spec.key,
-            "profile": prof.name,
-            "scheme": "aami5",
-            "classes": classes,
-            "settings": settings,
-            "dataset": {**params, "records": len(ds.params["records"])},
-            "features": f"7 relative RR + 4 rhythm + {ds.images.shape[1]} trace differences",
-            "beats": {c: int((labels[train] == k).sum()) for k, c in enumerate(classes)},
-            "train_seconds": round(time.perf_counter() - t0, 1),
-            "trained": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
-            "iterations": [int(m.n_iter_) for m in trees.estimators_],
-        }
-        save_trees(trees, folder / "trees.pkl")
-        (folder / "metadata.json").write_text(json.dumps(metadata, indent=1))
-
-    folder, _ = store.get_or_build(spec, build, force=retrain)
-    trees = load_trees(folder / "trees.pkl")
-    return trees, json.loads((folder / "metadata.json").read_text())
-
-
-def _fit_and_save(spec, prof, ds, settings: dict, folder: Path) -> TrainedTrees:
-
-    balance_power, n_models, seed = (settings[k] for k in ("balance_power", "n_models", "seed"))
-    max_iter = settings.get("max_iter", 300)
-    scheme = "aami5"
-    classes = scheme_classes(scheme)
-    labels = ds.labels(scheme)
-    train, test = interpatient_rows(ds.beats, labels, seed)  # trees stop early on their own
-    feats = tree_features(ds)
-    t0 = time.perf_counter()
-    trees = train_trees(
-        feats[train], labels[train], classes, balance_power=balance_power,
-        n_models=n_models, seed=seed, max_iter=max_iter,
-    )  # fmt: skip
-    seconds = time.perf_counter() - t0
-    probs = trees.predict_proba(feats[test])
-    pred = probs.argmax(axis=1)
-    metrics = classification_metrics(labels[test], pred, scheme)
-    metrics["ec57"] = ec57_metrics(labels[test], pred)
+    estimator = TreesClassifier(
+        len(scheme_classes("aami5")), balance_power=balance_power, n_models=n_models, seed=seed
+    )
+    rows = learnt_rows(ds.labels("aami5"))
+    trees, fit, _ = fit_cached(estimator, ds, rows, label=f"{prof.name}-all", retrain=retrain)
+    params = {k: v for k, v in ds.params.items() if k != "records"}
     metadata = {
-        "name": f"trees-{prof.name}",
-        "key": spec.key,
+        **fit,
         "profile": prof.name,
-        "scheme": scheme,
-        "classes": classes,
-        "settings": settings,
-        "features": f"7 relative RR + 4 rhythm + {ds.images.shape[1]} trace differences",
-        "split": {"train": len(train), "test": len(test)},
-        "split_kind": "inter-patient DS1 -> DS2",
-        "train_seconds": round(seconds, 1),
-        "iterations": [int(m.n_iter_) for m in trees.estimators_],
-        "metrics": metrics,
+        "scheme": "aami5",
+        "classes": scheme_classes("aami5"),
+        "settings": {"balance_power": balance_power, "n_models": n_models, "seed": seed},
+        "dataset": {**params, "records": len(ds.params["records"])},
     }
-    save_trees(trees, folder / "trees.pkl")
-    np.savez(folder / "split.npz", train=train, test=test, probabilities=probs)
-    (folder / "metadata.json").write_text(json.dumps(metadata, indent=1))
-    return TrainedTrees(trees, metadata, ds, {"train": train, "test": test}, probs)
+    return trees, metadata
 
 
 def ds1_fold_probabilities(
@@ -449,7 +469,7 @@ def ds1_fold_probabilities(
     k-fold, :func:`ecgutils.evaluate.patient_kfold_splits`). DS2 is never read, so a decision
     made on these (a class weight, a threshold) cannot flatter the DS1 -> DS2 figures.
 
-    Kept in the store (``data/models/trees/<profile>-ds1-folds-<key>/``).
+    Each fold is one :func:`fit_cached` (one tree model per fold), kept in the store.
 
     Returns
     -------
@@ -457,36 +477,21 @@ def ds1_fold_probabilities(
         ``labels`` (n,) int (``aami5`` indices, Q left out), ``probabilities`` (n, 5) float,
         ``records`` (n,) str, over the scored DS1 beats.
     """
-
     prof = get_profile(profile)
     power = TREES_BALANCE_POWER if balance_power is None else float(balance_power)
     ds = build_dataset(prof, rule="fixed", scale="patient", progress=False)
-    settings = {"balance_power": power, "k": k, "seed": seed, "max_iter": max_iter}
-    spec = store.Spec(
-        kind="trees", label=f"{prof.name}-ds1-folds", params=settings, module=__name__,
-        data=cache_key(ds.params), libraries=("numpy", "scipy", "pandas", "scikit-learn"),
+    classes = scheme_classes("aami5")
+    labels = ds1_only(ds.beats, ds.labels("aami5"))
+    records = np.asarray(ds.beats["record"], dtype=str)
+    folds = patient_kfold_splits(ds.beats, labels, k, seed)
+    estimator = TreesClassifier(
+        len(classes), balance_power=power, n_models=1, max_iter=max_iter, seed=seed,
+        progress=False,
     )  # fmt: skip
-
-    def build(folder):
-
-        classes = scheme_classes("aami5")
-        labels = ds1_only(ds.beats, ds.labels("aami5"))
-        records = np.asarray(ds.beats["record"], dtype=str)
-        folds = patient_kfold_splits(ds.beats, labels, k, seed)
-        feats = tree_features(ds)
-        probs = np.full((len(labels), len(classes)), np.nan)
-        for train, test in tqdm(folds, desc="DS1 patient folds", unit="fold"):
-            trees = train_trees(
-                feats[train], labels[train], classes, balance_power=power, n_models=1,
-                seed=seed, max_iter=max_iter, progress=False,
-            )  # fmt: skip
-            probs[test] = trees.predict_proba(feats[test])
-        done = ~np.isnan(probs[:, 0])
-        np.savez(
-            folder / "folds.npz", labels=labels[done], probabilities=probs[done],
-            records=records[done],
-        )  # fmt: skip
-
-    folder, _ = store.get_or_build(spec, build)
-    saved = np.load(folder / "folds.npz")
-    return {key: saved[key] for key in ("labels", "probabilities", "records")}
+    probs = np.full((len(labels), len(classes)), np.nan)
+    for train, test in tqdm(folds, desc="DS1 patient folds", unit="fold"):
+        _, _, probs[test] = fit_cached(
+            estimator, ds, train, label=f"{prof.name}-ds1-fold", predict=test
+        )
+    done = ~np.isnan(probs[:, 0])
+    return {"labels": labels[done], "probabilities": probs[done], "records": records[done]}

@@ -65,13 +65,38 @@ def test_trees_train_on_ds1_score_ds2_and_reload(mitdb_ready, monkeypatch):
     def no_training(*args, **kwargs):
         raise AssertionError("the trees should come from their cache")
 
-    monkeypatch.setattr(trees, "train_trees", no_training)
+    monkeypatch.setattr(trees.TreesClassifier, "fit", no_training)
     again = trees.load_or_train_trees("quick", n_models=1, max_iter=40)
     np.testing.assert_array_equal(again.probabilities, tt.probabilities)
     np.testing.assert_allclose(
         again.trees.predict_proba(trees.tree_features(again.dataset)[again.split["test"]]),
         tt.probabilities,
     )
+
+
+@pytest.mark.integration
+def test_one_cached_fit_keyed_by_the_estimator_and_the_rows(mitdb_ready, monkeypatch):
+    """fit_cached fits once per (estimator parameters, data set, rows): the same call again reads
+    the fit back; other rows or other parameters are another entry."""
+    from ecgutils.dataset import build_dataset
+
+    ds = build_dataset("quick", rule="fixed", scale="patient", progress=False)
+    rows, other = np.arange(0, 3000, 3), np.arange(1, 3000, 3)
+    est = trees.TreesClassifier(5, n_models=1, max_iter=15, progress=False)
+    fitted, meta, probs = trees.fit_cached(est, ds, rows, label="test-fit", predict=other)
+    assert probs.shape == (len(other), 5) and not hasattr(est, "estimators_")  # a copy is fitted
+    assert sum(meta["beats"].values()) == len(rows) and meta["params"]["max_iter"] == 15
+    monkeypatch.setattr(trees.TreesClassifier, "fit", lambda *a, **k: pytest.fail("refitted"))
+    again, meta2, probs2 = trees.fit_cached(est, ds, rows, label="test-fit", predict=other)
+    assert meta2["key"] == meta["key"]
+    np.testing.assert_array_equal(probs2, probs)
+    np.testing.assert_allclose(again.predict_proba(trees.tree_features(ds)[other]), probs)
+    with pytest.raises(pytest.fail.Exception, match="refitted"):
+        trees.fit_cached(est, ds, other, label="test-fit")  # other rows: fitted anew
+    with pytest.raises(pytest.fail.Exception, match="refitted"):
+        trees.fit_cached(
+            trees.TreesClassifier(5, n_models=1, max_iter=16), ds, rows, label="test-fit"
+        )
 
 
 @pytest.mark.integration
@@ -122,7 +147,13 @@ def test_self_training_never_reads_a_test_patients_label(mitdb_ready, monkeypatc
         return out
 
     monkeypatch.setattr(BeatDataset, "labels", ds2_all_normal)
-    again = selftraining.self_trained_trees("quick", trees=base_args, retrain=True, progress=False)
+    try:
+        again = selftraining.self_trained_trees(
+            "quick", trees=base_args, retrain=True, progress=False
+        )
+    finally:  # the store's entry made again with the true labels, for the next run
+        monkeypatch.undo()
+        selftraining.self_trained_trees("quick", trees=base_args, retrain=True, progress=False)
     np.testing.assert_array_equal(again.probabilities, res.probabilities)
     assert (again.labels == 0).all() and not (res.labels == 0).all()  # the truth did change
 
