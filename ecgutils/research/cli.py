@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..config import get_profile
+from ..config import get_profile, project_root
 from . import registry
 from .bench import (
     bench_adaptive,
@@ -78,22 +78,23 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
         print("\n".join(rows))
         return 0
     if args.action == "readme":
-        readme = Path(args.readme)
-        text = readme.read_text()
-        new = registry.render_readme(text, out=args.out)
-        if args.check:
-            if new != text:
+        failed = 0
+        for readme in map(Path, args.readme):
+            text = readme.read_text()
+            new = registry.render_readme(text, out=args.out)
+            if not args.check:
+                readme.write_text(new)
+                print(f"{readme}: experiment tables written from the stored results")
+            elif new != text:
                 print(
                     f"error: {readme}'s experiment tables differ from the stored results; "
                     "`python -m ecgutils experiment readme` writes them.",
                     file=sys.stderr,
                 )
-                return 1
-            print(f"{readme}: experiment tables agree with the stored results")
-            return 0
-        readme.write_text(new)
-        print(f"{readme}: experiment tables written from the stored results")
-        return 0
+                failed = 1
+            else:
+                print(f"{readme}: experiment tables agree with the stored results")
+        return failed
     names = list(registry.EXPERIMENTS) if args.names in ([], ["all"]) else args.names
     for name in names:
         registry.get_experiment(name)  # every name checked before any work
@@ -167,6 +168,9 @@ def add_commands(sub) -> None:
     p.add_argument("names", nargs="*", help="run: experiment names, or all (default all)")
     p.add_argument("--profile", help="quick, standard or paper (default: $ECG_PROFILE or standard)")
     p.add_argument("--out", help="results folder (default: ecgutils/resources/results)")
-    p.add_argument("--readme", default="README.md", help="readme: the file to fill (README.md)")
+    p.add_argument(
+        "--readme", nargs="+", default=[str(project_root() / p) for p in registry.RESULT_PAGES],
+        help="readme: the files to fill (default: README.md and docs/results.md)",
+    )  # fmt: skip
     p.add_argument("--check", action="store_true", help="readme: only check, write nothing")
     p.set_defaults(func=_cmd_experiment)

@@ -643,6 +643,11 @@ _BEGIN = "<!-- experiment {name} {profile} -->"
 _END = "<!-- /experiment -->"
 
 
+#: The pages whose experiment blocks :func:`render_readme` fills (``experiment readme``): the
+#: README's headline tables and the results page that holds every stored table.
+RESULT_PAGES = ("README.md", "docs/results.md")
+
+
 def render_readme(text: str, *, out=None) -> str:
     """``text`` with every block between ``<!-- experiment NAME PROFILE -->`` and
     ``<!-- /experiment -->`` replaced by :func:`readme_table` of that experiment."""

@@ -124,13 +124,21 @@ def test_readme_blocks_are_written_from_the_files(tmp_path, capsys):
     capsys.readouterr()
 
 
-def test_readme_agrees_with_the_stored_results():
-    text = README.read_text()
-    assert "<!-- experiment " in text, "the README's result tables come from stored results"
+@pytest.mark.parametrize("page", registry.RESULT_PAGES)
+def test_readme_agrees_with_the_stored_results(page):
+    text = (README.parent / page).read_text()
+    assert "<!-- experiment " in text, f"{page}'s result tables come from stored results"
     assert registry.render_readme(text) == text, (
-        "README.md's experiment tables differ from ecgutils/resources/results: run "
+        f"{page}'s experiment tables differ from ecgutils/resources/results: run "
         "`python -m ecgutils experiment readme`"
     )
+
+
+def test_the_results_page_holds_every_stored_standard_table():
+    """docs/results.md shows every experiment's standard table (the README only the headline)."""
+    text = (README.parent / "docs" / "results.md").read_text()
+    for name in registry.EXPERIMENTS:
+        assert f"<!-- experiment {name} standard -->" in text, name
 
 
 def test_the_shipped_model_is_the_standard_profiles_model():
