@@ -26,7 +26,12 @@ from .course import course_notebooks
 from .store import publish
 
 #: Pages of the repository that the site includes, with their titles.
-EXTRA_PAGES = {"README.md": "About the course (README)", "TEACHING.md": "Teacher's guide"}
+EXTRA_PAGES = {
+    "README.md": "About the course (README)",
+    "TEACHING.md": "Teacher's guide",
+    "docs/results.md": "Results: every stored table",
+    "docs/guide.md": "Using the course: files, installation, the cache, the layout",
+}
 
 _STYLE = """
 <style>
@@ -85,6 +90,7 @@ def _markdown_page(text: str, title: str, nav: str, links: dict[str, str]) -> st
     body = markdown2html_mistune(text)
     for old, new in links.items():  # links between the repository's files -> pages of the site
         body = body.replace(f'href="{old}"', f'href="{new}"')
+        body = body.replace(f'href="{old}#', f'href="{new}#')
     return (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"{_STYLE}</head><body>{nav}<main class='ecg-page'>{body}</main>{nav}</body></html>"
@@ -145,7 +151,9 @@ def build_book(
             page = _inject(page, _nav(chapters, k), _nav(chapters, k, bottom=True))
             (tmp / ch.page).write_text(page, encoding="utf-8")
         links = {f"notebooks/{c.source.name}": c.page for c in chapters}
-        links.update({name: Path(name).with_suffix(".html").name for name in EXTRA_PAGES})
+        for name in EXTRA_PAGES:  # as the root's files and the docs pages name each other
+            page = Path(name).with_suffix(".html").name
+            links.update({name: page, f"../{name}": page, Path(name).name: page})
         for name, title in EXTRA_PAGES.items():
             src = root / name
             if src.is_file():

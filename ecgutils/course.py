@@ -46,18 +46,21 @@ class PeakMemory:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
 
-    def _poll(self):
+    def sample(self) -> None:
+        """Add up the children's resident memory now and keep the largest sum."""
         import psutil
 
-        me = psutil.Process()
+        total = 0
+        for child in psutil.Process().children(recursive=True):
+            try:
+                total += child.memory_info().rss
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                pass
+        self.peak = max(self.peak, total)
+
+    def _poll(self):
         while not self._stop.is_set():
-            total = 0
-            for child in me.children(recursive=True):
-                try:
-                    total += child.memory_info().rss
-                except (psutil.NoSuchProcess, psutil.AccessDenied):
-                    pass
-            self.peak = max(self.peak, total)
+            self.sample()
             self._stop.wait(self.interval_s)
 
     def __enter__(self) -> PeakMemory:
@@ -122,6 +125,8 @@ def run_course(
         t0 = time.perf_counter()
         error = ""
         with PeakMemory() as memory:
+            # also after each cell: a notebook shorter than the poll interval is still measured
+            client.on_cell_executed = lambda **_: memory.sample()
             try:
                 client.execute(env=kernel_env)
             except Exception as exc:  # CellExecutionError, timeouts, dead kernels
