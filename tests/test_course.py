@@ -117,3 +117,38 @@ def test_teaching_guide_checks_match_what_chapter_01_asserts():
         for n in re.findall(r"assert n_beats == ([\d_]+)", c.source)
     }
     assert figures and figures == asserted, (figures, asserted)
+
+
+def _markdown(path: Path) -> list[str]:
+    nb = nbformat.read(path, as_version=4)
+    return [c.source for c in nb.cells if c.cell_type == "markdown"]
+
+
+def test_every_chapter_ends_with_its_summary_and_references():
+    """Each chapter closes with a summary, then references and further reading with links."""
+    import re
+
+    for path in course.course_notebooks():
+        cells = _markdown(path)
+        titles = [c.split("\n", 1)[0] for c in cells]
+        assert "## Summary" in titles, path.name
+        assert "## References and further reading" in titles, f"{path.name}: no references"
+        refs = titles.index("## References and further reading")
+        assert refs == titles.index("## Summary") + 1, f"{path.name}: references after the summary"
+        links = re.findall(r"\]\((https?://[^)\s]+)\)", cells[refs])
+        assert len(links) >= 3, f"{path.name}: {len(links)} links in its references"
+
+
+def test_the_arc_is_stated_in_chapter_01_and_closed_in_the_readme_09_and_10_alike():
+    """Chapter 01 states the paper's claim with its link; the README, 09 and 10 say where the CNN
+    stands in the same words."""
+    readme = (project_root() / "README.md").read_text(encoding="utf-8")
+    start = readme.index("**Where the CNN stands.**")
+    arc = readme[start : readme.index("open problem.", start) + len("open problem.")]
+    arc = " ".join(arc.split())
+    notebooks = {p.name[:2]: p for p in course.course_notebooks()}
+    for nn in ("09", "10"):
+        text = " ".join(" ".join(_markdown(notebooks[nn])).split())
+        assert arc in text, f"chapter {nn} does not close the arc in the README's words"
+    first = " ".join(_markdown(notebooks["01"]))
+    assert "arxiv.org/abs/1804.06812" in first and "99.05%" in first and "97.85%" in first
