@@ -152,3 +152,22 @@ def test_the_arc_is_stated_in_chapter_01_and_closed_in_the_readme_09_and_10_alik
         assert arc in text, f"chapter {nn} does not close the arc in the README's words"
     first = " ".join(_markdown(notebooks["01"]))
     assert "arxiv.org/abs/1804.06812" in first and "99.05%" in first and "97.85%" in first
+
+
+def test_no_solution_answers_another_exercise():
+    """A solution answers its own exercise: it never holds another one's answer ("4 (answer)") nor
+    names another exercise."""
+    import re
+
+    from ecgutils import chapters
+
+    for path in course.course_notebooks():
+        nb = nbformat.read(path, as_version=4)
+        for questions, solutions in chapters.exercises(path):
+            own = re.match(r"\*\*(Exercise \d+|Recall)", nb.cells[questions[0]].source)
+            own = own.group(1) if own else ""
+            for i in solutions:
+                text = nb.cells[i].source
+                assert not re.search(r"(?m)^\s*\d+ \(answer", text), f"{path.name} cell {i}"
+                others = set(re.findall(r"\b[Ee]xercise \d+", text)) - {own, own.lower()}
+                assert not others, f"{path.name} cell {i} ({own}) names {sorted(others)}"
