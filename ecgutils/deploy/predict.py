@@ -74,6 +74,12 @@ CARD_KEYS = (
 TREES_CARD_KEYS = (
     "classes", "rule", "window_s", "image_size", "line_width", "mv_range", "scheme", "fs",
 )  # fmt: skip
+#: R-peak detector of deployment: the course's Pan & Tompkins (:func:`ecgutils.detect.pan_tompkins`)
+#: chosen by ``python -m ecgutils bench records`` (every MIT-BIH record through the pipeline):
+#: it finds beats as well as gqrs and puts them on the R peak as MIT-BIH's annotations (gqrs marks
+#: a point about 33 ms earlier; Hamilton loses runs of PVCs: record 208). A property of deployment,
+#: not of a model: every model is trained on the reference beats.
+DEFAULT_DETECTOR = "pantompkins"
 #: Environment variable naming another model folder (one written by ``ship-model --out``).
 MODEL_ENV = "ECG_MODEL_DIR"
 
@@ -351,7 +357,7 @@ def predict_ecg(
     peaks = detect_rpeaks(x, fs, detector or DEFAULT_DETECTOR, refine=True)
     lap("detect")
     table = model.cut(peaks, len(x), fs)
-    _check_enough_beats(table, ecg)
+    check_enough_beats(table, ecg)
     table.insert(0, "record", ecg.source)
     inputs = model.inputs(x, fs, table)
     lap("draw")
@@ -362,7 +368,7 @@ def predict_ecg(
         lap("self-train")
     for col in ("r", "start", "end"):  # windows that reach past the recording end at its edges
         table[col] = np.clip(table[col], 0, len(x))
-    return _answer(ecg, model, table, probs, fs, seconds, self_trained=self_train)
+    return prediction_from(ecg, model, table, probs, fs, seconds, self_trained=self_train)
 
 
 def predict_strip(
@@ -376,7 +382,8 @@ def predict_strip(
     return predict_ecg(ecg, model, **options)
 
 
-def _check_enough_beats(table: pd.DataFrame, ecg: ECG) -> None:
+def check_enough_beats(table: pd.DataFrame, ecg: ECG) -> None:
+    """Refuse a recording with fewer than :data:`MIN_BEATS` beats cut (``ValueError``)."""
     if len(table) < MIN_BEATS:
         raise ValueError(
             f"{ecg.source}: found {len(table)} beat(s) in {ecg.duration_s:.1f} s of lead "
@@ -385,7 +392,7 @@ def _check_enough_beats(table: pd.DataFrame, ecg: ECG) -> None:
         )
 
 
-def _answer(
+def prediction_from(
     ecg: ECG, model: DeployedModel, table, probs, fs: float, seconds, self_trained: bool = False
 ) -> Prediction:
     """The :class:`Prediction` of beats cut at ``fs`` Hz (``table``: ``start``, ``end``, ``r``,
@@ -497,14 +504,6 @@ def export_csv(
         path_or_buffer.write(text)
     else:
         Path(path_or_buffer).write_text(text)
-
-
-#: R-peak detector of deployment: the course's Pan & Tompkins (:func:`ecgutils.detect.pan_tompkins`)
-#: chosen by ``python -m ecgutils bench records`` (every MIT-BIH record through the pipeline):
-#: it finds beats as well as gqrs and puts them on the R peak as MIT-BIH's annotations (gqrs marks
-#: a point about 33 ms earlier; Hamilton loses runs of PVCs: record 208). A property of deployment,
-#: not of a model: every model is trained on the reference beats.
-DEFAULT_DETECTOR = "pantompkins"
 
 
 def model_line(model: DeployedModel, *, self_trained: bool = False) -> str:
