@@ -49,7 +49,7 @@ def conv_layers(model) -> list[str]:
     return names
 
 
-def _as_inputs(model, inputs) -> dict:
+def as_inputs(model, inputs) -> dict:
     """``inputs`` as a dict keyed by the model's input names (an array means the image)."""
     if isinstance(inputs, dict):
         return {k: np.asarray(v, dtype=np.float32) for k, v in inputs.items()}
@@ -59,7 +59,8 @@ def _as_inputs(model, inputs) -> dict:
     return {"image": x}
 
 
-def _call(model, inputs: dict):
+def predict_batch(model, inputs: dict):
+    """The model's outputs for a dict of inputs (:func:`as_inputs`), in inference mode."""
     names = [t.name.split(":")[0] for t in model.inputs]
     if len(names) == 1:
         return model(inputs["image"], training=False)
@@ -84,7 +85,7 @@ def score_model(model, layer: str):
     inner = keras.Model(model.inputs, [model.get_layer(layer).output, head])
 
     def scores(inputs):
-        maps, h = _call(inner, inputs)
+        maps, h = predict_batch(inner, inputs)
         if softmax_dense:
             return maps, keras.ops.matmul(h, last.kernel) + last.bias
         return maps, keras.ops.log(keras.ops.maximum(h, 1e-12))
@@ -141,7 +142,7 @@ def grad_cam(
         The class each map explains.
     """
     layer = layer or conv_layers(model)[-1]
-    inputs = _as_inputs(model, inputs)
+    inputs = as_inputs(model, inputs)
     n, size = len(inputs["image"]), inputs["image"].shape[1:3]
     scores_of = score_model(model, layer)
     if class_index is None:
@@ -217,12 +218,12 @@ def occlusion(
     class_index : (n,) int array
         The class measured per image (default: the predicted one).
     """
-    inputs = _as_inputs(model, inputs)
+    inputs = as_inputs(model, inputs)
     images = inputs["image"]
     n, side = len(images), images.shape[1]
     patch = patch or max(2, side // 8)
     stride = stride or max(1, patch // 2)
-    base = np.asarray(_call(model, inputs))
+    base = np.asarray(predict_batch(model, inputs))
     cls = base.argmax(axis=1) if class_index is None else np.broadcast_to(class_index, (n,))
     cls = np.asarray(cls, dtype=np.int64)
     p0 = base[np.arange(n), cls]
@@ -240,7 +241,7 @@ def occlusion(
             occluded[k, :, y : y + patch, x : x + patch] = fill
         batch = {key: np.tile(v, (len(chunk),) + (1,) * (v.ndim - 1)) for key, v in inputs.items()}
         batch["image"] = occluded.reshape(-1, *images.shape[1:])
-        probs = np.asarray(_call(model, batch)).reshape(len(chunk), n, -1)
+        probs = np.asarray(predict_batch(model, batch)).reshape(len(chunk), n, -1)
         for k, (y, x) in enumerate(chunk):
             drop = p0 - probs[k, np.arange(n), cls]
             total[:, y : y + patch, x : x + patch] += drop[:, None, None]
