@@ -145,15 +145,19 @@ def build_book(
     with publish(out) as tmp:
         exporter = HTMLExporter(template_name="lab")
         exporter.log.setLevel("ERROR")
-        for k, ch in enumerate(chapters):
-            nb = nbformat.read(ch.source, as_version=4)
-            page, _ = exporter.from_notebook_node(nb)
-            page = _inject(page, _nav(chapters, k), _nav(chapters, k, bottom=True))
-            (tmp / ch.page).write_text(page, encoding="utf-8")
         links = {f"notebooks/{c.source.name}": c.page for c in chapters}
         for name in EXTRA_PAGES:  # as the root's files and the docs pages name each other
             page = Path(name).with_suffix(".html").name
             links.update({name: page, f"../{name}": page, Path(name).name: page})
+        for k, ch in enumerate(chapters):
+            nb = nbformat.read(ch.source, as_version=4)
+            page, _ = exporter.from_notebook_node(nb)
+            page = _inject(page, _nav(chapters, k), _nav(chapters, k, bottom=True))
+            for name in EXTRA_PAGES:  # a chapter names the pages as notebooks/ sees them
+                new = Path(name).with_suffix(".html").name
+                page = page.replace(f'href="../{name}"', f'href="{new}"')
+                page = page.replace(f'href="../{name}#', f'href="{new}#')
+            (tmp / ch.page).write_text(page, encoding="utf-8")
         for name, title in EXTRA_PAGES.items():
             src = root / name
             if src.is_file():

@@ -1,4 +1,4 @@
-"""Beat features tried for new patients, and the table that scores each set (notebook 08).
+"""Beat features tried for new patients, and the table that scores each set (research notebook 90).
 
 The trees of :mod:`ecgutils.trees` read what the beat image carries (the trace minus the
 patient's template) and the RR intervals relative to the patient's rhythm. What else would tell a
@@ -17,7 +17,7 @@ folds of DS1 (where the choice is made), then on DS2 once: ``python -m ecgutils 
 feature_sets``. The signal features need no label: every template is the median of the record's
 :func:`ecgutils.dataset.reference_beats`.
 
-Source: chapter 08 (``notebooks/08_interpatient.ipynb``) writes
+Source: notebook 90 (``notebooks/90_research_new_patients.ipynb``) writes
 :func:`rr_distribution_features`, :func:`p_wave_features`, :func:`s_decision_from` (cells marked
 ``#| export``; a test fails when chapter and package differ).
 """
@@ -294,7 +294,7 @@ def s_decision_from(s_probabilities: np.ndarray, rest: np.ndarray, s: int = 1) -
     """Join two models beat by beat: a beat that either calls S is decided by the first.
 
     The P wave tells an atrial beat, so the trees that read it decide S; the trees without it
-    keep the beats neither calls S (notebook 08 scores the two sets and the join). A beat the
+    keep the beats neither calls S (notebook 90 scores the two sets and the join). A beat the
     first calls S stays S; a beat only ``rest`` calls S takes the first's class.
 
     Parameters
