@@ -31,6 +31,7 @@ EXTRA_PAGES = {
     "TEACHING.md": "Teacher's guide",
     "docs/results.md": "Results: every stored table",
     "docs/guide.md": "Using the course: files, installation, the cache, the layout",
+    "docs/glossary.md": "Glossary",
 }
 
 _STYLE = """

@@ -171,3 +171,25 @@ def test_no_solution_answers_another_exercise():
                 assert not re.search(r"(?m)^\s*\d+ \(answer", text), f"{path.name} cell {i}"
                 others = set(re.findall(r"\b[Ee]xercise \d+", text)) - {own, own.lower()}
                 assert not others, f"{path.name} cell {i} ({own}) names {sorted(others)}"
+
+
+def test_the_glossary_defines_the_terms_and_every_chapter_links_to_it():
+    glossary = (project_root() / "docs" / "glossary.md").read_text(encoding="utf-8")
+    terms = [
+        "AAMI classes",
+        "Ablation",
+        "DS1, DS2",
+        "EC57",
+        "Ectopic beat",
+        "FPR",
+        "MAD",
+        "Positive predictivity, +P",
+        "Search-back",
+        "Sensitivity, Se",
+        "SVT",
+        "Template",
+    ]
+    for term in terms:
+        assert f"- **{term}" in glossary, term
+    for path in course.course_notebooks():
+        assert "../docs/glossary.md" in " ".join(_markdown(path)), f"{path.name}: no glossary link"
