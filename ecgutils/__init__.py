@@ -15,9 +15,9 @@ the code, the module says which chapter is its source):
 8. :mod:`~ecgutils.models`: the CNNs (chapter 05).
 9. :mod:`~ecgutils.train`: training and the cached models (chapter 06).
 10. :mod:`~ecgutils.evaluate`: metrics, splits, EC57 (chapters 07-08).
-11. :mod:`~ecgutils.trees`: the trees on what the image carries (chapter 08).
-12. :mod:`~ecgutils.selftraining`: a new patient's own beats teach the trees (chapter 08).
-13. :mod:`~ecgutils.explain`: Grad-CAM, occlusion (chapter 10).
+11. :mod:`~ecgutils.trees`: the trees on what the image carries (chapter 09).
+12. :mod:`~ecgutils.selftraining`: a new patient's own beats teach the trees (chapter 09).
+13. :mod:`~ecgutils.explain`: Grad-CAM, occlusion (chapter 11).
 
 Deployment, :mod:`ecgutils.deploy`: ``ecgfile`` (reading a file), ``predict`` (one pipeline from a
 recording to each beat's class), ``release`` (the shipped models). Interface,

@@ -323,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ship-model", help="train a deployed model and write its card")
     p.add_argument(
         "--kind", choices=["trees", "cnn8"], default="cnn8",
-        help="cnn8: chapter 06's CNN (default); trees: chapter 08's recipe on every record",
+        help="cnn8: chapter 06's CNN (default); trees: chapter 09's recipe on every record",
     )  # fmt: skip
     p.add_argument("--profile", default="standard", help="profile to train (default standard)")
     p.add_argument(

@@ -116,7 +116,7 @@ def label_symbols(symbols: Iterable[str], scheme: str) -> np.ndarray:
 #: Typical windows of the waves relative to the R peak, seconds (a heart rate of 60-100 bpm:
 #: the P wave ends 50-80 ms before R; a narrow QRS lasts about 100 ms; the T wave ends within
 #: 450 ms of R). Wide ventricular beats and fast or slow rhythms shift them: a rough guide, not
-#: a delineation (chapter 01's primer, chapter 10's heat per wave).
+#: a delineation (chapter 01's primer, chapter 11's heat per wave).
 WAVE_WINDOWS: dict[str, tuple[float, float]] = {
     "before P": (-np.inf, -0.25),
     "P": (-0.25, -0.06),

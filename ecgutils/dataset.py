@@ -7,7 +7,7 @@ checksums, rule, image size, scaling, line width, the code that draws them, libr
 so a notebook asking again gets it in a fraction of a second, and changing any option builds a
 new one.
 
-Source: chapter 08 (``notebooks/08_interpatient.ipynb``) writes :func:`reference_beats` (cells
+Source: chapter 09 (``notebooks/09_giving_back.ipynb``) writes :func:`reference_beats` (cells
 marked ``#| export``; a test fails when chapter and package differ).
 """
 
@@ -354,7 +354,7 @@ def relative_rr_features(beats: pd.DataFrame) -> np.ndarray:
     Columns: RR before and after relative to the local mean; RR before and local mean relative
     to the record's mean; RR before, after and local mean relative to the record's *reference*
     RR, the mean RR before its :func:`reference_beats`. Absolute intervals in seconds tie a model
-    to the heart rates of its training patients; on new patients they hurt (notebook 08).
+    to the heart rates of its training patients; on new patients they hurt (notebook 09).
     Missing values become the neutral value 1.
 
     Returns

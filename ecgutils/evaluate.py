@@ -10,7 +10,7 @@ occur in the test set. Splits: a stratified hold-out (:func:`holdout_split`) or 
 k-fold (:func:`kfold_splits`, the paper's 10-fold cross-validation).
 
 Source: chapter 07 (``notebooks/07_evaluation.ipynb``) writes :func:`rates_from_confusion`;
-chapter 08 (``notebooks/08_interpatient.ipynb``) writes :func:`ec57_metrics` (cells marked ``#|
+chapter 08 (``notebooks/08_new_patients.ipynb``) writes :func:`ec57_metrics` (cells marked ``#|
 export``; a test fails when chapter and package differ).
 """
 

@@ -1,4 +1,4 @@
-"""What a CNN looks at: Grad-CAM, occlusion, and the heat on the time axis (notebook 10).
+"""What a CNN looks at: Grad-CAM, occlusion, and the heat on the time axis (notebook 11).
 
 - :func:`grad_cam` (Selvaraju et al. 2017): the feature maps of one convolution layer, weighted
   by the gradient of the class score (the pre-softmax logit) averaged over each map, summed,
@@ -17,7 +17,7 @@ shape ``(n, size, size, channels)``), alone or with a feature input ``rr`` (the 
 :func:`examples_per_class` picks test beats per class, and :func:`swap_rr` classifies a beat with
 another beat's timing.
 
-Source: chapter 10 (``notebooks/10_explain.ipynb``) writes :func:`grad_cam_maps` (cells marked
+Source: chapter 11 (``notebooks/11_explain.ipynb``) writes :func:`grad_cam_maps` (cells marked
 ``#| export``; a test fails when chapter and package differ).
 """
 
@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .backend import import_keras, import_tensorflow
-from .classes import WAVE_WINDOWS, scheme_classes  # noqa: F401  (WAVE_WINDOWS: chapter 10 reads it here)
+from .classes import WAVE_WINDOWS, scheme_classes  # noqa: F401  (WAVE_WINDOWS: chapter 11 reads it here)
 from .config import get_profile
 from .train import load_or_train
 from .train import model_inputs as inputs_of
@@ -435,7 +435,7 @@ def swap_rr(trained, index: int, donor: int, *, class_name: str | None = None) -
     """Classify one beat twice: with its own RR features and with another beat's.
 
     The image stays the same; only the timing input changes. With an APC as ``index`` and a
-    normal beat as ``donor`` this asks how much of the model's "APC" is timing (notebook 10).
+    normal beat as ``donor`` this asks how much of the model's "APC" is timing (notebook 11).
 
     Parameters
     ----------

@@ -85,7 +85,7 @@ def compact_cnn(
     """The same family for a laptop: blocks of ``width``, 2x and 4x filters (same padding),
     global average pooling instead of the huge dense layer, and (``rr=True``) a second input
     ``rr`` of ``n_features`` RR-interval features. ``channels=2``: the beat beside its
-    patient's template beat (chapter 08)."""
+    patient's template beat (chapter 09)."""
     inp, x = image_input(size, channels)
     # batch-norm statistics that follow training within a few hundred steps (Keras' default
     # momentum 0.99 needs thousands; short CPU runs would be judged with stale statistics)

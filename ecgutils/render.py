@@ -13,7 +13,7 @@ Two renderers draw the same picture: a beat's waveform as a dark line on a white
 Images are ``uint8``: 255 is background (white), 0 is full ink.
 
 Source: chapter 03 (``notebooks/03_beat_images.ipynb``) writes :func:`sample_columns`,
-:func:`to_rows`, :func:`draw_spans`; chapter 08 (``notebooks/08_interpatient.ipynb``) writes
+:func:`to_rows`, :func:`draw_spans`; chapter 09 (``notebooks/09_giving_back.ipynb``) writes
 :func:`patient_normalize` (cells marked ``#| export``; a test fails when chapter and package
 differ).
 """

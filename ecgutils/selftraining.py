@@ -1,10 +1,10 @@
-"""Self-training: a new patient's confidently classified beats teach the trees (chapter 08).
+"""Self-training: a new patient's confidently classified beats teach the trees (chapter 09).
 
 :func:`self_train_record` is the step (any scikit-learn classifier; by default the course's
 :class:`~ecgutils.trees.TreesClassifier`); :func:`training_sample` is the sample of training beats
 a shipped model carries to do it on a new file; :func:`self_trained_trees` scores it on DS2.
 
-Source: chapter 08 (``notebooks/08_interpatient.ipynb``) writes :func:`self_train_record` (cells
+Source: chapter 09 (``notebooks/09_giving_back.ipynb``) writes :func:`self_train_record` (cells
 marked ``#| export``; a test fails when chapter and package differ).
 """
 

@@ -202,7 +202,7 @@ def recalibrate_batchnorm(model, inputs: dict, *, chunk: int = 128) -> None:
     moving statistics still close to their initial values; the paper's CNN then predicts one
     class at inference however well it trains ("precise batch norm", Wu & Johnson 2021).
     Chunks bound the memory: 910 beats through the paper's CNN in one call took 4.2 GB
-    (chapter 10's first run peaked at 6 GB), 128 at a time about a seventh of that.
+    (chapter 11's first run peaked at 6 GB), 128 at a time about a seventh of that.
     """
     keras = import_keras()
 

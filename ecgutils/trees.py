@@ -1,4 +1,4 @@
-"""Gradient-boosted trees on what a beat image carries, made explicit (notebook 08).
+"""Gradient-boosted trees on what a beat image carries, made explicit (notebook 09).
 
 On new patients the CNN's weak point is the comparison it has to learn by itself: is this beat
 shaped like *this patient's* usual beat, and did it come early for *this patient's* rhythm? The
@@ -13,9 +13,9 @@ trees here are given that comparison directly, from the same inputs the inter-pa
 :func:`load_or_train_trees` trains a few scikit-learn ``HistGradientBoostingClassifier`` (one per
 seed, probabilities averaged) on the training beats of a split and caches them under
 ``data/models/trees/<profile>-<key>/`` like the CNNs. Training takes seconds to a minute on 2
-cores, so notebook 08 and ``bench interpatient`` train them from scratch when missing.
+cores, so notebook 09 and ``bench interpatient`` train them from scratch when missing.
 
-Source: chapter 08 (``notebooks/08_interpatient.ipynb``) writes :func:`trace_difference` (cells
+Source: chapter 09 (``notebooks/09_giving_back.ipynb``) writes :func:`trace_difference` (cells
 marked ``#| export``; a test fails when chapter and package differ).
 """
 

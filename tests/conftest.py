@@ -114,7 +114,7 @@ def tiny(mitdb_ready):
 
 @pytest.fixture(scope="session")
 def quick_trained(mitdb_ready):
-    """The quick profile's model exactly as notebooks 06, 07, 09 and 10 ask for it
+    """The quick profile's model exactly as notebooks 06, 07, 10 and 11 ask for it
     (``load_or_train("quick")``): trained once into ``data/``, where ``make test``'s notebook
     run finds it."""
     from ecgutils import train

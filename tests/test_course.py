@@ -140,14 +140,14 @@ def test_every_chapter_ends_with_its_summary_and_references():
 
 
 def test_the_arc_is_stated_in_chapter_01_and_closed_in_the_readme_09_and_10_alike():
-    """Chapter 01 states the paper's claim with its link; the README, 09 and 10 say where the CNN
+    """Chapter 01 states the paper's claim with its link; the README, 10 and 11 say where the CNN
     stands in the same words."""
     readme = (project_root() / "README.md").read_text(encoding="utf-8")
     start = readme.index("**Where the CNN stands.**")
     arc = readme[start : readme.index("open problem.", start) + len("open problem.")]
     arc = " ".join(arc.split())
     notebooks = {p.name[:2]: p for p in course.course_notebooks()}
-    for nn in ("09", "10"):
+    for nn in ("10", "11"):
         text = " ".join(" ".join(_markdown(notebooks[nn])).split())
         assert arc in text, f"chapter {nn} does not close the arc in the README's words"
     first = " ".join(_markdown(notebooks["01"]))

@@ -1,4 +1,4 @@
-"""Reading an ECG file for deployment (notebook 09, ``python -m ecgutils predict``, the page).
+"""Reading an ECG file for deployment (notebook 10, ``python -m ecgutils predict``, the page).
 
 :func:`read_ecg` reads one lead of
 

@@ -1,4 +1,4 @@
-"""Deployment: a raw ECG in, every beat's class and sample range out (notebook 09).
+"""Deployment: a raw ECG in, every beat's class and sample range out (notebook 10).
 
 :func:`read_ecg` (:mod:`ecgutils.deploy.ecgfile`) reads one lead from a file: a WFDB record, or a
 text export (PhysioNet's, a spreadsheet's, a device's: separators, decimal commas and encodings
@@ -60,7 +60,7 @@ MODEL_DIR = Path(__file__).parents[1] / "resources" / "model"
 TREES_DIR = Path(__file__).parents[1] / "resources" / "trees"
 #: The training sample a trees folder carries for self-training (:func:`has_self_training`).
 SELF_TRAINING_FILE = "self_training.npz"
-#: The shipped models by name. ``trees``: the inter-patient recipe of chapter 08 trained on all
+#: The shipped models by name. ``trees``: the inter-patient recipe of chapter 09 trained on all
 #: 48 records (N, S, V, F, Q), built to hold on new patients; ``cnn8``: chapter 06's compact CNN
 #: (the paper's 8 classes), trained on a random 80% of the beats, which falls short on them.
 MODELS = {"trees": TREES_DIR, "cnn8": MODEL_DIR}
@@ -336,7 +336,7 @@ def predict_ecg(
 
     ``self_train`` (trees only): let the recording's own confidently classified beats teach the
     trees before they classify it again (:func:`ecgutils.selftraining.self_train_record`,
-    chapter 08), with the training sample the model carries; a few seconds more per recording,
+    chapter 09), with the training sample the model carries; a few seconds more per recording,
     and the card's *self-trained* figures on new patients instead of the plain ones."""
 
     model = model or load_deployed_model()
@@ -579,7 +579,7 @@ def model_card_text(card: dict) -> str:
             f"({st['training beats']:,}, at most {st['sample cap']:,} per class, each standing "
             "for its share of the whole), each weighing "
             f"{st['local_weight']:g} times a training beat of its class; one tree model trained "
-            "on both classifies the recording again (chapter 08). Its labels are the trees' own, "
+            "on both classifies the recording again (chapter 09). Its labels are the trees' own, "
             "never a person's; it takes seconds per recording."
         )
     lines += ["", "## Measured figures (%)", ""]

@@ -1,4 +1,4 @@
-"""The prediction page: choose an ECG file, press Predict, see every beat (make app, notebook 09).
+"""The prediction page: choose an ECG file, press Predict, see every beat (make app, notebook 10).
 
 The page runs in the notebook, in JupyterLab and served by Voila (app/predict.ipynb); the work
 is ecgutils.deploy.predict.classify_bytes, as on the command line."""

@@ -1,6 +1,6 @@
 """Figures of what the models do: training, evaluation, new patients, deployment, explanation.
 
-The figures of chapters 06-10, in the course's class palette (:mod:`.plotting`)."""
+The figures of chapters 06-11, in the course's class palette (:mod:`.plotting`)."""
 
 from __future__ import annotations
 

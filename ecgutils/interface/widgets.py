@@ -518,7 +518,7 @@ def template_explorer(dataset, *, record: str | None = None, scheme: str = "aami
     two images, their read-back traces and the difference, the patient's unit in mV and the
     beat's RR interval against the patient's reference RR.
 
-    ``dataset``: a data set built with ``rule="fixed", scale="patient"`` (chapter 08's). Draws
+    ``dataset``: a data set built with ``rule="fixed", scale="patient"`` (chapter 09's). Draws
     with :func:`ecgutils.interface.plotting.plot_beat_against_template`.
     """
 

@@ -1,4 +1,4 @@
-"""Baselines without images: is a CNN on beat images needed at all? (README, chapter 10)
+"""Baselines without images: is a CNN on beat images needed at all? (README, chapter 11)
 
 Each beat becomes a plain vector: its waveform in a fixed window around R (0.25 s before to 0.45 s
 after, mV, baseline removed, every third sample: 85 values at 360 Hz) next to its RR features.

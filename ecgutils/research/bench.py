@@ -207,7 +207,7 @@ def bench_interpatient(profile: str = "standard", model: str = "trees", **overri
     ``model="trees"``: the course's recipe, :func:`ecgutils.trees.load_or_train_trees`
     (``overrides``: ``balance_power``, ``n_models``, ``size``, ``max_iter``). ``model="cnn"``:
     the CNN recipe :data:`ecgutils.experiments.INTERPATIENT` (``overrides`` change it). Either
-    is saved like the notebooks' models, so notebook 08 finds it. ``model="selftrained"``: the
+    is saved like the notebooks' models, so notebook 09 finds it. ``model="selftrained"``: the
     trees, then self-trained on each DS2 patient's unlabelled beats
     (:func:`ecgutils.selftraining.self_trained_trees`; the trees are retrained first).
     ``model="joined"``: the first row of :data:`ecgutils.features.JOINED_SETS`, trained from

@@ -3,7 +3,7 @@
 Each is computed by one command and shipped with the course.
 
 An experiment trains or scores many models (chapter 02 scores five detectors on every record,
-chapter 06 trains five variants, chapter 08 nine ablation steps...). Run on a laptop, that is an
+chapter 06 trains five variants, chapter 09 nine ablation steps...). Run on a laptop, that is an
 hour a chapter. So each is computed once by
 
     python -m ecgutils experiment run NAME --profile standard      (or: make experiments)
@@ -313,24 +313,24 @@ _EXPERIMENTS = [
         lambda p: {"k": _protocol_k(p), "epochs": _lesson_epochs(p, 4), "scheme": "aami5"},
     ),
     Experiment(
-        "ablation", "08", "What makes the CNN hold up on new patients, one step at a time",
+        "ablation", "09", "What makes the CNN hold up on new patients, one step at a time",
         _ablation, _ablation_parameters,
     ),
     Experiment(
-        "recipes", "08", "The CNN recipe, the trees and their average on DS2 (EC57)",
+        "recipes", "09", "The CNN recipe, the trees and their average on DS2 (EC57)",
         _recipes, lambda p: {"epochs": p.epochs, "split": "DS1 -> DS2"},
     ),
     Experiment(
-        "selftraining", "08",
+        "selftraining", "09",
         "The trees self-trained on each DS2 patient's unlabelled beats (no DS2 label read)",
         _selftraining, lambda p: {"confidence": 0.9, "local_weight": 10.0, "split": "DS1 -> DS2"},
     ),
     Experiment(
-        "records", "09", "Every record through deployment: beats found, PVCs found and called V",
+        "records", "10", "Every record through deployment: beats found, PVCs found and called V",
         _records, _records_parameters,
     ),
     Experiment(
-        "baselines", "10", "1-NN, trees and a 1-D CNN on the waveform, hold-out and DS1 -> DS2",
+        "baselines", "11", "1-NN, trees and a 1-D CNN on the waveform, hold-out and DS1 -> DS2",
         _baselines, lambda p: {"models": ["1-NN", "trees", "1-D CNN"]},
     ),
     Experiment(

@@ -179,7 +179,7 @@ def compare_variants(
     return pd.DataFrame(rows).T
 
 
-#: What makes the compact CNN hold up on new patients (notebook 08): AAMI classes, the
+#: What makes the compact CNN hold up on new patients (notebook 09): AAMI classes, the
 #: inter-patient split, a fixed window around R drawn in the patient's own units next to the
 #: patient's template beat, relative RR and rhythm features, gentle class weights, Q beats out of
 #: training, three networks averaged. Image size and epochs are the profile's (standard: 48x48,
@@ -202,7 +202,7 @@ INTERPATIENT: Mapping = MappingProxyType(
     }
 )
 
-#: The ablation of notebook 08: each step adds one thing to the one before (same protocol).
+#: The ablation of notebook 09: each step adds one thing to the one before (same protocol).
 _FIRST_WEIGHTS = {"balance_power": 0.75, "ignore_classes": (), "ensemble": 1}  # earlier steps
 _ABLATION_STEPS: dict = {
     "as published: beat images only": {
