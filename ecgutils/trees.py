@@ -15,8 +15,9 @@ seed, probabilities averaged) on the training beats of a split and caches them u
 ``data/models/trees/<profile>-<key>/`` like the CNNs. Training takes seconds to a minute on 2
 cores, so notebook 09 and ``bench interpatient`` train them from scratch when missing.
 
-Source: chapter 09 (``notebooks/09_giving_back.ipynb``) writes :func:`trace_difference` (cells
-marked ``#| export``; a test fails when chapter and package differ).
+Source: chapter 09 (``notebooks/09_giving_back.ipynb``) writes :func:`trace_difference`,
+:func:`tree_features`, :func:`sample_weights` and :class:`TreesClassifier` (cells marked
+``#| export``; a test fails when chapter and package differ).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import pickle
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 import pandas as pd
@@ -194,7 +196,7 @@ class TreesClassifier(ClassifierMixin, BaseEstimator):
     def fit(
         self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
         stands_for: np.ndarray | None = None,
-    ) -> TreesClassifier:  # fmt: skip
+    ) -> Self:  # fmt: skip
         """Fit on ``X`` (n, d) float (NaN allowed) and ``y`` (n,) class indices.
 
         ``sample_weight`` multiplies each beat's class weight (e.g. a patient's own beats
