@@ -193,3 +193,16 @@ def test_the_glossary_defines_the_terms_and_every_chapter_links_to_it():
         assert f"- **{term}" in glossary, term
     for path in course.course_notebooks():
         assert "../docs/glossary.md" in " ".join(_markdown(path)), f"{path.name}: no glossary link"
+
+
+def test_each_chapter_is_titled_by_its_number_and_points_to_the_next():
+    import re
+
+    paths = [p for p in course.course_notebooks() if p.name[:2] != "90"]
+    for k, path in enumerate(paths):
+        nb = nbformat.read(path, as_version=4)
+        assert nb.cells[0].source.startswith(f"# {path.name[:2]} ·"), f"{path.name}: its title"
+        text = " ".join(_markdown(path))
+        nxt = re.findall(r"\*\*Next:\*\* (\d\d)", text)
+        if k + 1 < len(paths):
+            assert nxt == [paths[k + 1].name[:2]], f"{path.name}: Next points to {nxt}"
