@@ -234,3 +234,23 @@ def test_trace_agreement_is_a_rank_correlation_along_the_trace():
     expected = pd.Series(cols).corr(pd.Series(cols[::-1]), method="spearman")
     assert r[1] == pytest.approx(expected)
     assert np.isnan(explain.trace_agreement(a, np.ones_like(a), images)).all()
+
+
+@pytest.mark.integration
+def test_the_paper_cnn_stand_in_is_the_papers_network_trained_small(mitdb_ready, monkeypatch):
+    """Outside the paper profile chapter 11 explains a stand-in: the paper's architecture exactly
+    (PAPER_STANDIN's image size), trained briefly on the quick profile's records, then read
+    back from the store. (Trained here, in the parallel unit tests, the notebook run finds it.)"""
+    from ecgutils import train
+    from ecgutils.config import get_profile
+
+    tm = explain.paper_cnn_model("standard", verbose=0)
+    size = explain.PAPER_STANDIN["size"]
+    assert tm.config.model == "paper" and not tm.config.rr and tm.config.size == size
+    published = models.paper_cnn(size, len(tm.metadata["classes"]))
+    assert tm.model.count_params() == published.count_params()
+    standin_records = get_profile(explain.PAPER_STANDIN["profile"]).records
+    assert set(tm.dataset.beats.record.astype(str)) == set(standin_records)
+    monkeypatch.setattr(train, "fit_network", lambda *a, **k: pytest.fail("retrained"))
+    again = explain.paper_cnn_model("quick", verbose=0)
+    assert again.folder == tm.folder
