@@ -85,13 +85,19 @@ def _inject(page: str, top: str, bottom: str) -> str:
     return page.replace("</body>", bottom + "</body>", 1)
 
 
+def _relink(html_text: str, links: dict[str, str]) -> str:
+    """``html_text`` with links to the repository's files (``links``: path as written -> page of
+    the site) pointing at the site's pages, anchors kept."""
+    for old, new in links.items():
+        html_text = html_text.replace(f'href="{old}"', f'href="{new}"')
+        html_text = html_text.replace(f'href="{old}#', f'href="{new}#')
+    return html_text
+
+
 def _markdown_page(text: str, title: str, nav: str, links: dict[str, str]) -> str:
     from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
-    body = markdown2html_mistune(text)
-    for old, new in links.items():  # links between the repository's files -> pages of the site
-        body = body.replace(f'href="{old}"', f'href="{new}"')
-        body = body.replace(f'href="{old}#', f'href="{new}#')
+    body = _relink(markdown2html_mistune(text), links)
     return (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"{_STYLE}</head><body>{nav}<main class='ecg-page'>{body}</main>{nav}</body></html>"
@@ -154,10 +160,7 @@ def build_book(
             nb = nbformat.read(ch.source, as_version=4)
             page, _ = exporter.from_notebook_node(nb)
             page = _inject(page, _nav(chapters, k), _nav(chapters, k, bottom=True))
-            for name in EXTRA_PAGES:  # a chapter names the pages as notebooks/ sees them
-                new = Path(name).with_suffix(".html").name
-                page = page.replace(f'href="../{name}"', f'href="{new}"')
-                page = page.replace(f'href="../{name}#', f'href="{new}#')
+            page = _relink(page, {k: v for k, v in links.items() if k.startswith("../")})
             (tmp / ch.page).write_text(page, encoding="utf-8")
         for name, title in EXTRA_PAGES.items():
             src = root / name
