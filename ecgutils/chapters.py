@@ -13,7 +13,7 @@ the package, so a change made in the chapter reaches every later chapter.
 Exercises sit where their idea is taught: a cell tagged ``exercise`` (the question, or a stub
 that runs: ``# your solution here``) and, after it, cells tagged ``solution``. The tests run
 them all; :func:`student_copies` (``make student``) writes the notebooks without the
-solutions and without outputs.
+solutions and without outputs. :func:`session_minutes` estimates the class time a chapter takes.
 """
 
 from __future__ import annotations
@@ -259,3 +259,64 @@ def student_copies(out: str | Path, folder: str | Path = NOTEBOOKS) -> list[Path
         target.write_text(text, encoding="utf-8")
         written.append(target)
     return written
+
+
+#: Reading rates of the session estimate (docs/guide.md, "How long a chapter takes"): prose
+#: read to learn at 150 words a minute (Carver 1992 measured about 200 for college readers
+#: learning, 138 memorising); code at 10 lines a minute (code review studies put careful
+#: reading at 300-500 lines an hour); 8 minutes to try an exercise and read its solution; one
+#: minute per recall question.
+PROSE_WPM, CODE_LINES_PER_MIN, EXERCISE_MIN, RECALL_MIN = 150, 10, 8, 1
+#: Recall questions: an exercise cell that opens with this, its questions marked (a), (b)...
+RECALL = re.compile(r"^\*\*Recall")
+
+
+@dataclass(frozen=True)
+class Session:
+    """The class time a chapter takes, in minutes, by :data:`PROSE_WPM` and the other rates."""
+
+    prose: float  #: markdown outside the solutions
+    code: float  #: code lines outside the solutions (comments and blank lines not counted)
+    exercises: float  #: exercises (recall questions apart), tried and their solutions read
+    recall: float  #: the recall questions
+    running: float  #: the first run's minutes, as measured by ``make course``
+
+    @property
+    def total(self) -> float:
+        return self.prose + self.code + self.exercises + self.recall + self.running
+
+
+def session_minutes(path: str | Path, running: float = 0.0) -> Session:
+    """Estimate one chapter's class session: reading its prose and code, its exercises, its run.
+
+    Parameters
+    ----------
+    path : a chapter (``NN_topic.ipynb``).
+    running : minutes of the chapter's first run (``build/course-summary.json``, the README's
+        course map).
+    """
+    cells = _cells(Path(path))
+    found = exercises(path)
+    solutions = {i for _, sols in found for i in sols}
+    words = lines = n_exercises = n_recall = 0
+    for i, cell in enumerate(cells):
+        if i in solutions:
+            continue
+        text = _source(cell)
+        if cell.get("cell_type") == "markdown":
+            words += len(text.split())
+        elif cell.get("cell_type") == "code":
+            lines += sum(1 for l in text.splitlines() if l.strip() and not l.lstrip().startswith("#"))
+    for cells_of, _ in found:
+        text = _source(cells[cells_of[0]])
+        if RECALL.match(text):
+            n_recall += len(re.findall(r"\(([a-z])\)", text))
+        else:
+            n_exercises += 1
+    return Session(
+        prose=words / PROSE_WPM,
+        code=lines / CODE_LINES_PER_MIN,
+        exercises=n_exercises * EXERCISE_MIN,
+        recall=n_recall * RECALL_MIN,
+        running=float(running),
+    )

@@ -377,6 +377,17 @@ LITERATURE: tuple[dict, ...] = (
 )  # fmt: skip
 
 
+#: Columns a chapter leaves out of an EC57 table (they stay in the stored result and on the
+#: results page): N is most beats and near 100% everywhere, F +P rests on a few hundred beats.
+NOT_IN_BRIEF = ("N Se (%)", "N +P (%)", "F +P (%)", "minutes")
+
+
+def brief(table: pd.DataFrame) -> pd.DataFrame:
+    """The columns of an EC57 table a chapter discusses: ``table`` without :data:`NOT_IN_BRIEF`
+    (also when prefixed, as in ``"DS2 N Se (%)"``), so it stays readable at a glance."""
+    return table[[c for c in table.columns if not str(c).endswith(NOT_IN_BRIEF)]]
+
+
 def literature_table() -> pd.DataFrame:
     """:data:`LITERATURE` as a table indexed by method."""
     table = pd.DataFrame(LITERATURE).set_index("method")

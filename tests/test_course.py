@@ -206,3 +206,48 @@ def test_each_chapter_is_titled_by_its_number_and_points_to_the_next():
         nxt = re.findall(r"\*\*Next:\*\* (\d\d)", text)
         if k + 1 < len(paths):
             assert nxt == [paths[k + 1].name[:2]], f"{path.name}: Next points to {nxt}"
+
+
+def test_session_minutes_counts_prose_code_exercises_and_recall(tmp_path):
+    from ecgutils import chapters
+
+    def cell(kind, text, tags=()):
+        c = new_code_cell(text) if kind == "code" else nbformat.v4.new_markdown_cell(text)
+        c.metadata["tags"] = list(tags)
+        return c
+
+    nb = new_notebook(cells=[
+        cell("md", " ".join(["word"] * 300)),  # 2 minutes at 150 words a minute
+        cell("code", "\n".join(["# a comment", ""] + ["x = 1"] * 20)),  # 2 minutes
+        cell("md", "**Exercise 1.** Do it.", ["exercise"]),
+        cell("code", "# your solution here", ["exercise"]),
+        cell("code", "\n".join(["y = 2"] * 500), ["solution"]),  # solutions are not read
+        cell("md", "**Recall.** (a) One? (b) Two? (c) Three?", ["exercise"]),
+        cell("md", " ".join(["answer"] * 900), ["solution"]),
+    ])
+    path = tmp_path / "01_x.ipynb"
+    nbformat.write(nb, path)
+    s = chapters.session_minutes(path, running=1.5)
+    words = 300 + 4 + 7  # the exercise's question and the recall questions are read too
+    assert s.prose == pytest.approx(words / chapters.PROSE_WPM)
+    assert s.code == pytest.approx(20 / chapters.CODE_LINES_PER_MIN)
+    assert (s.exercises, s.recall, s.running) == (chapters.EXERCISE_MIN, 3 * chapters.RECALL_MIN, 1.5)
+    assert s.total == pytest.approx(s.prose + s.code + s.exercises + s.recall + 1.5)
+
+
+def test_each_chapter_states_its_session_time_as_counted_and_fits_a_class():
+    """The header's "about N minutes" is the count of session_minutes (prose, code, exercises,
+    recall and the course map's first run) within five minutes, and a session is at most about
+    90 minutes (a tenth over allowed)."""
+    import re
+
+    from ecgutils import chapters
+
+    first_run = {r[0].strip("`"): float(r[2].split("/")[0]) for r in _course_map_rows()}
+    for path in course.course_notebooks():
+        header = "\n".join(_markdown(path)[:2])
+        m = re.search(r"\*\*Time:\*\* about (\d+) minutes of class", header)
+        assert m, f"{path.name}: its header states no '**Time:** about N minutes of class'"
+        s = chapters.session_minutes(path, first_run[path.name])
+        assert abs(int(m.group(1)) - s.total) <= 5, f"{path.name}: states {m.group(1)}, counts {s}"
+        assert s.total <= 99, f"{path.name}: {s.total:.0f} minutes is more than one class session"

@@ -198,3 +198,15 @@ def test_rates_from_confusion_agree_with_scikit_learn():
     assert rates["ppv"][2] == rates["se"][2] == 0 and rates["se"][4] == 0  # never called; absent
     tn = cm.sum() - cm.sum(axis=0) - cm.sum(axis=1) + np.diag(cm)
     np.testing.assert_allclose(rates["sp"], tn / (tn + cm.sum(axis=0) - np.diag(cm)))
+
+
+def test_brief_keeps_the_columns_a_chapter_discusses():
+    import pandas as pd
+
+    cols = ["accuracy (%)", "N Se (%)", "N +P (%)", "S Se (%)", "S +P (%)", "V Se (%)", "V +P (%)",
+            "F Se (%)", "F +P (%)", "epochs", "minutes", "DS2 N Se (%)", "DS2 S Se (%)"]
+    table = pd.DataFrame([range(len(cols))], columns=cols, index=["a recipe"])
+    short = evaluate.brief(table)
+    assert list(short.columns) == ["accuracy (%)", "S Se (%)", "S +P (%)", "V Se (%)", "V +P (%)",
+                                   "F Se (%)", "epochs", "DS2 S Se (%)"]
+    assert short.loc["a recipe", "DS2 S Se (%)"] == 12 and list(table.columns) == cols
