@@ -3,7 +3,8 @@
 python -m ecgutils fetch [--records REC ...] [--profile P] [--source DIR]
 python -m ecgutils course [--profile P] [NOTEBOOK ...]
 python -m ecgutils profile [NAME]
-python -m ecgutils predict FILE [--fs HZ] [--lead NAME] [--model NAME|DIR] [--self-train] [--json]
+python -m ecgutils predict FILE [--fs HZ] [--lead NAME] [--model NAME|DIR] [--self-train]
+                            [--summary] [--json]
 python -m ecgutils ship-model [--kind trees|cnn8] [--profile P]
 python -m ecgutils app [--port PORT] [--ip ADDRESS]
 python -m ecgutils bench {render,readback,train,interpatient,adaptive,predict,records}
@@ -26,12 +27,13 @@ from .book import broken_links, build_book
 from .course import format_summary, run_course
 from .data import fetch, load_record
 from .deploy.ecgfile import RATE_FROM
+from .deploy.holter import holter_summary
 from .deploy.predict import (
     MAX_FILE_BYTES,
     load_deployed_model,
-    predict_ecg,
+    open_recording,
+    predict_recording,
     predict_strip,
-    read_ecg,
 )
 from .deploy.release import ship_model, ship_trees
 from .interface.plotting import pipeline_window, plot_pipeline
@@ -100,24 +102,40 @@ def _cmd_book(args: argparse.Namespace) -> int:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
+    import json
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-    ecg = read_ecg(
+    rec = open_recording(
         args.file, fs=args.fs, lead=args.lead, units=args.units, gain=args.gain,
         baseline=args.baseline, delimiter=args.delimiter, decimal=args.decimal,
     )  # fmt: skip
-    pred = predict_ecg(ecg, load_deployed_model(args.model), self_train=args.self_train)
+    model = load_deployed_model(args.model)
+    # a progress bar on stderr for anything longer than a few minutes of ECG
+    pred = predict_recording(rec, model, self_train=args.self_train, progress=rec.duration_s > 300)
+    summary = None
+    if args.summary:
+        beats = pred.beats
+        summary = holter_summary(
+            beats["r"].to_numpy(), beats["class"].to_numpy(), rec.fs,
+            duration_s=rec.duration_s, scheme=model.card["scheme"],
+        )  # fmt: skip
     if args.json:
-        print(pred.to_json())
+        out = json.loads(pred.to_json())
+        if summary is not None:
+            out["holter"] = summary.to_dict()
+        print(json.dumps(out, indent=1))
         return 0
     print(f"Model: {pred.model}")
     print(
-        f"{ecg.source}: lead {ecg.lead}, {len(ecg.signal):,} samples at {ecg.fs:g} Hz "
-        f"({RATE_FROM[ecg.fs_source]}; {ecg.duration_s:.1f} s), {len(pred.beats):,} beats"
+        f"{rec.source}: lead {rec.lead}, {rec.n_samples:,} samples at {rec.fs:g} Hz "
+        f"({RATE_FROM[rec.fs_source]}; {rec.duration_s:.1f} s), {len(pred.beats):,} beats"
     )
-    print("\n".join(pred.lines()))
+    if summary is not None:
+        print(summary.text())
+    else:
+        print("\n".join(pred.lines()))
     print(pred.summary.to_string())
     return 0
 
@@ -279,8 +297,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="site folder (default build/book)")
     p.set_defaults(func=_cmd_book)
 
-    p = sub.add_parser("predict", help="classify every beat of a raw ECG file (CSV or WFDB)")
-    p.add_argument("file", help="CSV (one column, or time + leads) or WFDB record (.hea)")
+    p = sub.add_parser("predict", help="classify every beat of a raw ECG file (CSV, WFDB or EDF)")
+    p.add_argument(
+        "file", help="CSV (one column, or time + leads), WFDB record (.hea) or EDF/EDF+ (.edf)"
+    )
     p.add_argument(
         "--fs", type=float,
         help="sampling rate in Hz: needed when the file does not state it (a WFDB header, a "
@@ -299,6 +319,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="the decimal mark of a text file (found from the file; asked when it could be both)",
     )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument(
+        "--summary", action="store_true",
+        help="the Holter summary (heart rate and classes per hour, PVC and SVEB burden, couplets, "
+        "runs, bigeminy, pauses) instead of one line per beat; with --json, both",
+    )  # fmt: skip
     p.add_argument(
         "--model",
         help="a shipped model by name, trees (default: AAMI classes, built for new patients) or "

@@ -306,7 +306,9 @@ def session_minutes(path: str | Path, running: float = 0.0) -> Session:
         if cell.get("cell_type") == "markdown":
             words += len(text.split())
         elif cell.get("cell_type") == "code":
-            lines += sum(1 for l in text.splitlines() if l.strip() and not l.lstrip().startswith("#"))
+            lines += sum(
+                1 for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")
+            )
     for cells_of, _ in found:
         text = _source(cells[cells_of[0]])
         if RECALL.match(text):

@@ -114,6 +114,7 @@ def recording_features(
     size: int,
     line_width: float,
     mv_range: tuple[float, float],
+    rows: np.ndarray | None = None,
 ) -> np.ndarray:
     """:func:`tree_features` of one recording's beats, from the signal itself: what deployment
     computes for a file (:func:`ecgutils.deploy.predict.predict_ecg` with the trees), drawn
@@ -128,10 +129,14 @@ def recording_features(
         a ``record`` column): windows and RR columns.
     size, line_width, mv_range
         The data set's ``size``, ``line_width`` and ``mv_range`` (the model card keeps them).
+    rows : (m,) int array, optional
+        The beats to describe (default all): the reference (template beat, unit, RR reference,
+        rhythm) still comes from every beat of ``beats``, which deployment sets to a beat's
+        neighbourhood (:data:`ecgutils.deploy.predict.REFERENCE_S`).
 
     Returns
     -------
-    (n, 7 + 4 + size) float32 array
+    (n, 7 + 4 + size) float32 array, or (m, ...) with ``rows``
     """
 
     starts, ends = beats["start"].to_numpy(), beats["end"].to_numpy()
@@ -142,12 +147,12 @@ def recording_features(
         "mv_range": tuple(mv_range),
         "scale": "fixed",
     }
+    rows = np.arange(len(beats)) if rows is None else np.asarray(rows, dtype=np.int64)
     tpl = render_beats(template, [0], [len(template)], **options)
-    images = render_beats(x, starts, ends, **options)
-    diff = trace_difference(images, np.broadcast_to(tpl, images.shape))
-    return np.column_stack([relative_rr_features(beats), rhythm_features(beats, fs), diff]).astype(
-        np.float32
-    )
+    images = render_beats(x, starts[rows], ends[rows], **options)
+    diff = trace_from_image(images) - trace_from_image(tpl)  # one template: its trace once
+    rr = np.column_stack([relative_rr_features(beats), rhythm_features(beats, fs)])[rows]
+    return np.column_stack([rr, diff]).astype(np.float32)
 
 
 def sample_weights(

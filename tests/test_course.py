@@ -216,22 +216,28 @@ def test_session_minutes_counts_prose_code_exercises_and_recall(tmp_path):
         c.metadata["tags"] = list(tags)
         return c
 
-    nb = new_notebook(cells=[
-        cell("md", " ".join(["word"] * 300)),  # 2 minutes at 150 words a minute
-        cell("code", "\n".join(["# a comment", ""] + ["x = 1"] * 20)),  # 2 minutes
-        cell("md", "**Exercise 1.** Do it.", ["exercise"]),
-        cell("code", "# your solution here", ["exercise"]),
-        cell("code", "\n".join(["y = 2"] * 500), ["solution"]),  # solutions are not read
-        cell("md", "**Recall.** (a) One? (b) Two? (c) Three?", ["exercise"]),
-        cell("md", " ".join(["answer"] * 900), ["solution"]),
-    ])
+    nb = new_notebook(
+        cells=[
+            cell("md", " ".join(["word"] * 300)),  # 2 minutes at 150 words a minute
+            cell("code", "\n".join(["# a comment", ""] + ["x = 1"] * 20)),  # 2 minutes
+            cell("md", "**Exercise 1.** Do it.", ["exercise"]),
+            cell("code", "# your solution here", ["exercise"]),
+            cell("code", "\n".join(["y = 2"] * 500), ["solution"]),  # solutions are not read
+            cell("md", "**Recall.** (a) One? (b) Two? (c) Three?", ["exercise"]),
+            cell("md", " ".join(["answer"] * 900), ["solution"]),
+        ]
+    )
     path = tmp_path / "01_x.ipynb"
     nbformat.write(nb, path)
     s = chapters.session_minutes(path, running=1.5)
     words = 300 + 4 + 7  # the exercise's question and the recall questions are read too
     assert s.prose == pytest.approx(words / chapters.PROSE_WPM)
     assert s.code == pytest.approx(20 / chapters.CODE_LINES_PER_MIN)
-    assert (s.exercises, s.recall, s.running) == (chapters.EXERCISE_MIN, 3 * chapters.RECALL_MIN, 1.5)
+    assert (s.exercises, s.recall, s.running) == (
+        chapters.EXERCISE_MIN,
+        3 * chapters.RECALL_MIN,
+        1.5,
+    )
     assert s.total == pytest.approx(s.prose + s.code + s.exercises + s.recall + 1.5)
 
 

@@ -10,6 +10,7 @@ import pytest
 from conftest import synthetic_wave
 
 from ecgutils.deploy import ecgfile, predict
+from ecgutils.deploy.recording import read_ecg
 
 WAVE = synthetic_wave()  # 2,400 samples at 360 Hz, mV
 
@@ -50,16 +51,16 @@ def check(ecg, *, fs, lead="MLII", source="given", x=WAVE, atol=1e-4):
 def test_a_file_that_does_not_state_its_rate_needs_one(tmp_path):
     path = single_column(tmp_path / "sample.csv")
     with pytest.raises(ValueError, match="does not state its sampling rate.*--fs 360"):
-        ecgfile.read_ecg(path)
-    check(ecgfile.read_ecg(path, fs=360), fs=360, lead="Sample Value")
+        read_ecg(path)
+    check(read_ecg(path, fs=360), fs=360, lead="Sample Value")
 
 
 def test_physionet_export_at_250_hz_states_its_rate(tmp_path):
     path = physionet(tmp_path / "export.csv", fs=250)
-    check(ecgfile.read_ecg(path), fs=250, source="time column")
-    check(ecgfile.read_ecg(path, fs=250), fs=250, source="time column")
+    check(read_ecg(path), fs=250, source="time column")
+    check(read_ecg(path, fs=250), fs=250, source="time column")
     with pytest.raises(ValueError, match="sampled at 250 Hz \\(its time column\\), not 360 Hz"):
-        ecgfile.read_ecg(path, fs=360)
+        read_ecg(path, fs=360)
 
 
 def test_thirty_minutes_of_clock_stamps_rounded_to_milliseconds(tmp_path):
@@ -70,7 +71,7 @@ def test_thirty_minutes_of_clock_stamps_rounded_to_milliseconds(tmp_path):
     stamps = [f"'{int(s // 3600)}:{int(s % 3600 // 60):02d}:{s % 60:06.3f}'" for s in t]
     body = "\n".join(f"{a},{v:.3f}" for a, v in zip(stamps, x))
     path = write(tmp_path / "long.csv", "'Elapsed time','MLII'\n'hh:mm:ss.mmm','mV'\n" + body)
-    check(ecgfile.read_ecg(path), fs=360, source="time column", x=x, atol=1e-3)
+    check(read_ecg(path), fs=360, source="time column", x=x, atol=1e-3)
 
 
 @pytest.mark.parametrize(
@@ -80,23 +81,23 @@ def test_thirty_minutes_of_clock_stamps_rounded_to_milliseconds(tmp_path):
 def test_numeric_time_columns_in_seconds_or_milliseconds(tmp_path, header, scale, fs):
     body = "\n".join(f"{k * scale:.4f},{v:.4f}" for k, v in enumerate(WAVE))
     path = write(tmp_path / "t.csv", f"{header},MLII\n{body}\n")
-    check(ecgfile.read_ecg(path), fs=fs, source="time column")
+    check(read_ecg(path), fs=fs, source="time column")
 
 
 def test_time_counting_samples_without_a_unit_is_asked(tmp_path):
     path = write(tmp_path / "t.csv", "time,MLII\n" + lines("{k},{v:.4f}"))
     with pytest.raises(ValueError, match="counts 0, 1, 2.*milliseconds.*sample numbers"):
-        ecgfile.read_ecg(path)
-    check(ecgfile.read_ecg(path, fs=360), fs=360)
+        read_ecg(path)
+    check(read_ecg(path, fs=360), fs=360)
 
 
 def test_rate_in_a_comment_line(tmp_path):
     path = write(
         tmp_path / "c.csv", "# Device X\n# Sampling rate: 500 Hz\nMLII\n" + lines("{v:.4f}")
     )
-    check(ecgfile.read_ecg(path), fs=500, source="comment line")
+    check(read_ecg(path), fs=500, source="comment line")
     with pytest.raises(ValueError, match="500 Hz \\(its comment line\\), not 360 Hz"):
-        ecgfile.read_ecg(path, fs=360)
+        read_ecg(path, fs=360)
 
 
 def test_uneven_time_column_is_refused(tmp_path):
@@ -105,17 +106,17 @@ def test_uneven_time_column_is_refused(tmp_path):
     body = "\n".join(f"{a:.4f},{v:.4f}" for a, v in zip(t, WAVE))
     path = write(tmp_path / "gap.csv", f"time (s),MLII\n{body}\n")
     with pytest.raises(ValueError, match="not evenly spaced"):
-        ecgfile.read_ecg(path)
+        read_ecg(path)
 
 
 def test_wfdb_record_takes_its_own_rate(synthetic_record):
-    ecg = ecgfile.read_ecg(synthetic_record.with_suffix(".hea"))
+    ecg = read_ecg(synthetic_record.with_suffix(".hea"))
     assert (ecg.lead, ecg.fs, ecg.leads, ecg.fs_source) == ("MLII", 360, ["V5", "MLII"],
                                                            "WFDB header")  # fmt: skip
     np.testing.assert_allclose(ecg.signal, 2 * WAVE, atol=0.01)
-    assert ecgfile.read_ecg(synthetic_record, lead="V5").lead == "V5"
+    assert read_ecg(synthetic_record, lead="V5").lead == "V5"
     with pytest.raises(ValueError, match="sampled at 360 Hz \\(its WFDB header\\), not 250 Hz"):
-        ecgfile.read_ecg(synthetic_record, fs=250)
+        read_ecg(synthetic_record, fs=250)
 
 
 # --------------------------------------------------------------------------------------------
@@ -124,77 +125,77 @@ def test_wfdb_record_takes_its_own_rate(synthetic_record):
 
 def test_physionet_export_with_units_row_and_lead_choice(tmp_path):
     path = physionet(tmp_path / "export.csv")
-    ecg = ecgfile.read_ecg(path)  # MLII by default, the time column skipped
+    ecg = read_ecg(path)  # MLII by default, the time column skipped
     check(ecg, fs=360, source="time column")
     assert ecg.leads == ["MLII", "V5"] and ecg.encoding == "UTF-8"
-    np.testing.assert_allclose(ecgfile.read_ecg(path, lead="v5").signal, -WAVE, atol=1e-4)
-    assert ecgfile.read_ecg(path, lead=1).lead == "V5"
-    assert ecgfile.read_ecg(path, lead="0").lead == "MLII"
+    np.testing.assert_allclose(read_ecg(path, lead="v5").signal, -WAVE, atol=1e-4)
+    assert read_ecg(path, lead=1).lead == "V5"
+    assert read_ecg(path, lead="0").lead == "MLII"
 
 
 def test_semicolons_with_decimal_commas(tmp_path):
     text = "MLII;V5\n" + lines("{v:.4f};{neg:.4f}").replace(".", ",")
-    check(ecgfile.read_ecg(write(tmp_path / "s.csv", text), fs=360), fs=360)
+    check(read_ecg(write(tmp_path / "s.csv", text), fs=360), fs=360)
 
 
 def test_tabs_with_decimal_commas_and_a_time_column(tmp_path):
     body = "\n".join(f"{k / 250:.4f}\t{v:.4f}" for k, v in enumerate(WAVE)).replace(".", ",")
     path = write(tmp_path / "t.tsv", f"Zeit (s)\tMLII\n{body}\n")
-    check(ecgfile.read_ecg(path, lead="MLII"), fs=250, source="time column")
+    check(read_ecg(path, lead="MLII"), fs=250, source="time column")
 
 
 def test_one_column_with_decimal_commas(tmp_path):
     with_header = write(tmp_path / "h.csv", "MLII\n" + lines("{v:.4f}").replace(".", ","))
-    check(ecgfile.read_ecg(with_header, fs=360), fs=360)
+    check(read_ecg(with_header, fs=360), fs=360)
     # without a header, 0,0345 can only be a decimal comma
     plain = write(tmp_path / "p.csv", lines("{v:.4f}").replace(".", ","))
-    check(ecgfile.read_ecg(plain, fs=360), fs=360, lead="column 1")
+    check(read_ecg(plain, fs=360), fs=360, lead="column 1")
 
 
 def test_two_whole_numbers_per_row_are_asked_about(tmp_path):
     x = np.round(WAVE * 10) / 10  # 0,3 -> one decimal: the same as two integer columns
     path = write(tmp_path / "a.csv", "\n".join(f"{v:.1f}".replace(".", ",") for v in x) + "\n")
     with pytest.raises(ValueError, match="--decimal comma.*--decimal point"):
-        ecgfile.read_ecg(path, fs=360)
-    check(ecgfile.read_ecg(path, fs=360, decimal="comma"), fs=360, lead="column 1", x=x)
-    two = ecgfile.read_ecg(path, fs=360, decimal="point")
+        read_ecg(path, fs=360)
+    check(read_ecg(path, fs=360, decimal="comma"), fs=360, lead="column 1", x=x)
+    two = read_ecg(path, fs=360, decimal="point")
     assert two.leads == ["column 1", "column 2"]
 
 
 def test_spaces_between_columns_and_a_headerless_time_column(tmp_path):
     body = "\n".join(f"  {k / 360:.4f}   {v:.4f}  {-v:.4f}" for k, v in enumerate(WAVE))
     path = write(tmp_path / "s.txt", body + "\n")
-    ecg = ecgfile.read_ecg(path)
+    ecg = read_ecg(path)
     check(ecg, fs=360, lead="column 2", source="time column")
     assert ecg.leads == ["column 2", "column 3"]
 
 
 def test_utf8_byte_order_mark_keeps_the_first_lead_name(tmp_path):
     path = write(tmp_path / "b.csv", "\ufeffMLII,V5\n" + lines("{v:.4f},{neg:.4f}"))
-    ecg = ecgfile.read_ecg(path, lead="MLII", fs=360)
+    ecg = read_ecg(path, lead="MLII", fs=360)
     check(ecg, fs=360)
     assert ecg.encoding == "UTF-8 with BOM"
 
 
 def test_latin1_with_microvolts_in_the_lead_name(tmp_path):
     text = "ECG (µV)\n" + "\n".join(f"{1000 * v:.1f}" for v in WAVE) + "\n"
-    ecg = ecgfile.read_ecg(write(tmp_path / "l.csv", text.encode("latin-1")), fs=360)
+    ecg = read_ecg(write(tmp_path / "l.csv", text.encode("latin-1")), fs=360)
     check(ecg, fs=360, lead="ECG")
     assert ecg.encoding == "Latin-1"
 
 
 def test_utf16_with_its_mark_and_without(tmp_path):
     text = "MLII\n" + lines("{v:.4f}")
-    check(ecgfile.read_ecg(write(tmp_path / "u.csv", text.encode("utf-16")), fs=360), fs=360)
+    check(read_ecg(write(tmp_path / "u.csv", text.encode("utf-16")), fs=360), fs=360)
     with pytest.raises(ValueError, match="NUL bytes.*save it as UTF-8"):
-        ecgfile.read_ecg(write(tmp_path / "n.csv", text.encode("utf-16-le")), fs=360)
+        read_ecg(write(tmp_path / "n.csv", text.encode("utf-16-le")), fs=360)
 
 
 def test_sample_number_columns_and_raw_adc(tmp_path):
     text = "sample #,MLII,V5\n" + "\n".join(
         f"{k},{round(200 * v + 1024)},{round(1024 - 200 * v)}" for k, v in enumerate(WAVE)
     )  # fmt: skip
-    ecg = ecgfile.read_ecg(write(tmp_path / "a.csv", text), fs=360, units="adc", gain=200,
+    ecg = read_ecg(write(tmp_path / "a.csv", text), fs=360, units="adc", gain=200,
                            baseline=1024)  # fmt: skip
     check(ecg, fs=360, atol=0.003)
     assert ecg.leads == ["MLII", "V5"]
@@ -202,15 +203,15 @@ def test_sample_number_columns_and_raw_adc(tmp_path):
 
 def test_units_row_in_microvolts_and_raw_adc(tmp_path):
     uv = physionet(tmp_path / "uv.csv", WAVE * 1000, units=("uV", "uV"))
-    check(ecgfile.read_ecg(uv), fs=360, source="time column")
+    check(read_ecg(uv), fs=360, source="time column")
     adc = single_column(tmp_path / "adc.csv", np.round(WAVE * 200 + 1024))
-    ecg = ecgfile.read_ecg(adc, fs=360, units="adc", gain=200, baseline=1024)
+    ecg = read_ecg(adc, fs=360, units="adc", gain=200, baseline=1024)
     np.testing.assert_allclose(ecg.signal, WAVE, atol=0.003)
 
 
 def test_quoted_numbers_are_numbers(tmp_path):
     path = write(tmp_path / "q.csv", "'MLII'\n" + lines("'{v:.4f}'"))
-    check(ecgfile.read_ecg(path, fs=360), fs=360)
+    check(read_ecg(path, fs=360), fs=360)
 
 
 # --------------------------------------------------------------------------------------------
@@ -248,16 +249,16 @@ def test_bad_input_gets_a_clear_message(tmp_path, case):
     text, options, message = BAD_INPUTS[case]
     path = write(tmp_path / "bad.csv", text)
     with pytest.raises(ValueError, match=message):
-        ecgfile.read_ecg(path, **options)
+        read_ecg(path, **options)
 
 
 def test_file_over_the_size_limit_and_missing_file(tmp_path, monkeypatch):
     path = single_column(tmp_path / "big.csv")
     monkeypatch.setattr(ecgfile, "MAX_FILE_BYTES", 1000)
     with pytest.raises(ValueError, match="over the 0 MB limit"):
-        ecgfile.read_ecg(path, fs=360)
+        read_ecg(path, fs=360)
     monkeypatch.setattr(predict, "MAX_FILE_BYTES", 1000)
     with pytest.raises(ValueError, match="over the"):
         predict.classify_bytes(path.read_bytes(), "big.csv", fs=360)
     with pytest.raises(FileNotFoundError, match="check the path"):
-        ecgfile.read_ecg(tmp_path / "nope.csv")
+        read_ecg(tmp_path / "nope.csv")

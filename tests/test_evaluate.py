@@ -203,10 +203,31 @@ def test_rates_from_confusion_agree_with_scikit_learn():
 def test_brief_keeps_the_columns_a_chapter_discusses():
     import pandas as pd
 
-    cols = ["accuracy (%)", "N Se (%)", "N +P (%)", "S Se (%)", "S +P (%)", "V Se (%)", "V +P (%)",
-            "F Se (%)", "F +P (%)", "epochs", "minutes", "DS2 N Se (%)", "DS2 S Se (%)"]
+    cols = [
+        "accuracy (%)",
+        "N Se (%)",
+        "N +P (%)",
+        "S Se (%)",
+        "S +P (%)",
+        "V Se (%)",
+        "V +P (%)",
+        "F Se (%)",
+        "F +P (%)",
+        "epochs",
+        "minutes",
+        "DS2 N Se (%)",
+        "DS2 S Se (%)",
+    ]
     table = pd.DataFrame([range(len(cols))], columns=cols, index=["a recipe"])
     short = evaluate.brief(table)
-    assert list(short.columns) == ["accuracy (%)", "S Se (%)", "S +P (%)", "V Se (%)", "V +P (%)",
-                                   "F Se (%)", "epochs", "DS2 S Se (%)"]
+    assert list(short.columns) == [
+        "accuracy (%)",
+        "S Se (%)",
+        "S +P (%)",
+        "V Se (%)",
+        "V +P (%)",
+        "F Se (%)",
+        "epochs",
+        "DS2 S Se (%)",
+    ]
     assert short.loc["a recipe", "DS2 S Se (%)"] == 12 and list(table.columns) == cols

@@ -1,19 +1,18 @@
-"""Reading an ECG file for deployment (notebook 10, ``python -m ecgutils predict``, the page).
+"""Reading an ECG text export (notebook 10, ``python -m ecgutils predict``, the page).
 
-:func:`read_ecg` reads one lead of
+:func:`read_text_ecg` reads one lead of a text export: comma-, semicolon-, tab- or space-separated
+columns, decimal points or decimal commas, UTF-8 (with or without a byte-order mark), UTF-16 with
+its byte-order mark, or Latin-1; optional comment lines (``# ...``) on top, an optional header
+(lead names, time or sample column) and an optional units row (PhysioNet's export: ``'Elapsed
+time','MLII','V5'`` then ``'hh:mm:ss.mmm','mV','mV'``); or a headerless column of numbers.
+WFDB records and EDF files are opened by :mod:`ecgutils.deploy.recording`, which routes every
+file (:func:`~ecgutils.deploy.recording.read_ecg`).
 
-- a WFDB record (``.hea`` with its ``.dat``): rate, units and lead names from the header;
-- a text export: comma-, semicolon-, tab- or space-separated columns, decimal points or decimal
-  commas, UTF-8 (with or without a byte-order mark), UTF-16 with its byte-order mark, or Latin-1;
-  optional comment lines (``# ...``) on top, an optional header (lead names, time or sample
-  column) and an optional units row (PhysioNet's export: ``'Elapsed time','MLII','V5'`` then
-  ``'hh:mm:ss.mmm','mV','mV'``); or a headerless column of numbers.
-
-**The rate comes from the file wherever the file states it**: the WFDB header, a time column
-(seconds, milliseconds or ``h:mm:ss.mmm`` clock stamps), or a comment line such as
-``# sampling rate: 250 Hz``. A rate passed by the caller that contradicts the file is refused;
-a file that states no rate needs one passed (there is no default: a 250 Hz strip read at 360 Hz
-gives wrong beats without a word).
+**The rate comes from the file wherever the file states it**: a time column (seconds,
+milliseconds or ``h:mm:ss.mmm`` clock stamps), or a comment line such as ``# sampling rate: 250
+Hz``. A rate passed by the caller that contradicts the file is refused; a file that states no
+rate needs one passed (there is no default: a 250 Hz strip read at 360 Hz gives wrong beats
+without a word).
 
 Whatever the file could mean two ways is refused with a message that names the fix (for
 example ``0,5`` on every line: two integer columns, or one column with decimal commas?).
@@ -48,7 +47,8 @@ DELIMITERS = {"comma": ",", "semicolon": ";", "tab": "\t", "space": " "}
 DECIMALS = {"point": ".", "comma": ","}
 #: How a report says where the rate came from (:attr:`ECG.fs_source`).
 RATE_FROM = {
-    "WFDB header": "from its WFDB header", "time column": "from its time column",
+    "WFDB header": "from its WFDB header", "EDF header": "from its EDF header",
+    "time column": "from its time column",
     "comment line": "from its comment line", "given": "as given",
 }  # fmt: skip
 #: Rows looked at to recognise the layout (header, units row, separator, decimal mark).
@@ -103,6 +103,14 @@ class ECG:
     @property
     def duration_s(self) -> float:
         return len(self.signal) / self.fs
+
+    @property
+    def n_samples(self) -> int:
+        return len(self.signal)
+
+    def read(self, a: int, b: int) -> np.ndarray:
+        """Samples ``a`` to ``b`` (as :meth:`ecgutils.deploy.recording.Recording.read`)."""
+        return self.signal[max(0, int(a)) : max(0, int(b))]
 
 
 # --------------------------------------------------------------------------------------------
@@ -584,7 +592,7 @@ def _headerless_kinds(text: str, lay: _Layout, source: str) -> list[str]:
 # Every format
 
 
-def read_ecg(
+def read_text_ecg(
     path: str | os.PathLike,
     *,
     fs: float | None = None,
@@ -596,16 +604,15 @@ def read_ecg(
     delimiter: str | None = None,
     decimal: str | None = None,
 ) -> ECG:
-    """Read one lead of an ECG file (the module docstring lists the formats).
+    """Read one lead of an ECG text export (the module docstring lists what it reads).
 
     Parameters
     ----------
     path : path
-        A text export (``.csv``, ``.txt``, ``.tsv``, ...) or a WFDB record (``rec.hea``,
-        ``rec.dat`` or ``rec``).
+        A text export (``.csv``, ``.txt``, ``.tsv``, ...).
     fs : float, optional
         Sampling rate, Hz. Needed when the file does not state it; refused when it contradicts
-        the file (its WFDB header, time column or rate comment).
+        the file (its time column or rate comment).
     lead : str or int, optional
         Lead name (case-insensitive) or index among the leads; default MLII, else the first.
     units : str, optional
@@ -624,10 +631,6 @@ def read_ecg(
     """
     path = Path(path)
     source = name or path.name
-    if path.suffix.lower() in (".hea", ".dat") or (
-        not path.suffix and path.with_suffix(".hea").is_file()
-    ):
-        return _read_wfdb(path, fs, lead, source)
     if not path.is_file():
         raise FileNotFoundError(f"No file {str(path)!r}: check the path.")
     size = path.stat().st_size
@@ -642,27 +645,6 @@ def read_ecg(
         if option is not None and option not in allowed and option not in allowed.values():
             raise ValueError(f"{option!r} is not one of {', '.join(allowed)}.")
     ecg = _read_text(path, source, fs, lead, units, gain, baseline, delimiter, decimal)
-    _check_signal(ecg)
-    return ecg
-
-
-def _read_wfdb(path: Path, fs, lead, source: str) -> ECG:
-    import wfdb
-
-    base = path.with_suffix("") if path.suffix.lower() in (".hea", ".dat") else path
-    if not base.with_suffix(".hea").is_file():
-        raise FileNotFoundError(f"No WFDB header {str(base.with_suffix('.hea'))!r}.")
-    try:
-        rec = wfdb.rdrecord(str(base))
-    except Exception as exc:  # wfdb raises many kinds for a damaged record
-        raise ValueError(f"{source}: cannot read it as a WFDB record ({exc}).") from None
-    leads = [str(x) for x in rec.sig_name]
-    k = _pick_lead(leads, lead, source)
-    rate = _agree(fs, float(rec.fs), "WFDB header", source)
-    values = _to_mv(rec.p_signal[:, k].astype(float), rec.units[k] or "mV", None, 0.0)
-    ecg = ECG(values, rate, leads[k], source, leads, "WFDB header")
-    if not np.isfinite(ecg.signal).all():
-        raise ValueError(f"{source}: lead {leads[k]} has missing samples (NaN).")
     _check_signal(ecg)
     return ecg
 

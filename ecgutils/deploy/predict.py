@@ -1,13 +1,20 @@
 """Deployment: a raw ECG in, every beat's class and sample range out (notebook 10).
 
-:func:`read_ecg` (:mod:`ecgutils.deploy.ecgfile`) reads one lead from a file: a WFDB record, or a
-text export (PhysioNet's, a spreadsheet's, a device's: separators, decimal commas and encodings
-are recognised); the sampling rate comes from the file wherever the file states it.
+:func:`open_recording` (:mod:`ecgutils.deploy.recording`) opens one lead of a file: a WFDB
+record, an EDF/EDF+ file, or a text export (PhysioNet's, a spreadsheet's, a device's: separators,
+decimal commas and encodings are recognised); the sampling rate comes from the file wherever the
+file states it. :func:`read_ecg` reads it whole into memory.
 
-:func:`predict_ecg` is one pipeline for every model: it resamples the lead to the model's 360 Hz,
-finds the R peaks, cuts every beat as the model was trained (:func:`ecgutils.segment.cut_beats`,
-the edge beats included), asks the model for its inputs and its class probabilities
-(:class:`CnnModel`, :class:`TreesModel`) and answers. Sample numbers in the result are in the
+:func:`predict_recording` is one pipeline for every model and every length: it resamples the
+lead to the model's 360 Hz, finds the R peaks, cuts every beat as the model was trained
+(:func:`ecgutils.segment.cut_beats`, the edge beats included), asks the model for its inputs and
+its class probabilities (:class:`CnnModel`, :class:`TreesModel`) and answers. It works in
+windows of :data:`WINDOW_S` (memory does not grow with the length: a week of ECG included), and
+each beat is described against the :data:`REFERENCE_S` around it (its neighbourhood's template
+beat and rhythm), so a recording whose beats change over the hours is judged as its half-hour
+pieces would be; a recording of half an hour or less is one neighbourhood, read as in training.
+:func:`predict_ecg` does the same for a lead already in memory. Sample numbers in the result are
+in the
 *input's own* numbering (its sampling rate, first sample 0). :func:`classify_file` reads and
 predicts; the notebook app, the Voila page and ``python -m ecgutils predict`` all call it, so
 they give the same answer.
@@ -26,7 +33,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import time
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -51,7 +57,16 @@ from .ecgfile import (  # noqa: F401  (re-exported: the deployment's whole inter
     MAX_FILE_BYTES,
     MIN_BEATS,
     ecg_from_array,
-    read_ecg,
+)
+from .recording import Recording, open_recording, read_ecg, recording_from_ecg  # noqa: F401
+from .windows import (  # noqa: F401  (re-exported)
+    MARGIN_S,
+    REFERENCE_S,
+    REFRACTORY_S,
+    WINDOW_S,
+    StepTimes,
+    Windows,
+    progress_bar,
 )
 
 #: Where the shipped 8-class CNN (``cnn8``) and its card live.
@@ -129,8 +144,9 @@ class DeployedModel:
         """Every detected beat cut as in training (:func:`ecgutils.segment.cut_beats`)."""
         raise NotImplementedError
 
-    def inputs(self, x: np.ndarray, fs: float, table: pd.DataFrame):
-        """What the model takes of each beat of ``table`` in the signal ``x`` (mV, ``fs`` Hz)."""
+    def inputs(self, x: np.ndarray, fs: float, table: pd.DataFrame, rows=None):
+        """What the model takes of the beats ``rows`` of ``table`` (default all) in the signal
+        ``x`` (mV, ``fs`` Hz); every beat of ``table`` is their neighbourhood (the reference)."""
         raise NotImplementedError
 
     def classify(self, inputs) -> np.ndarray:
@@ -144,8 +160,9 @@ class CnnModel(DeployedModel):
     def cut(self, peaks: np.ndarray, n: int, fs: float) -> pd.DataFrame:
         return cut_beats(peaks, n, fs, rule=self.card["rule"])
 
-    def inputs(self, x: np.ndarray, fs: float, table: pd.DataFrame) -> dict:
+    def inputs(self, x: np.ndarray, fs: float, table: pd.DataFrame, rows=None) -> dict:
         cfg = self.card["config"]
+        table = table if rows is None else table.iloc[rows]
         if cfg.get("template") or cfg.get("rhythm") or cfg.get("relative_rr"):
             raise ValueError(
                 "This model needs the patient's template or rhythm features, which deployment "
@@ -173,12 +190,12 @@ class TreesModel(DeployedModel):
     def cut(self, peaks: np.ndarray, n: int, fs: float) -> pd.DataFrame:
         return cut_beats(peaks, n, fs, rule="fixed", window_s=tuple(self.card["window_s"]))
 
-    def inputs(self, x: np.ndarray, fs: float, table: pd.DataFrame) -> np.ndarray:
+    def inputs(self, x: np.ndarray, fs: float, table: pd.DataFrame, rows=None) -> np.ndarray:
         pad = edge_pad(fs, tuple(self.card["window_s"]))
         padded = table.assign(**{c: table[c] + pad for c in ("r", "start", "end")})
         return recording_features(
             np.pad(x, pad, mode="edge"), fs, padded, size=self.card["image_size"],
-            line_width=self.card["line_width"], mv_range=self.card["mv_range"],
+            line_width=self.card["line_width"], mv_range=self.card["mv_range"], rows=rows,
         )  # fmt: skip
 
     def classify(self, inputs: np.ndarray) -> np.ndarray:
@@ -288,7 +305,8 @@ class Prediction:
         :func:`ecgutils.segment.cut_beats`).
     summary : DataFrame
         Per class of the model: ``beats`` and ``share (%)``.
-    ecg : ECG
+    ecg : ECG or Recording
+        What was read (its signal, for a recording read in windows, stays on disk).
     seconds : dict
         Time spent resampling, detecting, drawing and classifying.
     model : str
@@ -297,7 +315,7 @@ class Prediction:
 
     beats: pd.DataFrame
     summary: pd.DataFrame
-    ecg: ECG
+    ecg: ECG | Recording
     seconds: dict
     model: str = ""
 
@@ -316,7 +334,7 @@ class Prediction:
                 "source": self.ecg.source,
                 "lead": self.ecg.lead,
                 "fs": self.ecg.fs,
-                "samples": len(self.ecg.signal),
+                "samples": self.ecg.n_samples,
                 "beats": self.beats.to_dict(orient="records"),
                 "summary": self.summary.reset_index().to_dict(orient="records"),
             },
@@ -324,20 +342,51 @@ class Prediction:
         )
 
 
-def predict_ecg(
-    ecg: ECG, model: DeployedModel | None = None, *, detector: str | None = None,
-    self_train: bool = False,
-):  # fmt: skip
-    """Classify every beat of ``ecg`` (module docstring). Returns a :class:`Prediction`.
+def read_windows(rec, win: Windows, i: int, j: int | None = None) -> tuple[np.ndarray, int]:
+    """Windows ``i`` to ``j`` (default ``i``) of ``rec`` with their margins, resampled to the
+    model's rate, and the model sample of the first value."""
+    lo, hi = win.span(i, j)
+    return resample(rec.read(lo, hi), win.fs_in, win.fs), win.at_model_rate(lo)
 
-    One pipeline for every model: resample to the model's rate, detect the R peaks, cut every
-    beat (the edge beats included), then the model's own inputs and classifier
-    (:class:`DeployedModel`), and the answer in the input's sample numbering.
+
+def detect_in_windows(rec, win: Windows, detector: str, clock=None, bar=None) -> np.ndarray:
+    """Every R peak of ``rec``, at the model's rate, found window by window: each window is read
+    with a margin on both sides (so the detector has settled at its edges) and keeps the peaks
+    that fall inside it; a beat seen by both windows at a seam is kept once."""
+    found = []
+    for i in range(len(win)):
+        x, offset = read_windows(rec, win, i)
+        clock and clock.lap("resample")
+        p = detect_rpeaks(x, win.fs, detector, refine=True) + offset
+        start, end = win.bounds(i)
+        p = p[(p >= start) & (p < end)]
+        if found and len(found[-1]) and len(p):  # the same beat, just before and after the seam
+            p = p[p >= found[-1][-1] + REFRACTORY_S * win.fs]
+        found.append(p)
+        clock and clock.lap("detect")
+        bar and bar.update()
+    return np.concatenate(found)
+
+
+def predict_recording(
+    rec, model: DeployedModel | None = None, *, detector: str | None = None,
+    self_train: bool = False, progress=False, window_s: float = WINDOW_S,
+    reference_s: float = REFERENCE_S,
+) -> Prediction:  # fmt: skip
+    """Classify every beat of a recording of any length (module docstring). Returns a
+    :class:`Prediction`.
+
+    One pipeline for every model, in two passes over windows of ``window_s``: the R peaks
+    (:func:`detect_in_windows`), then for each window its beats cut, described against the
+    ``reference_s`` of signal around it (the model's ``cut`` and ``inputs`` on that
+    neighbourhood) and classified. Memory holds one neighbourhood and the beat table, whatever
+    the length; the answer is in the input's own sample numbering.
 
     ``self_train`` (trees only): let the recording's own confidently classified beats teach the
     trees before they classify it again (:func:`ecgutils.selftraining.self_train_record`,
     chapter 09), with the training sample the model carries; a few seconds more per recording,
-    and the card's *self-trained* figures on new patients instead of the plain ones."""
+    and the card's *self-trained* figures on new patients instead of the plain ones.
+    ``progress``: True for a progress bar (tqdm), or a function called with the share done."""
 
     model = model or load_deployed_model()
     if self_train and not has_self_training(model):
@@ -346,29 +395,51 @@ def predict_ecg(
             f"({SELF_TRAINING_FILE}). Use the default model (`trees`), or leave out "
             "--self-train / self_train=True."
         )
-    fs, seconds, t = model.fs, {}, [time.perf_counter()]
+    fs, clock = model.fs, StepTimes()
+    win = Windows(rec.n_samples, rec.fs, fs, window_s)
+    bar = progress_bar(progress, 2 * len(win), f"Reading {rec.source}")
+    peaks = detect_in_windows(rec, win, detector or DEFAULT_DETECTOR, clock, bar)
+    check_enough_beats(len(peaks), rec)
 
-    def lap(step: str) -> None:
-        t.append(time.perf_counter())
-        seconds[step] = t[-1] - t[-2]
-
-    x = resample(ecg.signal, ecg.fs, fs)
-    lap("resample")
-    peaks = detect_rpeaks(x, fs, detector or DEFAULT_DETECTOR, refine=True)
-    lap("detect")
-    table = model.cut(peaks, len(x), fs)
-    check_enough_beats(table, ecg)
-    table.insert(0, "record", ecg.source)
-    inputs = model.inputs(x, fs, table)
-    lap("draw")
-    probs = model.classify(inputs)
-    lap("classify")
+    tables, probs, features = [], [], []
+    for i in range(len(win)):
+        first, last = win.neighbourhood(i, reference_s)
+        x, offset = read_windows(rec, win, first, last)  # the neighbourhood, with its margins
+        clock.lap("resample")
+        near_start, near_end = win.bounds(first, last)
+        near = peaks[(peaks >= near_start) & (peaks < near_end)] - offset
+        table = model.cut(near, len(x), fs)  # every beat of the neighbourhood: the reference
+        table.insert(0, "record", rec.source)
+        start, end = win.bounds(i)
+        r = table["r"].to_numpy() + offset
+        rows = np.flatnonzero((r >= start) & (r < end))  # this window's own beats
+        inputs = model.inputs(x, fs, table, rows)
+        clock.lap("draw")
+        probs.append(model.classify(inputs))
+        clock.lap("classify")
+        features.append(inputs if self_train else None)
+        mine = table.iloc[rows].copy()
+        at_start, at_end = first == 0, last == len(win) - 1  # only the recording's ends are edges
+        early = mine["r"] < len(x) / 2
+        mine["edge"] &= early & at_start | ~early & at_end
+        for col in ("r", "start", "end"):  # windows that reach past the recording at its ends
+            mine[col] = np.clip(mine[col] + offset, 0, win.n)
+        tables.append(mine)
+        bar.update()
+    bar.close()
+    table, probs = pd.concat(tables, ignore_index=True), np.concatenate(probs)
     if self_train:
-        probs = model.self_train(inputs, probs)
-        lap("self-train")
-    for col in ("r", "start", "end"):  # windows that reach past the recording end at its edges
-        table[col] = np.clip(table[col], 0, len(x))
-    return prediction_from(ecg, model, table, probs, fs, seconds, self_trained=self_train)
+        probs = model.self_train(np.concatenate(features), probs)
+        clock.lap("self-train")
+    return prediction_from(rec, model, table, probs, fs, clock.seconds, self_trained=self_train)
+
+
+def predict_ecg(ecg: ECG, model: DeployedModel | None = None, **options) -> Prediction:
+    """:func:`predict_recording` of a lead already in memory (an :class:`ECG`, kept as the
+    answer's ``ecg``)."""
+    pred = predict_recording(recording_from_ecg(ecg), model, **options)
+    pred.ecg = ecg
+    return pred
 
 
 def predict_strip(
@@ -382,18 +453,24 @@ def predict_strip(
     return predict_ecg(ecg, model, **options)
 
 
-def check_enough_beats(table: pd.DataFrame, ecg: ECG) -> None:
-    """Refuse a recording with fewer than :data:`MIN_BEATS` beats cut (``ValueError``)."""
-    if len(table) < MIN_BEATS:
+def check_enough_beats(n_beats: int, ecg: ECG | Recording) -> None:
+    """Refuse a recording with fewer than :data:`MIN_BEATS` beats found (``ValueError``)."""
+    if n_beats < MIN_BEATS:
         raise ValueError(
-            f"{ecg.source}: found {len(table)} beat(s) in {ecg.duration_s:.1f} s of lead "
+            f"{ecg.source}: found {n_beats} beat(s) in {ecg.duration_s:.1f} s of lead "
             f"{ecg.lead}; at least {MIN_BEATS} are needed (their RR intervals are part of the "
             "input). Is the recording long enough, the sampling rate right and the lead an ECG?"
         )
 
 
 def prediction_from(
-    ecg: ECG, model: DeployedModel, table, probs, fs: float, seconds, self_trained: bool = False
+    ecg: ECG | Recording,
+    model: DeployedModel,
+    table,
+    probs,
+    fs: float,
+    seconds,
+    self_trained: bool = False,
 ) -> Prediction:
     """The :class:`Prediction` of beats cut at ``fs`` Hz (``table``: ``start``, ``end``, ``r``,
     ``edge``) with class probabilities ``probs``: samples mapped back to the input's."""
@@ -405,7 +482,7 @@ def prediction_from(
     def to_input(s):
         return np.rint(np.asarray(s) * back).astype(np.int64)
 
-    n_in = len(ecg.signal)
+    n_in = ecg.n_samples
     beats = pd.DataFrame(
         {
             "beat": np.arange(1, len(table) + 1),
@@ -461,9 +538,12 @@ def classify_file(
     path: str | os.PathLike, *, model: DeployedModel | None = None, self_train: bool = False,
     **options,
 ) -> Prediction:  # fmt: skip
-    """:func:`read_ecg` (``options``: fs, lead, units, gain, baseline, name) then
-    :func:`predict_ecg` (``self_train`` there): what every face of the app calls."""
-    return predict_ecg(read_ecg(path, **options), model, self_train=self_train)
+    """:func:`open_recording` (``options``: fs, lead, units, gain, baseline, name) then
+    :func:`predict_recording` (``self_train`` and ``progress`` there): what every face of the app
+    calls."""
+    progress = options.pop("progress", False)
+    rec = open_recording(path, **options)
+    return predict_recording(rec, model, self_train=self_train, progress=progress)
 
 
 def classify_bytes(data: bytes, filename: str, **options) -> Prediction:
@@ -478,7 +558,10 @@ def classify_bytes(data: bytes, filename: str, **options) -> Prediction:
         )
     suffix = Path(filename).suffix.lower() or ".csv"
     if suffix in (".hea", ".dat"):
-        raise ValueError("Upload a CSV file; WFDB records need the command line or read_ecg().")
+        raise ValueError(
+            "Upload a CSV or EDF file; a WFDB record is two files (.hea and .dat): use the command "
+            "line (python -m ecgutils predict rec.hea) or read_ecg()."
+        )
     with tempfile.TemporaryDirectory(prefix="ecg-upload-") as tmp:
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(data)
@@ -533,87 +616,6 @@ def model_line(model: DeployedModel, *, self_trained: bool = False) -> str:
     return text
 
 
-def model_card_text(card: dict) -> str:
-    """The card as Markdown, for people."""
-    names = card["class names"]
-    if card.get("kind") == "trees":
-        before, after = (int(1000 * w) for w in card["window_s"])
-        inputs = (
-            f"input: each beat {before} ms before to {after} ms after its R peak, drawn "
-            f"{card['image_size']} px wide in units of the recording's own typical beat and "
-            "compared column by column with the recording's template beat (the median of its "
-            "beats after a long RR interval); RR intervals relative to the recording's own "
-            "rhythm; rhythm irregularity around the beat. Nothing in seconds or mV: built for "
-            "new patients (chapter 08)"
-        )
-        title = "the course's default beat classifier (`trees`)"
-        fitted = f"scikit-learn {card.get('scikit-learn', '?')}"
-    else:
-        inputs = (
-            f"input: one {card['image_size']}x{card['image_size']} beat image ({card['scale']} "
-            f"scale, segmentation rule `{card['rule']}`)"
-            f"{' and RR-interval features' if card['config']['rr'] else ''}"
-        )
-        title = "the course's 8-class CNN (`cnn8`)"
-        fitted = f"Keras {card['keras']}"
-    lines = [
-        f"# Model card: {title}",
-        "",
-        f"- **Model:** {card['model']}; {inputs}.",
-        "- **Classes:** " + ", ".join(f"{c} ({names[c]})" for c in card["classes"]) + ".",
-        f"- **Signal:** one lead (MLII-like), resampled to {card['fs']} Hz; R peaks found by "
-        f"deployment's detector (`{DEFAULT_DETECTOR}`, `python -m ecgutils bench records`).",
-        f"- **Training data:** {card['training data']['database']}; profile "
-        f"`{card['training data']['profile']}`, {card['training data']['records']} records, "
-        f"beats {card['training data']['beats']}; data fingerprint "
-        f"`{card['training data']['data fingerprint']}`.",
-        f"- **Trained:** {card['trained']} with {fitted}; "
-        f"retrain and replace with `{card['command']}`.",
-    ]
-    if "self-training" in card:
-        st = card["self-training"]
-        lines.append(
-            "- **Self-training (optional: `predict --self-train`, `predict_ecg(..., "
-            "self_train=True)`):** the recording's beats classified with probability "
-            f"{st['confidence']} or more join a sample of the training beats "
-            f"({st['training beats']:,}, at most {st['sample cap']:,} per class, each standing "
-            "for its share of the whole), each weighing "
-            f"{st['local_weight']:g} times a training beat of its class; one tree model trained "
-            "on both classifies the recording again (chapter 09). Its labels are the trees' own, "
-            "never a person's; it takes seconds per recording."
-        )
-    lines += ["", "## Measured figures (%)", ""]
-    for protocol, fig in card["measured"].items():
-        lines.append(
-            f"**{protocol}:** accuracy {fig['accuracy']:.2f}, macro sensitivity "
-            f"{fig['macro sensitivity']:.2f} over {fig['test beats']:,} test beats. Per class "
-            "(Se / +P): "
-            + "; ".join(
-                f"{c} {se:.1f} / {ppv:.1f}" for c, (se, ppv) in fig["per class Se / +P"].items()
-            )
-            + "."
-        )
-        lines.append("")
-    lines += [
-        "## Use and limits",
-        "",
-        "- For teaching. Not a medical device; do not use it to make clinical decisions.",
-        "- Expect the *new patients* figures on recordings of people outside MIT-BIH"
-        + (
-            ", not the *seen patients* ones: the hold-out puts beats of the same patients on "
-            "both sides."
-            if any(k.startswith("seen") for k in card["measured"])
-            else ": the recipe was trained on DS1 and scored on DS2's other patients; these "
-            f"trees were then trained the same way on all {card['training data']['records']} "
-            "records of their profile."
-        ),
-        "- Beats are found by a detector, not by a cardiologist: missed or extra beats change the",
-        "  RR features of their neighbours. Noisy stretches give unreliable classes.",
-        "",
-    ]
-    return "\n".join(lines)
-
-
 def agreement(pred: Prediction, record) -> dict:
     """How a prediction on an MIT-BIH record agrees with its reference annotations.
 
@@ -635,7 +637,7 @@ def agreement(pred: Prediction, record) -> dict:
             f"The prediction is at {pred.ecg.fs:g} Hz and the record at {record.fs:g} Hz: "
             "compare a CSV exported at the record's own rate."
         )
-    inside = record.beats.sample < len(pred.ecg.signal)  # the stretch that was exported
+    inside = record.beats.sample < pred.ecg.n_samples  # the stretch that was exported
     ref_sample, ref_symbol = record.beats.sample[inside], record.beats.symbol[inside]
     idx = match_to_reference(pred.beats["r"].to_numpy(), ref_sample, record.fs)
     matched = idx >= 0

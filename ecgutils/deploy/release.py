@@ -24,12 +24,12 @@ from ..selftraining import SAMPLE_CAP, self_trained_trees, training_sample
 from ..train import TrainedModel, config_from_profile, load_or_train
 from ..trees import load_or_train_deployed_trees, load_or_train_trees, save_trees, tree_features
 from .predict import (
+    DEFAULT_DETECTOR,
     MODEL_DIR,
     SELF_TRAINING_FILE,
     TREES_DIR,
     DeployedModel,
     load_deployed_model,
-    model_card_text,
 )
 
 #: The repository's root, where git is asked for the commit.
@@ -296,3 +296,84 @@ def ship_trees(profile: str = "standard", out: str | os.PathLike | None = None) 
         (tmp / "card.json").write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n")
         (tmp / "MODEL_CARD.md").write_text(model_card_text(card))
     return load_deployed_model(folder)
+
+
+def model_card_text(card: dict) -> str:
+    """The card as Markdown, for people."""
+    names = card["class names"]
+    if card.get("kind") == "trees":
+        before, after = (int(1000 * w) for w in card["window_s"])
+        inputs = (
+            f"input: each beat {before} ms before to {after} ms after its R peak, drawn "
+            f"{card['image_size']} px wide in units of the recording's own typical beat and "
+            "compared column by column with the recording's template beat (the median of its "
+            "beats after a long RR interval); RR intervals relative to the recording's own "
+            "rhythm; rhythm irregularity around the beat. Nothing in seconds or mV: built for "
+            "new patients (chapter 08)"
+        )
+        title = "the course's default beat classifier (`trees`)"
+        fitted = f"scikit-learn {card.get('scikit-learn', '?')}"
+    else:
+        inputs = (
+            f"input: one {card['image_size']}x{card['image_size']} beat image ({card['scale']} "
+            f"scale, segmentation rule `{card['rule']}`)"
+            f"{' and RR-interval features' if card['config']['rr'] else ''}"
+        )
+        title = "the course's 8-class CNN (`cnn8`)"
+        fitted = f"Keras {card['keras']}"
+    lines = [
+        f"# Model card: {title}",
+        "",
+        f"- **Model:** {card['model']}; {inputs}.",
+        "- **Classes:** " + ", ".join(f"{c} ({names[c]})" for c in card["classes"]) + ".",
+        f"- **Signal:** one lead (MLII-like), resampled to {card['fs']} Hz; R peaks found by "
+        f"deployment's detector (`{DEFAULT_DETECTOR}`, `python -m ecgutils bench records`).",
+        f"- **Training data:** {card['training data']['database']}; profile "
+        f"`{card['training data']['profile']}`, {card['training data']['records']} records, "
+        f"beats {card['training data']['beats']}; data fingerprint "
+        f"`{card['training data']['data fingerprint']}`.",
+        f"- **Trained:** {card['trained']} with {fitted}; "
+        f"retrain and replace with `{card['command']}`.",
+    ]
+    if "self-training" in card:
+        st = card["self-training"]
+        lines.append(
+            "- **Self-training (optional: `predict --self-train`, `predict_ecg(..., "
+            "self_train=True)`):** the recording's beats classified with probability "
+            f"{st['confidence']} or more join a sample of the training beats "
+            f"({st['training beats']:,}, at most {st['sample cap']:,} per class, each standing "
+            "for its share of the whole), each weighing "
+            f"{st['local_weight']:g} times a training beat of its class; one tree model trained "
+            "on both classifies the recording again (chapter 09). Its labels are the trees' own, "
+            "never a person's; it takes seconds per recording."
+        )
+    lines += ["", "## Measured figures (%)", ""]
+    for protocol, fig in card["measured"].items():
+        lines.append(
+            f"**{protocol}:** accuracy {fig['accuracy']:.2f}, macro sensitivity "
+            f"{fig['macro sensitivity']:.2f} over {fig['test beats']:,} test beats. Per class "
+            "(Se / +P): "
+            + "; ".join(
+                f"{c} {se:.1f} / {ppv:.1f}" for c, (se, ppv) in fig["per class Se / +P"].items()
+            )
+            + "."
+        )
+        lines.append("")
+    lines += [
+        "## Use and limits",
+        "",
+        "- For teaching. Not a medical device; do not use it to make clinical decisions.",
+        "- Expect the *new patients* figures on recordings of people outside MIT-BIH"
+        + (
+            ", not the *seen patients* ones: the hold-out puts beats of the same patients on "
+            "both sides."
+            if any(k.startswith("seen") for k in card["measured"])
+            else ": the recipe was trained on DS1 and scored on DS2's other patients; these "
+            f"trees were then trained the same way on all {card['training data']['records']} "
+            "records of their profile."
+        ),
+        "- Beats are found by a detector, not by a cardiologist: missed or extra beats change the",
+        "  RR features of their neighbours. Noisy stretches give unreliable classes.",
+        "",
+    ]
+    return "\n".join(lines)

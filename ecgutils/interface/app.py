@@ -61,7 +61,7 @@ class BoundedUpload(anywidget.AnyWidget):
     over the limit and not read), ``accept`` (the file types offered), ``max_bytes``."""
 
     _esm = _UPLOAD_ESM
-    accept = traitlets.Unicode(".csv,.txt,.tsv").tag(sync=True)
+    accept = traitlets.Unicode(".csv,.txt,.tsv,.edf,.bdf").tag(sync=True)
     max_bytes = traitlets.Int(MAX_FILE_BYTES).tag(sync=True)
     name = traitlets.Unicode("").tag(sync=True)
     size = traitlets.Int(0).tag(sync=True)
@@ -169,7 +169,7 @@ def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
         pred = state["pred"]
         if pred is not None:
             ax = plot_prediction(
-                pred.ecg.signal, pred.ecg.fs, pred.beats, start_s=w_from.value, duration_s=window_s
+                pred.ecg, pred.ecg.fs, pred.beats, start_s=w_from.value, duration_s=window_s
             )
             show_figure(out, ax.figure)
 
@@ -185,6 +185,9 @@ def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
         else:
             w_status.value = ""
 
+    def say_progress(share: float) -> None:  # long recordings: how far the work has got
+        w_status.value = f"<i>Predicting... {share:.0%}</i>"
+
     def predict(_):
         w_status.value = "<i>Predicting...</i>"
         w_model.value = w_summary.value = w_links.value = w_table.value = ""
@@ -199,7 +202,7 @@ def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
             pred = classify_bytes(
                 data, name, fs=fs, lead=w_lead.value.strip() or None,
                 units=w_units.value, gain=w_gain.value, model=state["models"][chosen],
-                self_train=w_self.value,
+                self_train=w_self.value, progress=say_progress,
             )  # fmt: skip
         except (ValueError, OSError) as exc:
             error(str(exc))

@@ -293,7 +293,9 @@ def plot_prediction(
 
     Parameters
     ----------
-    signal : (n,) float array, mV
+    signal : (n,) float array, mV, or a recording (``read(a, b)`` and ``n_samples``: an
+        :class:`~ecgutils.deploy.ecgfile.ECG` or a :class:`~ecgutils.deploy.recording.Recording`,
+        of which only the stretch shown is read)
     fs : float
         Its sampling rate, Hz.
     beats : DataFrame
@@ -303,12 +305,14 @@ def plot_prediction(
         The stretch shown, seconds.
     """
     ax = _axes(ax, (13, 3.2))
+    n = signal.n_samples if hasattr(signal, "read") else len(signal)
     i0 = max(int(start_s * fs), 0)
-    i1 = min(int((start_s + duration_s) * fs), len(signal))
+    i1 = min(int((start_s + duration_s) * fs), n)
+    x = signal.read(i0, i1) if hasattr(signal, "read") else np.asarray(signal)[i0:i1]
     t = np.arange(i0, i1) / fs
-    ax.plot(t, signal[i0:i1], color="black", linewidth=0.8)
+    ax.plot(t, x, color="black", linewidth=0.8)
     shown = beats[(beats["r"] >= i0) & (beats["r"] < i1)]
-    top = float(np.max(signal[i0:i1])) if i1 > i0 else 1.0
+    top = float(np.max(x)) if i1 > i0 else 1.0
     for start, end, r, cls in shown[["start", "end", "r", "class"]].itertuples(index=False):
         color = class_color(cls)
         ax.axvspan(max(start, i0) / fs, min(end, i1) / fs, color=color, alpha=0.18, lw=0)

@@ -21,12 +21,19 @@ from .bench import (
     bench_render,
     bench_train,
 )
+from .longbench import bench_holter, bench_long
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
 
     if args.what == "package":
         print(bench_package())
+        return 0
+    if args.what == "long":
+        print(bench_long())
+        return 0
+    if args.what == "holter":
+        print(bench_holter(args.records))
         return 0
     if args.what == "records":
         print(bench_records(args.records, detector=args.detector))
@@ -114,7 +121,9 @@ def add_commands(sub) -> None:
         "score DS2 patients (EC57); predict: classify a 30-minute record exported as CSV; "
         "records: every record through deployment, beats found and PVCs called V; adaptive: "
         "the patient-adaptive protocol (first minutes of each DS2 record labelled; reported "
-        "apart); package: the package's modules, sizes and imports",
+        "apart); long: half an hour, a day and a week through deployment, time and peak memory; "
+        "holter: the Holter summary from the model and from the reference beats; package: the "
+        "package's modules, sizes and imports",
     )
     p.add_argument(
         "what",
@@ -126,6 +135,8 @@ def add_commands(sub) -> None:
             "adaptive",
             "predict",
             "records",
+            "long",
+            "holter",
             "package",
         ],
     )

@@ -1,0 +1,117 @@
+"""Windows over a long recording: what deployment reads at a time (chapter 10).
+
+:func:`ecgutils.deploy.predict.predict_recording` reads a recording in windows of
+:data:`WINDOW_S` (memory does not grow with the length) and describes each window's beats against
+the :data:`REFERENCE_S` around it; :class:`Windows` does the sample arithmetic at the input's and
+the model's rates, :func:`progress_bar` and :class:`StepTimes` report how far and how long.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+from tqdm.auto import tqdm
+
+#: Deployment reads and classifies a recording in windows of this length, s: peak memory does
+#: not grow with the recording's length.
+WINDOW_S = 600.0
+#: Each beat's reference (the template beat, the patient's unit, the RR reference, the rhythm)
+#: comes from the windows around it spanning this long, s: the length of the MIT-BIH recordings
+#: the models learnt from, so a half-hour recording is read exactly as in training and a day-long
+#: one as its half-hour pieces.
+REFERENCE_S = 1800.0
+#: Signal read beyond each window (for the detector to settle and for the beats at its edges), s.
+MARGIN_S = 8.0
+#: Two detections closer than this, one each side of a window's edge, are one beat, s.
+REFRACTORY_S = 0.2
+
+
+@dataclass
+class Windows:
+    """How a recording of ``n_in`` samples at ``fs_in`` Hz is cut into windows of about
+    ``window_s`` for a model at ``fs`` Hz: every edge falls on a whole sample at both rates.
+
+    Attributes
+    ----------
+    edges : (k + 1,) int array
+        Window edges, input samples: window ``i`` is ``edges[i]`` to ``edges[i + 1]``.
+    n : int
+        The recording's length at the model's rate.
+    margin : int
+        Input samples read beyond each side of a window (:data:`MARGIN_S`).
+    """
+
+    n_in: int
+    fs_in: float
+    fs: float
+    window_s: float = WINDOW_S
+
+    def __post_init__(self):
+        ratio = Fraction(self.fs / self.fs_in).limit_denominator(1000)
+        same = abs(self.fs - self.fs_in) < 1e-9
+        self.up, self.down = (1, 1) if same else (ratio.numerator, ratio.denominator)
+        k = max(1, round(self.n_in / (self.window_s * self.fs_in)))
+        edges = [self.down * round(i * self.n_in / k / self.down) for i in range(k)]
+        self.edges = np.array(edges + [self.n_in], dtype=np.int64)
+        self.margin = self.down * int(np.ceil(MARGIN_S * self.fs_in / self.down))
+        self.n = -(-self.n_in * self.up // self.down)  # samples at the model's rate
+
+    def __len__(self) -> int:
+        return len(self.edges) - 1
+
+    def at_model_rate(self, a: int) -> int:
+        """Input sample ``a`` (an edge, or the first sample read) at the model's rate."""
+        return self.n if a >= self.n_in else int(a) * self.up // self.down
+
+    def bounds(self, i: int, j: int | None = None) -> tuple[int, int]:
+        """Windows ``i`` to ``j`` (default ``i``) as model samples (start, end)."""
+        j = i if j is None else j
+        return self.at_model_rate(self.edges[i]), self.at_model_rate(self.edges[j + 1])
+
+    def span(self, i: int, j: int | None = None) -> tuple[int, int]:
+        """Input samples (first, end) to read for windows ``i`` to ``j`` (default ``i``): the
+        windows and their margins, inside the recording."""
+        j = i if j is None else j
+        lo = max(0, int(self.edges[i]) - self.margin)
+        return lo, min(self.n_in, int(self.edges[j + 1]) + self.margin)
+
+    def neighbourhood(self, i: int, reference_s: float = REFERENCE_S) -> tuple[int, int]:
+        """The windows (first, last) of window ``i``'s neighbourhood: ``reference_s`` of windows
+        centred on it, shifted to fit inside the recording."""
+        span = max(1, int(round(reference_s / self.window_s)))
+        first = min(max(0, i - (span - 1) // 2), max(0, len(self) - span))
+        return first, min(len(self), first + span) - 1
+
+
+def progress_bar(progress, total: int, desc: str):
+    """A tqdm bar over ``total`` steps (``progress`` True), a callback's (``progress``
+    callable: called with the share
+    done, 0 to 1) or none."""
+    if callable(progress):
+
+        class _Callback:
+            n = 0
+
+            def update(self, k=1):
+                self.n += k
+                progress(min(1.0, self.n / total))
+
+            def close(self):
+                pass
+
+        return _Callback()
+    return tqdm(total=total, desc=desc, unit="window", disable=not progress, leave=False)
+
+
+class StepTimes:
+    """Seconds spent per step, added up over the windows."""
+
+    def __init__(self):
+        self.seconds, self.t = {}, time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        t, self.t = self.t, time.perf_counter()
+        self.seconds[step] = self.seconds.get(step, 0.0) + self.t - t
