@@ -47,9 +47,10 @@ t = time.perf_counter()
 pred = predict_recording(rec, model)
 seconds = time.perf_counter() - t
 pred.beats[["r", "class"]].to_csv(sys.argv[2], index=False)
-# the high-water mark of this process's memory (VmHWM: ru_maxrss would keep the parent's across exec)
+# this process's high-water mark (VmHWM; ru_maxrss would keep the parent's across exec)
 hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")]
-peak = int(hwm[0].split()[1]) / 2**20 if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+peak = int(hwm[0].split()[1]) if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak = peak / 2**20
 print(json.dumps({"seconds": seconds, "beats": len(pred.beats), "peak GB": peak,
                   "hours": rec.duration_s / 3600}))
 """
