@@ -25,7 +25,6 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ..classes import symbol_map
 from ..config import data_dir, mitdb_dir
 from ..data import MITDB_RECORDS, fetch, load_record
 from ..deploy.holter import holter_summary, reference_beats
@@ -84,15 +83,12 @@ def _pieces_and_reference(model) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The 48 records read one by one (the answer of the half-hour files) and their reference
     beats, in the day's sample numbering."""
     pieces, refs, offset = [], [], 0
-    aami = symbol_map("aami5")
     for name in tqdm(MITDB_RECORDS, desc="Half-hour pieces", unit="record"):
         rec = load_record(name, warn=False)
         beats = predict_ecg(ecg_from_array(rec.signal, rec.fs), model).beats
         pieces.append(beats[["r", "class"]].assign(r=beats["r"] + offset))
-        symbols = np.asarray(rec.beats.symbol)
-        keep = np.isin(symbols, list(aami))
-        refs.append(pd.DataFrame({"r": np.asarray(rec.beats.sample)[keep] + offset,
-                                  "class": [aami[s] for s in symbols[keep]]}))  # fmt: skip
+        r, classes = reference_beats(rec)
+        refs.append(pd.DataFrame({"r": r + offset, "class": classes}))
         offset += len(rec.signal)
     return pd.concat(pieces, ignore_index=True), pd.concat(refs, ignore_index=True)
 
