@@ -275,6 +275,32 @@ def remove_baseline(signal: np.ndarray, fs: float) -> np.ndarray:
     return x - base
 
 
+def qrs_polarity(template: np.ndarray, points_per_s: float, qrs_s: float = 0.06) -> float:
+    """+1 when a beat's dominant QRS deflection points up, -1 when it points down.
+
+    The QRS is the steepest part of the beat: the ``qrs_s`` either side of the template's largest
+    slope. Its largest excursion from the template's median level decides, so a beat and its
+    negative always get opposite signs (the polarity of MLII in most people is up; record 207's,
+    and any lead with swapped electrodes, down).
+
+    Parameters
+    ----------
+    template : (points,) float array
+        A typical beat (any units).
+    points_per_s : float
+        Its samples per second.
+
+    Returns
+    -------
+    float, +1.0 or -1.0
+    """
+    t = np.asarray(template, dtype=float)
+    at = int(np.argmax(np.abs(np.gradient(t))))
+    h = max(1, int(round(qrs_s * points_per_s)))
+    qrs = t[max(0, at - h) : at + h + 1] - np.median(t)
+    return 1.0 if qrs.max() >= -qrs.min() else -1.0
+
+
 def patient_normalize(
     signal: np.ndarray,
     starts: np.ndarray,
@@ -290,8 +316,11 @@ def patient_normalize(
     samples; the record's *template* is the sample-wise median of the ``reference`` beats (all
     beats by default; :func:`ecgutils.dataset.reference_beats` picks those after a long RR, the
     patient's own beats even where ectopic beats are the majority), and the *unit* is the median
-    peak-to-peak height of all beats. Both come from the record's own beats, without labels, as a
-    monitor could compute them from the recording it is given.
+    peak-to-peak height of all beats, signed by the template's polarity
+    (:func:`qrs_polarity`): a record whose QRS points mostly down (a lead placed the other way, or a
+    patient's own axis) is turned over, so a recording and its negative give the same beats. All
+    of it comes from the record's own beats, without labels, as a monitor could compute them from
+    the recording it is given.
 
     Parameters
     ----------
@@ -312,7 +341,7 @@ def patient_normalize(
     template : (points,) float32 array
         The median beat, in the same units.
     unit_mv : float
-        The typical beat height, mV.
+        The typical beat height, mV; negative when the record was turned over.
     """
     x = remove_baseline(signal, fs)
     starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
@@ -322,5 +351,6 @@ def patient_normalize(
     unit = float(np.median(np.ptp(beats, axis=1)))
     unit = unit if unit > 1e-6 else 1.0
     pick = np.ones(len(beats), bool) if reference is None else np.asarray(reference, bool)
-    template = np.median(beats[pick] if pick.any() else beats, axis=0) / unit
-    return (x / unit).astype(np.float32), template.astype(np.float32), unit
+    template = np.median(beats[pick] if pick.any() else beats, axis=0)
+    unit *= qrs_polarity(template, (points - 1) / np.median((ends - starts) / fs))
+    return (x / unit).astype(np.float32), (template / unit).astype(np.float32), unit

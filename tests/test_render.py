@@ -158,3 +158,23 @@ def test_remove_baseline_and_patient_units():
     assert np.abs(norm * unit - clean).max() < 1e-4
     with pytest.raises(ValueError, match="at least one"):
         render.patient_normalize(spikes, np.array([], int), np.array([], int), fs)
+
+
+def test_a_lead_and_its_negative_give_the_same_patient_units():
+    fs = 360.0
+    n = 7200
+    beat_at = np.arange(180, 7000, 300)
+    idx = np.arange(n)
+    ecg = np.zeros(n)
+    for s in beat_at:  # a small r, a deep S wave, a T wave: the QRS points down
+        ecg += 0.3 * np.exp(-0.5 * ((idx - s + 8) / 3.0) ** 2)
+        ecg -= 1.5 * np.exp(-0.5 * ((idx - s - 6) / 4.0) ** 2)
+        ecg += 0.4 * np.exp(-0.5 * ((idx - s - 100) / 20.0) ** 2)
+    starts, ends = beat_at - 90, beat_at + 162
+    down, tpl_down, unit_down = render.patient_normalize(ecg, starts, ends, fs)
+    up, tpl_up, unit_up = render.patient_normalize(-ecg, starts, ends, fs)
+    assert unit_down < 0 < unit_up and abs(unit_down) == pytest.approx(unit_up)
+    assert np.abs(down - up).max() < 1e-5 and np.abs(tpl_down - tpl_up).max() < 1e-5
+    assert tpl_up.max() > -tpl_up.min()  # drawn with its QRS up
+    assert render.qrs_polarity(tpl_up, 360) == 1.0
+    assert render.qrs_polarity(-tpl_up, 360) == -1.0

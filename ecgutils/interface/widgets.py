@@ -369,7 +369,10 @@ def render_explorer(
         axes[2].set_title(f"{w_rule.value}, {w_size.value}x{w_size.value}, {w_scale.value}")
         if drawn["template"] is not None:
             axes[3].imshow(drawn["template"], cmap="gray", vmin=0, vmax=255)
-            axes[3].set_title(f"record's template (1 unit = {drawn['unit_mv']:.2f} mV)")
+            axes[3].set_title(
+                f"record's template (1 unit = {abs(drawn['unit_mv']):.2f} mV"
+                + (", turned over)" if drawn["unit_mv"] < 0 else ")")
+            )
         for ax in axes[1:]:
             ax.set_axis_off()
         show_figure(out, fig)

@@ -21,6 +21,7 @@ from .bench import (
     bench_render,
     bench_train,
 )
+from .leadbench import bench_polarity
 from .longbench import bench_holter, bench_long
 
 
@@ -34,6 +35,9 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         return 0
     if args.what == "holter":
         print(bench_holter(args.records))
+        return 0
+    if args.what == "polarity":
+        print(bench_polarity(args.records))
         return 0
     if args.what == "records":
         print(bench_records(args.records, detector=args.detector))
@@ -122,7 +126,8 @@ def add_commands(sub) -> None:
         "records: every record through deployment, beats found and PVCs called V; adaptive: "
         "the patient-adaptive protocol (first minutes of each DS2 record labelled; reported "
         "apart); long: half an hour, a day and a week through deployment, time and peak memory; "
-        "holter: the Holter summary from the model and from the reference beats; package: the "
+        "holter: the Holter summary from the model and from the reference beats; polarity: each "
+        "record as recorded and negated, beats of the same class; package: the "
         "package's modules, sizes and imports",
     )
     p.add_argument(
@@ -137,6 +142,7 @@ def add_commands(sub) -> None:
             "records",
             "long",
             "holter",
+            "polarity",
             "package",
         ],
     )
