@@ -96,16 +96,16 @@ def test_app_shows_a_bad_file_as_one_red_line():
 
 
 def test_app_passes_self_training_to_the_prediction(monkeypatch):
-    """The *self-train* box reaches :func:`ecgutils.deploy.predict.classify_bytes`; a model that
+    """The *self-train* box reaches :func:`ecgutils.deploy.predict.classify_upload`; a model that
     cannot self-train answers in the status line, as every error does."""
 
     seen = {}
 
-    def refuse(data, name, **options):
-        seen.update(options)
+    def refuse(files, **options):
+        seen.update(options, files=files)
         raise ValueError("The model cnn8 cannot self-train")
 
-    monkeypatch.setattr(page, "classify_bytes", refuse)
+    monkeypatch.setattr(page, "classify_upload", refuse)
     app = page.prediction_app(model=object())
     controls = app.children[0].children
     upload, box, button, status = controls[0], controls[-2], controls[-1], app.children[1]
@@ -114,6 +114,23 @@ def test_app_passes_self_training_to_the_prediction(monkeypatch):
     box.value = True
     button.click()
     assert seen["self_train"] is True and "cannot self-train" in status.value
+    assert seen["files"] == [("ok.csv", b"1\n2\n")]
+
+
+def test_bounded_upload_splits_files_chosen_together():
+    """A WFDB record chosen as two files arrives as one buffer; ``files()`` cuts it back."""
+    up = page.BoundedUpload()
+    up.set_state({
+        "name": "r.hea + r.dat", "names": ["r.hea", "r.dat"], "sizes": [3, 5], "size": 8,
+        "refused": False, "content": memoryview(b"hea01234"),
+    })  # fmt: skip
+    assert up.files() == [("r.hea", b"hea"), ("r.dat", b"01234")]
+    up.set_state({"name": "a.csv", "names": ["a.csv"], "sizes": [4], "size": 4,
+                  "content": memoryview(b"1\n2\n")})  # fmt: skip
+    assert up.files() == [("a.csv", b"1\n2\n")]
+    up.set_state({"refused": True, "content": memoryview(b"")})
+    with pytest.raises(ValueError, match="over the 128 MB limit"):
+        up.files()
 
 
 def _free_port() -> int:
@@ -218,6 +235,7 @@ def test_the_page_matches_the_command_line(mitdb_ready, browser, app_url, tmp_pa
             page.click(f"a.ecg-download-{ext}")
         assert download.value.suggested_filename == f"100-2min-beats.{ext}"
         saved[ext] = Path(download.value.path()).read_text()
+    wfdb_beats, hours = _predict_a_wfdb_pair(page, chooser, rec, tmp_path)
     page.close()
     table = pd.DataFrame(rows, columns=header)
     assert len(table) == len(expected) > 100
@@ -228,3 +246,43 @@ def test_the_page_matches_the_command_line(mitdb_ready, browser, app_url, tmp_pa
     assert csv["class"].tolist() == [b["class"] for b in expected]
     np.testing.assert_array_equal(csv["end"], [b["end"] for b in expected])
     assert json.loads(saved["json"]) == answer
+    # a WFDB record chosen as its two files: the command line's beats, and the Holter summary
+    cli = _cli_json(tmp_path / "100-6min.hea")
+    assert wfdb_beats["class"].tolist() == [b["class"] for b in cli["beats"]]
+    np.testing.assert_array_equal(wfdb_beats["r"].astype(int), [b["r"] for b in cli["beats"]])
+    assert len(hours) == 1 and "HR mean" in hours.columns
+
+
+def _cli_json(path: Path) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-m", "ecgutils", "predict", str(path), "--json"],
+        capture_output=True, text=True, check=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )  # fmt: skip
+    return json.loads(out.stdout)
+
+
+def _predict_a_wfdb_pair(page, chooser, rec, folder: Path):
+    """Choose 6 minutes of ``rec`` written as rec.hea + rec.dat, press Predict; the beats table
+    and the Holter summary's table per hour as read in the page."""
+    import wfdb
+
+    wfdb.wrsamp("100-6min", fs=360, units=["mV"], sig_name=["MLII"],
+                p_signal=rec.signal[: 6 * 60 * 360, None], fmt=["212"], adc_gain=[200.0],
+                baseline=[0], write_dir=str(folder))  # fmt: skip
+    page.set_input_files(chooser, [str(folder / "100-6min.hea"), str(folder / "100-6min.dat")])
+    page.wait_for_selector(".ecg-upload-note:has-text('100-6min.hea + 100-6min.dat')")
+    page.click("button.ecg-predict")
+    page.wait_for_selector("table#holter-hours, .ecg-error", timeout=180_000)
+    assert page.query_selector(".ecg-error") is None, page.inner_text(".ecg-error")
+
+    def table(selector):
+        header = page.eval_on_selector_all(
+            f"{selector} thead th", "hs => hs.map(h => h.textContent)"
+        )
+        rows = page.eval_on_selector_all(
+            f"{selector} tbody tr", "rows => rows.map(r => Array.from(r.cells, c => c.textContent))"
+        )
+        return pd.DataFrame(rows, columns=header)
+
+    return table("table#beats"), table("table#holter-hours")

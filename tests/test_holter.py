@@ -68,6 +68,23 @@ def test_text_json_and_paper8_classes_map_to_aami():
     assert json.loads(json.dumps(s.to_dict()))["counts"]["V couplets"] == 1
 
 
+def test_html_report_names_its_tables_and_only_the_events_found():
+    import re
+
+    r, cls = _beats("NNVVNNN" * 30)
+    s = holter.holter_summary(r, cls, fs=100.0)
+    page = s.html(max_events=5)
+    assert "Holter summary</b>: 210 beats" in page and "V couplets 30" in page
+    assert "S couplets" not in page  # none found: not listed
+    hours = page[page.index('id="holter-hours"') : page.index("</table>")]
+    assert re.findall(r"<th>(\w[^<]*)</th>", hours)[:3] == ["hour", "minutes", "beats"]
+    assert hours.count("<tr>") == 1  # one hour, its row
+    events = page[page.index('id="holter-events"') :]
+    assert events.count("<tr>") == 5 and "first 5 of 30" in page
+    quiet = holter.holter_summary(*_beats("N" * 20), fs=100.0).html()
+    assert "Events: none" in quiet and "holter-events" not in quiet
+
+
 def test_bad_input_is_a_clear_error():
     with pytest.raises(ValueError, match="one class per beat"):
         holter.holter_summary([1, 2, 3], ["N", "N"], fs=360)

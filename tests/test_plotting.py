@@ -322,3 +322,17 @@ def test_beat_against_template_shades_the_difference():
     assert (lines["beat"] > lines["template"]).all()  # row 4 is higher than row 10
     assert traces.get_title() == "V beat"
     plt.close(fig)
+
+
+def test_heart_rate_per_hour_plot():
+    from ecgutils.deploy.holter import holter_summary
+
+    fs = 100.0
+    t = np.r_[np.arange(0, 3600, 1.0), 3600 + np.arange(0, 1800, 0.5)]  # 60 then 120 bpm
+    s = holter_summary(np.rint(t * fs).astype(int), ["N"] * len(t), fs, duration_s=5400)
+    ax = model_plots.plot_heart_rate(s.hours)
+    means = ax.lines[0].get_ydata()
+    assert means[0] == pytest.approx(60, abs=0.5) and means[1] == pytest.approx(120, abs=0.5)
+    assert ax.get_ylabel() == "heart rate (bpm)" and "hour" in ax.get_xlabel()
+    assert "mean" in ax.get_title()
+    plt.close(ax.figure)

@@ -42,6 +42,8 @@ MIN_CYCLES = 3
 ECTOPIC = {"V": "ventricular (PVC)", "S": "supraventricular (SVEB)"}
 #: Bins of the report's tables, seconds.
 HOUR_S, MINUTE_S = 3600.0, 60.0
+#: Recordings at least this long get the summary on the page, seconds (a strip: beat by beat).
+SUMMARY_FROM_S = 300.0
 
 
 def aami_classes(codes, scheme: str) -> np.ndarray:
@@ -97,6 +99,30 @@ class HolterSummary:
             lines += ["", f"Events (first {len(shown)} of {len(self.events)}):",
                       shown.to_string(index=False, float_format=lambda v: f"{v:.1f}")]  # fmt: skip
         return "\n".join(lines + self.notes)
+
+    def html(self, max_events: int = 20) -> str:
+        """The report as HTML (the page): burden and events in a line, the table per hour
+        (``id="holter-hours"``) and the first ``max_events`` events (``id="holter-events"``)."""
+        import html
+
+        found = ", ".join(f"{k} {v}" for k, v in self.counts.items() if v) or "none"
+        hours = self.hours.reset_index()
+        parts = [
+            f"<b>Holter summary</b>: {self.beats:,} beats in {self.duration_s / 3600:.2f} h. "
+            "Burden: "
+            + ", ".join(f"{ECTOPIC[c]} {v:.2f}%" for c, v in self.burden.items())
+            + ". Events: " + html.escape(found),
+            hours.to_html(index=False, table_id="holter-hours", float_format=lambda v: f"{v:.0f}",
+                          formatters={"minutes": lambda v: f"{v:.1f}"}),
+        ]  # fmt: skip
+        if len(self.events):
+            shown = self.events.head(max_events)
+            parts += [
+                f"Events (first {len(shown)} of {len(self.events)}; times in s from the start):",
+                shown.to_html(index=False, table_id="holter-events",
+                              float_format=lambda v: f"{v:.1f}", na_rep=""),
+            ]  # fmt: skip
+        return "<br>".join(parts + [html.escape(n) for n in self.notes])
 
     def to_dict(self) -> dict:
         """The report as plain types (JSON)."""

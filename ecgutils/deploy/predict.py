@@ -558,14 +558,67 @@ def classify_bytes(data: bytes, filename: str, **options) -> Prediction:
         )
     suffix = Path(filename).suffix.lower() or ".csv"
     if suffix in (".hea", ".dat"):
-        raise ValueError(
-            "Upload a CSV or EDF file; a WFDB record is two files (.hea and .dat): use the command "
-            "line (python -m ecgutils predict rec.hea) or read_ecg()."
-        )
+        return classify_upload([(filename, data)], **options)
     with tempfile.TemporaryDirectory(prefix="ecg-upload-") as tmp:
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(data)
         return classify_file(path, name=filename, **options)
+
+
+def classify_upload(files: list[tuple[str, bytes]], **options) -> Prediction:
+    """:func:`classify_file` on the files chosen together on the page: one file (CSV, EDF), or a
+    WFDB record's header and signal files (``rec.hea`` and ``rec.dat``). They are written under
+    their own names to a private temporary folder, always removed, also on error.
+
+    Parameters
+    ----------
+    files : list of (name, bytes)
+    options
+        As :func:`classify_file`.
+    """
+    import tempfile
+
+    names = [Path(n).name for n, _ in files]
+    total = sum(len(d) for _, d in files)
+    if not files:
+        raise ValueError("Choose an ECG file first (a CSV with one number per row, or a lead).")
+    if total > MAX_FILE_BYTES:
+        raise ValueError(
+            f"{' + '.join(names)}: {total / 2**20:.0f} MB, over the "
+            f"{MAX_FILE_BYTES / 2**20:.0f} MB limit: cut the recording into shorter files."
+        )
+    headers = [n for n in names if n.lower().endswith(".hea")]
+    if len(files) == 1 and not headers and not names[0].lower().endswith(".dat"):
+        return classify_bytes(files[0][1], files[0][0], **options)
+    pair = "choose a WFDB record's header and signal file together (rec.hea and rec.dat)"
+    if len(headers) != 1:
+        raise ValueError(
+            f"{' + '.join(names)}: {'no' if not headers else 'more than one'} WFDB header (.hea) "
+            f"among them: choose one file (CSV, EDF), or {pair}."
+        )
+    with tempfile.TemporaryDirectory(prefix="ecg-upload-") as tmp:
+        for name, data in files:
+            (Path(tmp) / Path(name).name).write_bytes(data)
+        head = Path(tmp) / headers[0]
+        needed = _signal_files(head)
+        missing = [f for f in needed if f not in names]
+        if missing:
+            raise ValueError(
+                f"{headers[0]} keeps its samples in {', '.join(missing)}, which was not chosen: "
+                f"{pair}, holding Ctrl or Shift in the file dialog."
+            )
+        return classify_file(head, name=headers[0], **options)
+
+
+def _signal_files(header: Path) -> list[str]:
+    """The signal files a WFDB header names (its signal lines' first field), or a clear error."""
+    import wfdb
+
+    try:
+        h = wfdb.rdheader(str(header.with_suffix("")))
+    except Exception as exc:  # wfdb raises many kinds for a damaged header
+        raise ValueError(f"{header.name}: cannot read it as a WFDB header ({exc}).") from None
+    return sorted(set(h.file_name or []))
 
 
 def export_csv(

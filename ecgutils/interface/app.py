@@ -1,19 +1,19 @@
 """The prediction page: choose an ECG file, press Predict, see every beat (make app, notebook 10).
 
 The page runs in the notebook, in JupyterLab and served by Voila (app/predict.ipynb); the work
-is ecgutils.deploy.predict.classify_bytes, as on the command line."""
+is ecgutils.deploy.predict.classify_upload, as on the command line."""
 
 from __future__ import annotations
 
 import anywidget
 import ipywidgets as widgets
+import numpy as np
 import traitlets
 
 from ..deploy.ecgfile import MAX_FILE_BYTES, RATE_FROM
-from ..deploy.predict import DEFAULT_MODEL, MODELS, classify_bytes, load_deployed_model
-from .model_plots import (
-    plot_prediction,
-)
+from ..deploy.holter import SUMMARY_FROM_S, holter_summary
+from ..deploy.predict import DEFAULT_MODEL, MODELS, classify_upload, load_deployed_model
+from .model_plots import plot_heart_rate, plot_prediction
 from .widgets import show_figure
 
 _UPLOAD_ESM = """
@@ -29,19 +29,29 @@ function render({ model, el }) {
     const name = model.get("name");
     note.textContent = name ? `${name} (${(model.get("size") / 1024).toFixed(0)} kB)` : "";
   };
+  input.multiple = true;  // a WFDB record is two files: its header and its signal
   input.addEventListener("change", async () => {
-    const file = input.files[0];
-    if (!file) return;
+    const files = Array.from(input.files);
+    if (!files.length) return;
     const max = model.get("max_bytes");
-    model.set("name", file.name);
-    model.set("size", file.size);
-    if (file.size > max) {  // refused here: the file is never read, nothing reaches the kernel
+    const total = files.reduce((sum, f) => sum + f.size, 0);
+    model.set("name", files.map((f) => f.name).join(" + "));
+    model.set("names", files.map((f) => f.name));
+    model.set("sizes", files.map((f) => f.size));
+    model.set("size", total);
+    if (total > max) {  // refused here: no file is read, nothing reaches the kernel
       model.set("refused", true);
       model.set("content", new DataView(new ArrayBuffer(0)));
       input.value = "";
-    } else {
+    } else {  // one buffer, the files one after the other (sizes says where each ends)
+      const all = new Uint8Array(total);
+      let at = 0;
+      for (const f of files) {
+        all.set(new Uint8Array(await f.arrayBuffer()), at);
+        at += f.size;
+      }
       model.set("refused", false);
-      model.set("content", new DataView(await file.arrayBuffer()));
+      model.set("content", new DataView(all.buffer));
     }
     model.save_changes();
   });
@@ -58,13 +68,17 @@ class BoundedUpload(anywidget.AnyWidget):
     ipywidgets' ``FileUpload`` reads every chosen file into the page's memory and sends it all to
     the kernel, whatever its size. Traits: ``name``, ``size`` (bytes, as the browser reports
     it), ``content`` (the file's bytes; empty when refused), ``refused`` (True when the file was
-    over the limit and not read), ``accept`` (the file types offered), ``max_bytes``."""
+    over the limit and not read), ``accept`` (the file types offered), ``max_bytes``. Several
+    files may be chosen together (a WFDB record's ``.hea`` and ``.dat``): ``names`` and ``sizes``
+    list them, ``content`` holds them one after the other, ``size`` is their total."""
 
     _esm = _UPLOAD_ESM
-    accept = traitlets.Unicode(".csv,.txt,.tsv,.edf,.bdf").tag(sync=True)
+    accept = traitlets.Unicode(".csv,.txt,.tsv,.edf,.bdf,.hea,.dat").tag(sync=True)
     max_bytes = traitlets.Int(MAX_FILE_BYTES).tag(sync=True)
     name = traitlets.Unicode("").tag(sync=True)
     size = traitlets.Int(0).tag(sync=True)
+    names = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    sizes = traitlets.List(traitlets.Int()).tag(sync=True)
     refused = traitlets.Bool(False).tag(sync=True)
     # the browser sends the file as a binary buffer: a memoryview on arrival
     content = traitlets.Bytes(b"").tag(sync=True, from_json=lambda value, _: bytes(value))
@@ -81,6 +95,15 @@ class BoundedUpload(anywidget.AnyWidget):
         if not self.name:
             raise ValueError("Choose an ECG file first (a CSV with one number per row, or a lead).")
         return self.name, bytes(self.content)
+
+    def files(self) -> list[tuple[str, bytes]]:
+        """[(name, bytes), ...] of every file chosen (one, or a WFDB record's header and signal
+        file); the errors of :meth:`file`."""
+        name, data = self.file()
+        if len(self.names) < 2 or sum(self.sizes) != len(data):
+            return [(name, data)]
+        ends = np.cumsum(self.sizes)
+        return [(n, data[e - k : e]) for n, k, e in zip(self.names, self.sizes, ends)]
 
 
 def beats_html(beats, *, table_id: str = "beats") -> str:
@@ -120,7 +143,9 @@ def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
     the class summary, links to save the beats as CSV and JSON (:func:`download_links`) and the
     signal with each beat coloured by class
     (:func:`ecgutils.interface.plotting.plot_prediction`, a slider moves through the recording).
-    The work is :func:`ecgutils.deploy.predict.classify_bytes`, as in the command line; errors
+    A recording of :data:`ecgutils.deploy.holter.SUMMARY_FROM_S` or more also gets its Holter
+    summary: the heart rate per hour (a figure) and the report's tables.
+    The work is :func:`ecgutils.deploy.predict.classify_upload`, as in the command line; errors
     appear as one line in red. A file over the size limit is refused in the browser, unread
     (:class:`BoundedUpload`). The model is chosen by name
     (:data:`ecgutils.deploy.predict.MODELS`, the default first) unless one is given; each is
@@ -155,6 +180,8 @@ def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
     w_summary = widgets.HTML()
     w_links = widgets.HTML()
     w_table = widgets.HTML(layout=widgets.Layout(max_height="320px", overflow="auto"))
+    w_holter = widgets.HTML(layout=widgets.Layout(max_height="420px", overflow="auto"))
+    w_rate = widgets.Output()
     w_from = widgets.FloatSlider(
         value=0.0, min=0.0, max=0.0, step=1.0, description="from (s)",
         continuous_update=False, layout=widgets.Layout(width="60%"),
@@ -190,17 +217,18 @@ def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
 
     def predict(_):
         w_status.value = "<i>Predicting...</i>"
-        w_model.value = w_summary.value = w_links.value = w_table.value = ""
+        w_model.value = w_summary.value = w_links.value = w_table.value = w_holter.value = ""
         out.clear_output()
+        w_rate.clear_output()
         state["pred"] = None
         try:
-            name, data = w_file.file()
+            files = w_file.files()
             chosen = w_model_choice.value
             if chosen not in state["models"]:
                 state["models"][chosen] = load_deployed_model(chosen)
             fs = w_fs.value.strip().replace(",", ".") or None  # blank: the file states it
-            pred = classify_bytes(
-                data, name, fs=fs, lead=w_lead.value.strip() or None,
+            pred = classify_upload(
+                files, fs=fs, lead=w_lead.value.strip() or None,
                 units=w_units.value, gain=w_gain.value, model=state["models"][chosen],
                 self_train=w_self.value, progress=say_progress,
             )  # fmt: skip
@@ -222,6 +250,12 @@ def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
         w_links.value = download_links(pred)
         w_summary.value = pred.summary[pred.summary["beats"] > 0].to_html(table_id="summary")
         w_table.value = beats_html(pred.beats)
+        if ecg.duration_s >= SUMMARY_FROM_S:  # a long recording: what a Holter report gives
+            beats, scheme = pred.beats, state["models"][chosen].card["scheme"]
+            holter = holter_summary(beats["r"].to_numpy(), beats["class"].to_numpy(), ecg.fs,
+                                    duration_s=ecg.duration_s, scheme=scheme)  # fmt: skip
+            w_holter.value = holter.html()
+            show_figure(w_rate, plot_heart_rate(holter.hours).figure)
         w_from.max = max(ecg.duration_s - window_s, 0.0)
         w_from.value = 0.0
         draw()
@@ -231,4 +265,6 @@ def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
     w_file.observe(chosen, names=["refused", "name", "size"])
     w_from.observe(draw, names="value")
     controls = widgets.HBox([w_file, w_fs, w_lead, w_units, w_gain, w_model_choice, w_self, w_go])
-    return widgets.VBox([controls, w_status, w_model, w_summary, w_links, w_from, out, w_table])
+    return widgets.VBox(
+        [controls, w_status, w_model, w_summary, w_links, w_from, out, w_table, w_rate, w_holter]
+    )

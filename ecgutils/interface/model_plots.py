@@ -329,6 +329,35 @@ def plot_prediction(
     return ax
 
 
+def plot_heart_rate(hours: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Heart rate hour by hour, as a Holter report draws it: the minimum and maximum of each
+    hour's minute rates as a bar, its mean as a point.
+
+    Parameters
+    ----------
+    hours : DataFrame
+        :attr:`ecgutils.deploy.holter.HolterSummary.hours` (one row per hour: ``HR min``,
+        ``HR mean``, ``HR max`` in bpm; ``minutes`` covered).
+    """
+    ax = _axes(ax, (9, 3.2))
+    h = hours.index.to_numpy(dtype=float) + np.minimum(hours["minutes"].to_numpy(), 60) / 120
+    lo, mean, hi = (hours[c].to_numpy(dtype=float) for c in ("HR min", "HR mean", "HR max"))
+    ax.vlines(h, lo, hi, color="tab:red", linewidth=6, alpha=0.35, label="minute rates, min to max")
+    ax.plot(h, mean, "o-", color="tab:red", markersize=4, label="mean")
+    ax.set_xlabel("hour of the recording")
+    ax.set_ylabel("heart rate (bpm)")
+    ax.set_xlim(0, max(len(hours), 1))
+    ok = np.isfinite(mean)
+    ax.set_title(
+        f"Heart rate per hour: mean {np.nanmean(mean):.0f} bpm, minute rates {np.nanmin(lo):.0f}"
+        f" to {np.nanmax(hi):.0f} bpm"
+        if ok.any()
+        else "Heart rate per hour: too few beats"
+    )
+    ax.legend(loc="upper right", fontsize=8)
+    return ax
+
+
 def plot_heat_overlays(
     images: np.ndarray,
     heats: np.ndarray,
