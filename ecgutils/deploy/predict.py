@@ -547,36 +547,18 @@ def classify_file(
 
 
 def classify_bytes(data: bytes, filename: str, **options) -> Prediction:
-    """:func:`classify_file` on uploaded bytes (the widget app): written to a private temporary
-    file that is always removed, also on error."""
-    import tempfile
-
-    if len(data) > MAX_FILE_BYTES:
-        raise ValueError(
-            f"{filename} is {len(data) / 2**20:.0f} MB, over the "
-            f"{MAX_FILE_BYTES / 2**20:.0f} MB limit: cut the recording into shorter files."
-        )
-    suffix = Path(filename).suffix.lower() or ".csv"
-    if suffix in (".hea", ".dat"):
-        return classify_upload([(filename, data)], **options)
-    with tempfile.TemporaryDirectory(prefix="ecg-upload-") as tmp:
-        path = Path(tmp) / f"upload{suffix}"
-        path.write_bytes(data)
-        return classify_file(path, name=filename, **options)
+    """:func:`classify_upload` of one uploaded file."""
+    return classify_upload([(filename, data)], **options)
 
 
 def classify_upload(files: list[tuple[str, bytes]], **options) -> Prediction:
-    """:func:`classify_file` on the files chosen together on the page: one file (CSV, EDF), or a
-    WFDB record's header and signal files (``rec.hea`` and ``rec.dat``). They are written under
-    their own names to a private temporary folder, always removed, also on error.
-
-    Parameters
-    ----------
-    files : list of (name, bytes)
-    options
-        As :func:`classify_file`.
-    """
+    """:func:`classify_file` (same ``options``) on the files chosen together on the page, given
+    as (name, bytes): one file (CSV, EDF), or a WFDB record's header and signal files
+    (``rec.hea`` and ``rec.dat``), written to a private temporary folder that is always removed,
+    also on error."""
     import tempfile
+
+    import wfdb
 
     names = [Path(n).name for n, _ in files]
     total = sum(len(d) for _, d in files)
@@ -584,41 +566,36 @@ def classify_upload(files: list[tuple[str, bytes]], **options) -> Prediction:
         raise ValueError("Choose an ECG file first (a CSV with one number per row, or a lead).")
     if total > MAX_FILE_BYTES:
         raise ValueError(
-            f"{' + '.join(names)}: {total / 2**20:.0f} MB, over the "
+            f"{' + '.join(names)} is {total / 2**20:.0f} MB, over the "
             f"{MAX_FILE_BYTES / 2**20:.0f} MB limit: cut the recording into shorter files."
         )
     headers = [n for n in names if n.lower().endswith(".hea")]
-    if len(files) == 1 and not headers and not names[0].lower().endswith(".dat"):
-        return classify_bytes(files[0][1], files[0][0], **options)
     pair = "choose a WFDB record's header and signal file together (rec.hea and rec.dat)"
-    if len(headers) != 1:
+    one = len(files) == 1 and not headers and not names[0].lower().endswith(".dat")
+    if not one and len(headers) != 1:
         raise ValueError(
             f"{' + '.join(names)}: {'no' if not headers else 'more than one'} WFDB header (.hea) "
             f"among them: choose one file (CSV, EDF), or {pair}."
         )
     with tempfile.TemporaryDirectory(prefix="ecg-upload-") as tmp:
-        for name, data in files:
-            (Path(tmp) / Path(name).name).write_bytes(data)
+        if one:  # under a name of our own: only its suffix says what it is
+            path = Path(tmp) / f"upload{Path(names[0]).suffix.lower() or '.csv'}"
+            path.write_bytes(files[0][1])
+            return classify_file(path, name=files[0][0], **options)
+        for name, (_, data) in zip(names, files):
+            (Path(tmp) / name).write_bytes(data)
         head = Path(tmp) / headers[0]
-        needed = _signal_files(head)
-        missing = [f for f in needed if f not in names]
+        try:
+            needed = wfdb.rdheader(str(head.with_suffix(""))).file_name or []
+        except Exception as exc:  # wfdb raises many kinds for a damaged header
+            raise ValueError(f"{head.name}: cannot read it as a WFDB header ({exc}).") from None
+        missing = sorted(set(needed) - set(names))
         if missing:
             raise ValueError(
-                f"{headers[0]} keeps its samples in {', '.join(missing)}, which was not chosen: "
+                f"{head.name} keeps its samples in {', '.join(missing)}, which was not chosen: "
                 f"{pair}, holding Ctrl or Shift in the file dialog."
             )
-        return classify_file(head, name=headers[0], **options)
-
-
-def _signal_files(header: Path) -> list[str]:
-    """The signal files a WFDB header names (its signal lines' first field), or a clear error."""
-    import wfdb
-
-    try:
-        h = wfdb.rdheader(str(header.with_suffix("")))
-    except Exception as exc:  # wfdb raises many kinds for a damaged header
-        raise ValueError(f"{header.name}: cannot read it as a WFDB header ({exc}).") from None
-    return sorted(set(h.file_name or []))
+        return classify_file(head, name=head.name, **options)
 
 
 def export_csv(
