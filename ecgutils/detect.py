@@ -158,22 +158,23 @@ def pan_tompkins(
     cand, _ = ss.find_peaks(energy, distance=max(int(refractory_s * fs), 1))
     if len(cand) == 0:
         return cand.astype(np.int64)
-    height = energy[cand]
+    peaks, height = cand, energy[cand]
     steep = _steepest(x, cand, fs)
     start = energy[: int(2 * fs)]
-    spk, npk = 0.25 * start.max(), 0.5 * start.mean()
+    spk, npk = 0.25 * float(start.max()), 0.5 * float(start.mean())
+    # the pass below reads one number at a time: Python lists are many times faster at that
+    cand, height, steep = cand.tolist(), height.tolist(), steep.tolist()
     beats: list[int] = []  # indices into cand
     rr: list[int] = []
     k = 0
     while k < len(cand):
         level = npk + threshold * (spk - npk)
-        if len(rr) and cand[k] - cand[beats[-1]] > 1.66 * np.mean(rr[-8:]):
-            lo = np.searchsorted(cand, cand[beats[-1]] + int(refractory_s * fs))
-            gap = np.arange(lo, k)
-            gap = gap[height[gap] > 0.5 * level]
-            if len(gap):  # search-back: the tallest candidate of the gap is a beat
-                j = int(gap[np.argmax(height[gap])])
-                rr.append(int(cand[j] - cand[beats[-1]]))
+        if len(rr) and cand[k] - cand[beats[-1]] > 1.66 * sum(rr[-8:]) / len(rr[-8:]):
+            lo = np.searchsorted(peaks, cand[beats[-1]] + int(refractory_s * fs))
+            gap = [j for j in range(lo, k) if height[j] > 0.5 * level]
+            if gap:  # search-back: the tallest candidate of the gap is a beat
+                j = max(gap, key=height.__getitem__)
+                rr.append(cand[j] - cand[beats[-1]])
                 beats.append(j)
                 spk = 0.25 * height[j] + 0.75 * spk
                 continue  # look at candidate k again, after the beat found in the gap
@@ -186,17 +187,17 @@ def pan_tompkins(
                 npk = 0.125 * height[k] + 0.875 * npk  # a T wave
             else:
                 if beats:
-                    rr.append(int(cand[k] - cand[beats[-1]]))
+                    rr.append(cand[k] - cand[beats[-1]])
                 beats.append(k)
                 spk = 0.125 * height[k] + 0.875 * spk
         else:
             npk = 0.125 * height[k] + 0.875 * npk
         k += 1
-    beats = sorted(set(beats))
-    idx = np.array(beats, dtype=np.int64)
-    close = np.diff(cand[idx]) < within_s * fs
+    idx = np.array(sorted(set(beats)), dtype=np.int64)
+    steep = np.asarray(steep)
+    close = np.diff(peaks[idx]) < within_s * fs
     p_wave = np.append(close & (steep[idx[:-1]] < ratio * steep[idx[1:]]), False)
-    return snap_to_r(x, cand[idx[~p_wave]], fs)
+    return snap_to_r(x, peaks[idx[~p_wave]], fs)
 
 
 def _steepest(x: np.ndarray, peaks: np.ndarray, fs: float) -> np.ndarray:

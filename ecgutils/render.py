@@ -197,13 +197,14 @@ def trace_from_image(image: np.ndarray) -> np.ndarray:
     (size,) or (n, size) float array
         Height of the trace in each column, in pixels from the bottom (NaN where no ink).
     """
-    ink = 255.0 - np.asarray(image, dtype=np.float64)
+    ink = 255.0 - np.asarray(image, dtype=np.float32)
     ink[ink < 8] = 0.0  # ignore faint resampling ripples of the reference renderer
-    total = ink.sum(axis=-2)
     size = ink.shape[-2]
-    heights = (size - 1 - np.arange(size))[:, None]
+    # whole numbers below 2**24 at every step: both sums are exact in float32, in any order
+    weights = np.stack([np.ones(size), size - 1 - np.arange(size)]).astype(np.float32)
+    total, moment = np.moveaxis(weights @ ink, -2, 0).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, (ink * heights).sum(axis=-2) / total, np.nan)
+        return np.where(total > 0, moment / total, np.nan)
 
 
 def resample_beat(x: np.ndarray, width: int, oversample: int = 8) -> np.ndarray:
@@ -309,10 +310,12 @@ def patient_normalize(
     *,
     points: int = 256,
     reference: np.ndarray | None = None,
+    baseline_removed: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Express a record in units of its own typical beat: what the ``patient`` scale draws.
 
-    The baseline is removed (:func:`remove_baseline`); every beat is resampled to ``points``
+    The baseline is removed (:func:`remove_baseline`, unless ``baseline_removed``: deployment
+    removes it once per window of a long recording); every beat is resampled to ``points``
     samples; the record's *template* is the sample-wise median of the ``reference`` beats (all
     beats by default; :func:`ecgutils.dataset.reference_beats` picks those after a long RR, the
     patient's own beats even where ectopic beats are the majority), and the *unit* is the median
@@ -343,7 +346,7 @@ def patient_normalize(
     unit_mv : float
         The typical beat height, mV; negative when the record was turned over.
     """
-    x = remove_baseline(signal, fs)
+    x = np.asarray(signal, np.float32) if baseline_removed else remove_baseline(signal, fs)
     starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
     if len(starts) == 0:
         raise ValueError("patient_normalize needs at least one beat window.")

@@ -115,6 +115,7 @@ def recording_features(
     line_width: float,
     mv_range: tuple[float, float],
     rows: np.ndarray | None = None,
+    baseline_removed: bool = False,
 ) -> np.ndarray:
     """:func:`tree_features` of one recording's beats, from the signal itself: what deployment
     computes for a file (:func:`ecgutils.deploy.predict.predict_ecg` with the trees), drawn
@@ -133,6 +134,8 @@ def recording_features(
         The beats to describe (default all): the reference (template beat, unit, RR reference,
         rhythm) still comes from every beat of ``beats``, which deployment sets to a beat's
         neighbourhood (:data:`ecgutils.deploy.predict.REFERENCE_S`).
+    baseline_removed : bool
+        ``signal`` is already free of its baseline (:func:`ecgutils.render.patient_normalize`).
 
     Returns
     -------
@@ -140,7 +143,10 @@ def recording_features(
     """
 
     starts, ends = beats["start"].to_numpy(), beats["end"].to_numpy()
-    x, template, _ = patient_normalize(signal, starts, ends, fs, reference=reference_beats(beats))
+    reference = reference_beats(beats)
+    x, template, _ = patient_normalize(
+        signal, starts, ends, fs, reference=reference, baseline_removed=baseline_removed
+    )
     options = {
         "size": size,
         "line_width": line_width,

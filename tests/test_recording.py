@@ -98,6 +98,36 @@ def test_a_beat_at_a_seam_is_found_once(monkeypatch):
     np.testing.assert_array_equal(found, truth)
 
 
+def test_pieces_read_and_prepare_each_window_once():
+    """A neighbourhood from :class:`Pieces` is the span read whole and prepared (a filter shorter
+    than the margin), with the same first sample; each window is read once however many
+    neighbourhoods hold it."""
+    from scipy.ndimage import median_filter
+
+    fs = 360.0
+    x = np.random.default_rng(1).normal(size=int(3600 * fs))
+    win = predict.Windows(len(x), fs, fs, 600.0)
+    reads = []
+
+    def read(j):
+        reads.append(j)
+        lo, hi = win.span(j)
+        return x[lo:hi], lo
+
+    def prepare(y):
+        return y - median_filter(y, size=217, mode="nearest")
+
+    pieces = predict.Pieces(read, win, prepare)
+    for i in range(len(win)):
+        first, last = win.neighbourhood(i)
+        got, offset = pieces.get(first, last)
+        lo, hi = win.span(first, last)
+        assert offset == lo and len(got) == hi - lo
+        np.testing.assert_allclose(got[300:-300], prepare(x[lo:hi])[300:-300], atol=1e-12)
+        assert len(pieces.kept) <= 5
+    assert sorted(reads) == list(range(len(win)))
+
+
 @pytest.mark.integration
 def test_a_recording_read_in_windows_gets_the_answer_of_the_whole(mitdb_ready):
     """Half an hour of record 208 in ten-minute windows: one neighbourhood, so the same beats

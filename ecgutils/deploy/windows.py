@@ -86,6 +86,51 @@ class Windows:
         return first, min(len(self), first + span) - 1
 
 
+class Pieces:
+    """A recording window by window at the model's rate, each window read once (with its
+    margins), resampled and *prepared* (``prepare``: what a model makes of any signal before it
+    cuts beats, such as removing the baseline) and kept while a neighbourhood still needs it:
+    neighbourhoods overlap (three windows each), their windows are not worked three times.
+
+    Parameters
+    ----------
+    read : callable
+        ``read(j)``: window ``j`` with its margins at the model's rate, and the model sample of
+        its first value (:func:`ecgutils.deploy.predict.read_windows`).
+    win : Windows
+    prepare : callable
+        ``prepare(x)``: the prepared signal, as long as ``x``; its values more than a margin from
+        the ends must not depend on them (a filter shorter than :data:`MARGIN_S`).
+    """
+
+    def __init__(self, read, win: Windows, prepare):
+        self.read, self.win, self.prepare = read, win, prepare
+        self.kept: dict[int, np.ndarray] = {}
+        self.margin = win.margin * win.up // win.down  # model samples
+
+    def window(self, j: int) -> np.ndarray:
+        """Window ``j`` alone, prepared (its margins cut off again)."""
+        if j not in self.kept:
+            x, offset = self.read(j)
+            start, end = self.win.bounds(j)
+            self.kept[j] = self.prepare(x)[start - offset : end - offset]
+        return self.kept[j]
+
+    def get(self, first: int, last: int) -> tuple[np.ndarray, int]:
+        """Windows ``first`` to ``last`` prepared, with a margin on each side that lies inside
+        the recording, and the model sample of the first value (as ``read`` gives them)."""
+        for j in [k for k in self.kept if k < first - 1]:  # behind us: never needed again
+            del self.kept[j]
+        parts = [self.window(j) for j in range(first, last + 1)]
+        start = self.win.bounds(first)[0]
+        if first > 0:
+            parts.insert(0, self.window(first - 1)[-self.margin :])
+            start -= len(parts[0])
+        if last < len(self.win) - 1:
+            parts.append(self.window(last + 1)[: self.margin])
+        return np.concatenate(parts), start
+
+
 def progress_bar(progress, total: int, desc: str):
     """A tqdm bar over ``total`` steps (``progress`` True), a callback's (``progress``
     callable: called with the share
