@@ -75,6 +75,24 @@ def test_windows_fall_on_whole_samples_at_both_rates():
     assert predict.Windows(1000, 360.0, 360.0, 600.0).neighbourhood(0) == (0, 0)
 
 
+def test_long_recordings_go_in_blocks_on_every_thread(monkeypatch):
+    from ecgutils.deploy import windows
+
+    monkeypatch.setattr(windows, "THREADS", 2)
+    day = predict.Windows(n_in=360 * 86400, fs_in=360.0, fs=360.0)  # 144 windows
+    blocks = day.blocks()
+    assert [b.start for b in blocks] == list(range(0, 144, 18)) and blocks[-1].stop == 144
+    assert predict.Windows(360 * 3600 * 3, 360.0, 360.0).blocks() == [range(18)]  # one block
+    seen = []
+
+    def work(k):
+        seen.append(k)
+        return k * k
+
+    assert list(predict.in_threads(work, range(20))) == [k * k for k in range(20)]  # in order
+    assert sorted(seen) == list(range(20))
+
+
 def test_a_beat_at_a_seam_is_found_once(monkeypatch):
     """Windows whose margins see the same beats: every beat once, wherever the seam falls."""
     fs, rr = 360.0, 0.8

@@ -1,6 +1,8 @@
 """Deployment: a recording in, each beat's class and sample range out.
 
-:mod:`.ecgfile` reads a file (WFDB, text exports) into one lead; :mod:`.predict` is the one
-pipeline from that lead to each beat's class (resample, detect, cut, the model's inputs,
-classify, answer) with the shipped models by name; :mod:`.release` trains and ships them.
+:mod:`.recording` and :mod:`.ecgfile` open a file (WFDB, EDF, text exports) as one lead;
+:mod:`.windows` cuts it into windows; :mod:`.predict` is the one pipeline from that lead to each
+beat's class (resample, detect, cut, the model's inputs, classify, answer), asking the models of
+:mod:`.models` (the shipped ones by name); :mod:`.holter` summarises a long recording;
+:mod:`.release` trains and ships the models.
 """

@@ -40,23 +40,31 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy.signal import resample_poly
-from threadpoolctl import threadpool_limits
 
-from ..backend import import_keras
 from ..classes import scheme_table, symbol_map
 from ..config import MITDB_FS
 from ..data import Record
-from ..dataset import network_inputs
 from ..detect import detect_rpeaks
-from ..render import remove_baseline, render_beats
-from ..segment import cut_beats, edge_pad, match_to_reference
-from ..selftraining import self_train_record
-from ..trees import load_trees, recording_features
+from ..segment import match_to_reference
 from .ecgfile import (  # noqa: F401  (re-exported: the deployment's whole interface is here)
     ECG,
     MAX_FILE_BYTES,
     MIN_BEATS,
     ecg_from_array,
+)
+from .models import (  # noqa: F401  (re-exported)
+    DEFAULT_MODEL,
+    MODEL_DIR,
+    MODELS,
+    SELF_TRAINING_FILE,
+    TREES_CARD_KEYS,
+    TREES_DIR,
+    CnnModel,
+    DeployedModel,
+    TreesModel,
+    has_self_training,
+    load_deployed_model,
+    model_line,
 )
 from .recording import Recording, open_recording, read_ecg, recording_from_ecg  # noqa: F401
 from .windows import (  # noqa: F401  (re-exported)
@@ -67,37 +75,16 @@ from .windows import (  # noqa: F401  (re-exported)
     Pieces,
     StepTimes,
     Windows,
+    in_threads,
     progress_bar,
 )
 
-#: Where the shipped 8-class CNN (``cnn8``) and its card live.
-MODEL_DIR = Path(__file__).parents[1] / "resources" / "model"
-#: Where the shipped inter-patient trees (``trees``, AAMI classes) and their card live.
-TREES_DIR = Path(__file__).parents[1] / "resources" / "trees"
-#: The training sample a trees folder carries for self-training (:func:`has_self_training`).
-SELF_TRAINING_FILE = "self_training.npz"
-#: The shipped models by name. ``trees``: the inter-patient recipe of chapter 09 trained on all
-#: 48 records (N, S, V, F, Q), built to hold on new patients; ``cnn8``: chapter 06's compact CNN
-#: (the paper's 8 classes), trained on a random 80% of the beats, which falls short on them.
-MODELS = {"trees": TREES_DIR, "cnn8": MODEL_DIR}
-#: The model that answers when none is named: every file a user brings comes from a new patient.
-DEFAULT_MODEL = "trees"
-#: What a model card must say for :func:`predict_ecg` to cut and draw beats as in training.
-CARD_KEYS = (
-    "classes", "config", "rule", "image_size", "line_width", "scale", "scheme", "fs",
-)  # fmt: skip
-#: The same for a card of ``kind`` "trees".
-TREES_CARD_KEYS = (
-    "classes", "rule", "window_s", "image_size", "line_width", "mv_range", "scheme", "fs",
-)  # fmt: skip
 #: R-peak detector of deployment: the course's Pan & Tompkins (:func:`ecgutils.detect.pan_tompkins`)
 #: chosen by ``python -m ecgutils bench records`` (every MIT-BIH record through the pipeline):
 #: it finds beats as well as gqrs and puts them on the R peak as MIT-BIH's annotations (gqrs marks
 #: a point about 33 ms earlier; Hamilton loses runs of PVCs: record 208). A property of deployment,
 #: not of a model: every model is trained on the reference beats.
 DEFAULT_DETECTOR = "pantompkins"
-#: Environment variable naming another model folder (one written by ``ship-model --out``).
-MODEL_ENV = "ECG_MODEL_DIR"
 
 
 def resample(signal: np.ndarray, fs: float, target: float = MITDB_FS) -> np.ndarray:
@@ -106,206 +93,6 @@ def resample(signal: np.ndarray, fs: float, target: float = MITDB_FS) -> np.ndar
         return np.asarray(signal, dtype=float)
     ratio = Fraction(target / fs).limit_denominator(1000)
     return resample_poly(np.asarray(signal, dtype=float), ratio.numerator, ratio.denominator)
-
-
-@dataclass
-class DeployedModel:
-    """A trained model with its card (what it was trained on and how it cut beats).
-
-    Deployment (:func:`predict_ecg`) asks a model for three things only, each kind of model
-    (:class:`CnnModel`, :class:`TreesModel`) answering them its own way: how it cuts the
-    detected beats (:meth:`cut`), what it takes of each beat (:meth:`inputs`) and its class
-    probabilities (:meth:`classify`); and, optionally, what it makes of the signal first
-    (:meth:`prepare`, once per window) and how many beats it classifies at a time."""
-
-    model: object
-    card: dict
-    path: Path
-    #: Beats classified in one call: 0, each window's; more when a call costs much by itself.
-    classify_beats = 0
-
-    @property
-    def classes(self) -> list[str]:
-        return list(self.card["classes"])
-
-    @property
-    def kind(self) -> str:
-        """``"cnn"`` (a Keras model on beat images and RR features) or ``"trees"``."""
-        return str(self.card.get("kind", "cnn"))
-
-    @property
-    def fs(self) -> float:
-        """The sampling rate the model was trained at, Hz."""
-        return float(self.card.get("fs", MITDB_FS))
-
-    @property
-    def name(self) -> str:
-        """The shipped model's name (:data:`MODELS`), else its folder."""
-        here = Path(self.path).resolve()
-        return next((n for n, f in MODELS.items() if f.resolve() == here), str(self.path))
-
-    def cut(self, peaks: np.ndarray, n: int, fs: float) -> pd.DataFrame:
-        """Every detected beat cut as in training (:func:`ecgutils.segment.cut_beats`)."""
-        raise NotImplementedError
-
-    def prepare(self, x: np.ndarray, fs: float) -> np.ndarray:
-        """The signal as :meth:`inputs` takes it (default: as it is)."""
-        return x
-
-    def inputs(self, x: np.ndarray, fs: float, table: pd.DataFrame, rows=None):
-        """What the model takes of the beats ``rows`` of ``table`` (default all) in the signal
-        ``x`` (mV, ``fs`` Hz, :meth:`prepare`-d); every beat of ``table`` is their
-        neighbourhood (the reference)."""
-        raise NotImplementedError
-
-    def classify(self, inputs) -> np.ndarray:
-        """(n_beats, n_classes) class probabilities."""
-        raise NotImplementedError
-
-
-class CnnModel(DeployedModel):
-    """A Keras CNN on beat images (and RR features), cut by its card's segmentation rule."""
-
-    def cut(self, peaks: np.ndarray, n: int, fs: float) -> pd.DataFrame:
-        return cut_beats(peaks, n, fs, rule=self.card["rule"])
-
-    def inputs(self, x: np.ndarray, fs: float, table: pd.DataFrame, rows=None) -> dict:
-        cfg = self.card["config"]
-        table = table if rows is None else table.iloc[rows]
-        if cfg.get("template") or cfg.get("rhythm") or cfg.get("relative_rr"):
-            raise ValueError(
-                "This model needs the patient's template or rhythm features, which deployment "
-                "does not compute yet: ship a model of a profile's default configuration."
-            )
-        images = render_beats(
-            x, table["start"].to_numpy(), table["end"].to_numpy(),
-            size=self.card["image_size"], line_width=self.card["line_width"],
-            scale=self.card["scale"],
-        )  # fmt: skip
-        return network_inputs(images, table, rr=cfg["rr"])
-
-    def classify(self, inputs: dict) -> np.ndarray:
-        return _classify(self.model, inputs, len(inputs["image"]))
-
-
-class TreesModel(DeployedModel):
-    """The trees on each beat's trace minus the recording's template and its relative RR
-    (:func:`ecgutils.trees.recording_features`), cut with the card's fixed window around R.
-
-    The baseline is removed once per window (:meth:`prepare`); the signal is then extended at
-    both ends by its end values for as long as a window, so the first and last beats get a full
-    window too (flagged ``edge``: part of it lies outside the recording, drawn flat). The trees
-    classify many windows' beats in one call: each call costs a few microseconds per tree."""
-
-    classify_beats = 50_000
-
-    def cut(self, peaks: np.ndarray, n: int, fs: float) -> pd.DataFrame:
-        return cut_beats(peaks, n, fs, rule="fixed", window_s=tuple(self.card["window_s"]))
-
-    def prepare(self, x: np.ndarray, fs: float) -> np.ndarray:
-        return remove_baseline(x, fs)
-
-    def inputs(self, x: np.ndarray, fs: float, table: pd.DataFrame, rows=None) -> np.ndarray:
-        pad = edge_pad(fs, tuple(self.card["window_s"]))
-        padded = table.assign(**{c: table[c] + pad for c in ("r", "start", "end")})
-        return recording_features(
-            np.pad(x, pad, mode="edge"), fs, padded, size=self.card["image_size"],
-            line_width=self.card["line_width"], mv_range=self.card["mv_range"], rows=rows,
-            baseline_removed=True,
-        )  # fmt: skip
-
-    def classify(self, inputs: np.ndarray) -> np.ndarray:
-        # one OpenMP thread for a few thousand beats (milliseconds), as two threads on a busy
-        # 2-core machine spin-wait for each other (10 s for a 10-second strip, measured); every
-        # core for many (50,000 beats: 1.7 s on one core, 0.9 s on two)
-        with threadpool_limits(1 if len(inputs) < 10_000 else None, user_api="openmp"):
-            return self.model.predict_proba(inputs)
-
-    def self_train(self, features: np.ndarray, probs: np.ndarray) -> np.ndarray:
-        """The probabilities after self-training on one recording's beats
-        (:func:`ecgutils.selftraining.self_train_record`, with the sample the model carries)."""
-        st = self.card["self-training"]
-        try:
-            with np.load(Path(self.path) / SELF_TRAINING_FILE) as z:
-                x, y, stands = z["features"].astype(np.float32), z["labels"], z["stands_for"]
-        except (OSError, ValueError, KeyError) as exc:
-            raise ValueError(
-                f"Cannot read {Path(self.path) / SELF_TRAINING_FILE} ({type(exc).__name__}: "
-                f"{exc}): run `python -m ecgutils ship-model --kind trees` to save the model again."
-            ) from None
-        out, _ = self_train_record(
-            x, y, features, probs, self.classes, confidence=st["confidence"],
-            local_weight=st["local_weight"], stands_for=stands, balance_power=st["balance_power"],
-            max_iter=st["max_iter"], seed=st["seed"],
-        )  # fmt: skip
-        return out
-
-
-def load_deployed_model(path: str | os.PathLike | None = None) -> DeployedModel:
-    """The model named ``path`` (a key of :data:`MODELS`) or in the folder ``path``, else in
-    ``$ECG_MODEL_DIR``, else the default (:data:`DEFAULT_MODEL`); folders are written by
-    :func:`ecgutils.deploy.release.ship_model` and :func:`ecgutils.deploy.release.ship_trees`.
-
-    A trees folder holds a pickle: load only folders you trust (pickles run code)."""
-    chosen = path or os.environ.get(MODEL_ENV) or DEFAULT_MODEL
-    folder = MODELS[chosen] if isinstance(chosen, str) and chosen in MODELS else Path(chosen)
-    card_file = folder / "card.json"
-    weights = [f for f in ("model.keras", "trees.pkl") if (folder / f).is_file()]
-    if not card_file.is_file() or not weights:
-        named = isinstance(chosen, str) and chosen in MODELS
-        if not named and not folder.exists() and isinstance(chosen, str) and os.sep not in chosen:
-            raise ValueError(
-                f"No model named {chosen!r}: choose {' or '.join(MODELS)}, or give a folder "
-                "written by `python -m ecgutils ship-model --out FOLDER`."
-            )
-        kind = " --kind trees" if folder.resolve() == TREES_DIR.resolve() else ""
-        raise FileNotFoundError(
-            f"No model in {folder}: run `python -m ecgutils ship-model{kind}` to train and save "
-            "one."
-        )
-    try:
-        card = json.loads(card_file.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"The model card {card_file} is not valid JSON ({exc}).") from None
-    if isinstance(card, dict) and card.get("kind") == "trees":
-        return _load_trees(folder, card)
-    model_file = folder / "model.keras"
-    missing = [k for k in CARD_KEYS if not isinstance(card, dict) or k not in card]
-    if not model_file.is_file():
-        missing.append("model.keras beside it")
-    if missing:
-        raise ValueError(
-            f"The model card {card_file} lacks {', '.join(missing)}: it was written by another "
-            "version of the course. Run `python -m ecgutils ship-model` to save the model again, "
-            "or leave --model out to use the shipped one."
-        )
-    keras = import_keras()
-    try:
-        model = keras.saving.load_model(model_file, compile=False)
-    except Exception as exc:  # Keras raises many kinds for a damaged or foreign file
-        raise ValueError(
-            f"Cannot load {model_file} ({type(exc).__name__}: {exc}): run `python -m ecgutils "
-            "ship-model` to save the model again."
-        ) from None
-    return CnnModel(model, card, folder)
-
-
-def _load_trees(folder: Path, card: dict) -> DeployedModel:
-    missing = [k for k in TREES_CARD_KEYS if k not in card]
-    if missing or not (folder / "trees.pkl").is_file():
-        raise ValueError(
-            f"The trees card {folder / 'card.json'} lacks "
-            f"{', '.join(missing) or 'trees.pkl beside it'}: it was written by another version of "
-            "the course. Run `python -m ecgutils ship-model --kind trees` to save it again."
-        )
-    try:
-        trees = load_trees(folder / "trees.pkl")  # scikit-learn's models and their settings
-    except Exception as exc:  # a damaged file, or one of another scikit-learn
-        raise ValueError(
-            f"Cannot load {folder / 'trees.pkl'} ({type(exc).__name__}: {exc}): run `python -m "
-            "ecgutils ship-model --kind trees` to save the trees again."
-        ) from None
-    return TreesModel(trees, card, folder)
 
 
 @dataclass
@@ -367,22 +154,61 @@ def read_windows(rec, win: Windows, i: int, j: int | None = None) -> tuple[np.nd
 
 
 def detect_in_windows(rec, win: Windows, detector: str, clock=None, bar=None) -> np.ndarray:
-    """Every R peak of ``rec``, at the model's rate, found window by window: each window is read
-    with a margin on both sides (so the detector has settled at its edges) and keeps the peaks
-    that fall inside it; a beat seen by both windows at a seam is kept once."""
-    found = []
-    for i in range(len(win)):
+    """Every R peak of ``rec``, at the model's rate, found window by window (on every core:
+    :func:`in_threads`): each window is read with a margin on both sides (so the detector has
+    settled at its edges) and keeps the peaks that fall inside it; a beat seen by both windows
+    at a seam is kept once."""
+
+    def detect(i):
         x, offset = read_windows(rec, win, i)
-        clock and clock.lap("resample")
         p = detect_rpeaks(x, win.fs, detector, refine=True) + offset
         start, end = win.bounds(i)
-        p = p[(p >= start) & (p < end)]
+        return p[(p >= start) & (p < end)]
+
+    found = []
+    for p in in_threads(detect, range(len(win))):
         if found and len(found[-1]) and len(p):  # the same beat, just before and after the seam
             p = p[p >= found[-1][-1] + REFRACTORY_S * win.fs]
         found.append(p)
-        clock and clock.lap("detect")
         bar and bar.update()
+    clock and clock.lap("detect")
     return np.concatenate(found)
+
+
+def describe_windows(rec, win: Windows, block: range, peaks: np.ndarray, model: DeployedModel,
+                     reference_s: float, keep_inputs: bool = False) -> tuple:  # fmt: skip
+    """The beats of the windows ``block`` cut, described against their neighbourhoods and
+    classified: (beat tables, probabilities, model inputs if ``keep_inputs``, StepTimes)."""
+    fs, clock = model.fs, StepTimes()
+    pieces = Pieces(lambda j: read_windows(rec, win, j), win, lambda x: model.prepare(x, fs))
+    tables, probs, kept, waiting = [], [], [], []
+    for i in block:
+        first, last = win.neighbourhood(i, reference_s)
+        x, offset = pieces.get(first, last)  # the neighbourhood, prepared, with its margins
+        clock.lap("resample")
+        near_start, near_end = win.bounds(first, last)
+        near = peaks[(peaks >= near_start) & (peaks < near_end)] - offset
+        table = model.cut(near, len(x), fs)  # every beat of the neighbourhood: the reference
+        table.insert(0, "record", rec.source)
+        start, end = win.bounds(i)
+        r = table["r"].to_numpy() + offset
+        rows = np.flatnonzero((r >= start) & (r < end))  # this window's own beats
+        inputs = model.inputs(x, fs, table, rows)
+        clock.lap("draw")
+        waiting.append(inputs)  # classified a window at a time, or many (classify_beats)
+        if sum(map(len, waiting)) >= model.classify_beats or i == block[-1]:
+            probs.append(model.classify(join_inputs(waiting)))
+            kept += waiting if keep_inputs else []
+            waiting = []
+        clock.lap("classify")
+        mine = table.iloc[rows].copy()
+        at_start, at_end = first == 0, last == len(win) - 1  # only the recording's ends are edges
+        early = mine["r"] < len(x) / 2
+        mine["edge"] &= early & at_start | ~early & at_end
+        for col in ("r", "start", "end"):  # windows that reach past the recording at its ends
+            mine[col] = np.clip(mine[col] + offset, 0, win.n)
+        tables.append(mine)
+    return tables, probs, kept, clock
 
 
 def predict_recording(
@@ -396,8 +222,9 @@ def predict_recording(
     One pipeline for every model, in two passes over windows of ``window_s``: the R peaks
     (:func:`detect_in_windows`), then for each window its beats cut, described against the
     ``reference_s`` of signal around it (the model's ``cut`` and ``inputs`` on that
-    neighbourhood) and classified. Memory holds one neighbourhood and the beat table, whatever
-    the length; the answer is in the input's own sample numbering.
+    neighbourhood) and classified (:func:`describe_windows`; a long recording in blocks of
+    windows, one per core at a time). Memory holds a few neighbourhoods and the beat table,
+    whatever the length; the answer is in the input's own sample numbering.
 
     ``self_train`` (trees only): let the recording's own confidently classified beats teach the
     trees before they classify it again (:func:`ecgutils.selftraining.self_train_record`,
@@ -418,35 +245,17 @@ def predict_recording(
     peaks = detect_in_windows(rec, win, detector or DEFAULT_DETECTOR, clock, bar)
     check_enough_beats(len(peaks), rec)
 
-    pieces = Pieces(lambda j: read_windows(rec, win, j), win, lambda x: model.prepare(x, fs))
-    tables, probs, features, waiting = [], [], [], []
-    for i in range(len(win)):
-        first, last = win.neighbourhood(i, reference_s)
-        x, offset = pieces.get(first, last)  # the neighbourhood, prepared, with its margins
-        clock.lap("resample")
-        near_start, near_end = win.bounds(first, last)
-        near = peaks[(peaks >= near_start) & (peaks < near_end)] - offset
-        table = model.cut(near, len(x), fs)  # every beat of the neighbourhood: the reference
-        table.insert(0, "record", rec.source)
-        start, end = win.bounds(i)
-        r = table["r"].to_numpy() + offset
-        rows = np.flatnonzero((r >= start) & (r < end))  # this window's own beats
-        inputs = model.inputs(x, fs, table, rows)
-        clock.lap("draw")
-        waiting.append(inputs)  # classified a window at a time, or many (classify_beats)
-        if sum(map(len, waiting)) >= model.classify_beats or i == len(win) - 1:
-            probs.append(model.classify(join_inputs(waiting)))
-            features += waiting if self_train else []
-            waiting = []
-        clock.lap("classify")
-        mine = table.iloc[rows].copy()
-        at_start, at_end = first == 0, last == len(win) - 1  # only the recording's ends are edges
-        early = mine["r"] < len(x) / 2
-        mine["edge"] &= early & at_start | ~early & at_end
-        for col in ("r", "start", "end"):  # windows that reach past the recording at its ends
-            mine[col] = np.clip(mine[col] + offset, 0, win.n)
-        tables.append(mine)
-        bar.update()
+    def describe(block):  # the beats of a block of windows
+        return describe_windows(rec, win, block, peaks, model, reference_s, self_train)
+
+    tables, probs, features = [], [], []
+    blocks = win.blocks()
+    for block, (t, p, f, times) in zip(blocks, in_threads(describe, blocks)):
+        tables += t
+        probs += p
+        features += f
+        clock.add(times)
+        bar.update(len(block))
     bar.close()
     table, probs = pd.concat(tables, ignore_index=True), np.concatenate(probs)
     if self_train:
@@ -535,35 +344,6 @@ def prediction_from(
     return Prediction(beats, summary, ecg, seconds, model_line(model, self_trained=self_trained))
 
 
-def has_self_training(model: DeployedModel) -> bool:
-    """Whether ``model`` can self-train on a recording: trees whose card describes it and whose
-    folder holds the training sample (:data:`SELF_TRAINING_FILE`)."""
-    return (
-        model.kind == "trees"
-        and "self-training" in model.card
-        and (Path(model.path) / SELF_TRAINING_FILE).is_file()
-    )
-
-
-#: Beats classified per call: every call has this shape (the last one padded), so the network's
-#: kernels are prepared once, not again for every file length. Small calls are faster here than
-#: large ones (measured with ``bench predict`` on 2 cores: 128 and 64 beats per call classify
-#: record 100 in 2.1 s, 256 in 2.6 s, 1024 in 3.7 s, 32 in 2.6 s).
-CHUNK = 128
-
-
-def _classify(net, inputs: dict, n: int) -> np.ndarray:
-    out = []
-    for i in range(0, n, CHUNK):
-        part = {k: v[i : i + CHUNK] for k, v in inputs.items()}
-        m = len(part["image"])
-        if m < CHUNK:
-            part = {k: np.concatenate([v, np.zeros((CHUNK - m, *v.shape[1:]), v.dtype)])
-                    for k, v in part.items()}  # fmt: skip
-        out.append(np.asarray(net.predict_on_batch(part))[:m])
-    return np.concatenate(out)
-
-
 def classify_file(
     path: str | os.PathLike, *, model: DeployedModel | None = None, self_train: bool = False,
     **options,
@@ -647,33 +427,6 @@ def export_csv(
         path_or_buffer.write(text)
     else:
         Path(path_or_buffer).write_text(text)
-
-
-def model_line(model: DeployedModel, *, self_trained: bool = False) -> str:
-    """One line saying which model answers and what to expect of it on a new patient (the
-    card's ``measured`` figure whose name starts with "new patients", the self-trained one when
-    ``self_trained``), for every face of the app: the command line's first line, the page's
-    status, the JSON's ``model``."""
-    card = model.card
-    name = model.name
-    where = f"shipped '{name}'" if name in MODELS else name
-    n = len(card["classes"])
-    text = f"{card.get('model', 'a model')} ({where}; {n} classes, {card['scheme']})"
-    if self_trained:
-        text += ", self-trained on this recording's beats"
-    new = [
-        v for k, v in (card.get("measured") or {}).items()
-        if k.startswith("new patients") and ("self-trained" in k) == self_trained
-    ]  # fmt: skip
-    if new and isinstance(new[0], dict) and "accuracy" in new[0]:
-        m = new[0]
-        extra = (
-            f", macro sensitivity {m['macro sensitivity']:.2f}%" if "macro sensitivity" in m else ""
-        )
-        text += f"; on new patients: {m['accuracy']:.2f}% accuracy{extra}"
-    else:
-        text += "; on new patients: not measured (see its card)"
-    return text
 
 
 def agreement(pred: Prediction, record) -> dict:

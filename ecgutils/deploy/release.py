@@ -23,14 +23,8 @@ from ..evaluate import learnt_rows
 from ..selftraining import SAMPLE_CAP, self_trained_trees, training_sample
 from ..train import TrainedModel, config_from_profile, load_or_train
 from ..trees import load_or_train_deployed_trees, load_or_train_trees, save_trees, tree_features
-from .predict import (
-    DEFAULT_DETECTOR,
-    MODEL_DIR,
-    SELF_TRAINING_FILE,
-    TREES_DIR,
-    DeployedModel,
-    load_deployed_model,
-)
+from .models import MODEL_DIR, SELF_TRAINING_FILE, TREES_DIR, DeployedModel, load_deployed_model
+from .predict import DEFAULT_DETECTOR
 
 #: The repository's root, where git is asked for the commit.
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
