@@ -11,8 +11,8 @@ lead to the model's 360 Hz, finds the R peaks, cuts every beat as the model was 
 its class probabilities (:class:`CnnModel`, :class:`TreesModel`) and answers. It works in
 windows of :data:`WINDOW_S` (memory does not grow with the length: a week of ECG included), and
 each beat is described against the :data:`REFERENCE_S` around it (its neighbourhood's template
-beat and rhythm), so a recording whose beats change over the hours is judged as its half-hour
-pieces would be; a recording of half an hour or less is one neighbourhood, read as in training.
+beat and rhythm: its own ten minutes, chosen on DS1), so a recording whose beats change over the
+hours is judged as its pieces would be.
 :func:`predict_ecg` does the same for a lead already in memory. Sample numbers in the result are
 in the
 *input's own* numbering (its sampling rate, first sample 0). :func:`classify_file` reads and

@@ -22,7 +22,7 @@ from .bench import (
     bench_train,
 )
 from .leadbench import bench_polarity
-from .longbench import bench_holter, bench_long
+from .longbench import bench_holter, bench_long, bench_neighbourhood
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
@@ -32,6 +32,9 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         return 0
     if args.what == "long":
         print(bench_long())
+        return 0
+    if args.what == "neighbourhood":
+        print(bench_neighbourhood(ds2=args.ds2))
         return 0
     if args.what == "holter":
         print(bench_holter(args.records))
@@ -126,6 +129,7 @@ def add_commands(sub) -> None:
         "records: every record through deployment, beats found and PVCs called V; adaptive: "
         "the patient-adaptive protocol (first minutes of each DS2 record labelled; reported "
         "apart); long: half an hour, a day and a week through deployment, time and peak memory; "
+        "neighbourhood: deployment's reference span chosen on DS1 patient folds (joined records); "
         "holter: the Holter summary from the model and from the reference beats; polarity: each "
         "record as recorded and negated, beats of the same class; package: the "
         "package's modules, sizes and imports",
@@ -141,6 +145,7 @@ def add_commands(sub) -> None:
             "predict",
             "records",
             "long",
+            "neighbourhood",
             "holter",
             "polarity",
             "package",
@@ -151,6 +156,10 @@ def add_commands(sub) -> None:
         help="adaptive: minutes at the start of each DS2 record that are labelled (default 5)",
     )  # fmt: skip
     p.add_argument("--detector", help="records: R-peak detector (default: deployment's)")
+    p.add_argument(
+        "--ds2", action="store_true",
+        help="neighbourhood: then read DS2 once through deployment (for the DS2 ledger)",
+    )  # fmt: skip
     p.add_argument("--profile", help="train: profile to train and evaluate (default standard)")
     p.add_argument("--epochs", type=int, help="train: override the profile's epochs")
     p.add_argument(

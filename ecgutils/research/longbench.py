@@ -25,12 +25,21 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ..config import data_dir, mitdb_dir
+from ..config import DS1, DS2, data_dir, get_profile, mitdb_dir
 from ..data import MITDB_RECORDS, fetch, load_record
+from ..dataset import build_dataset
 from ..deploy.holter import holter_summary, reference_beats
-from ..deploy.predict import ecg_from_array, load_deployed_model, predict_ecg
-from ..evaluate import ec57_metrics
+from ..deploy.models import TREES_DIR, TreesModel
+from ..deploy.predict import (
+    ecg_from_array,
+    load_deployed_model,
+    predict_ecg,
+    predict_recording,
+    recording_from_ecg,
+)
+from ..evaluate import ds1_only, ec57_metrics, patient_kfold_splits
 from ..segment import match_to_reference
+from ..trees import TREES_BALANCE_POWER, TreesClassifier, fit_cached, load_or_train_trees
 
 #: What ``bench long`` classifies: name -> days of the joined day (half an hour: record 100).
 LENGTHS = {"30 min": None, "24 h": 1, "7 days": 7}
@@ -199,3 +208,129 @@ def bench_holter(records=None) -> str:
         f"({time.perf_counter() - t0:.0f} s)",
     ]
     return "\n".join(lines)
+
+
+#: Neighbourhood lengths ``bench neighbourhood`` compares, s (deployment's: REFERENCE_S).
+SPANS = (600.0, 1200.0, 1800.0, 3600.0)
+
+
+def neighbourhood_table(spans=SPANS, k: int = 5, profile: str = "standard") -> pd.DataFrame:
+    """Choose deployment's neighbourhood (:data:`ecgutils.deploy.windows.REFERENCE_S`) on DS1
+    alone. DS1's records fall in ``k`` patient folds (those of
+    :func:`ecgutils.trees.ds1_fold_probabilities`); the trees trained on the other folds (one
+    tree model per fold, kept in the store) read each fold's records joined into one long
+    recording, once per span, and every answer is scored against the cardiologists' labels
+    (EC57 over all folds) and against the same records read one by one (each its own
+    reference); spans shorter than a record also read each record alone. DS2 is never read."""
+
+    prof = get_profile(profile)
+    card = load_deployed_model("trees").card
+    ds = build_dataset(prof, rule="fixed", scale="patient", progress=False)
+    labels = ds1_only(ds.beats, ds.labels("aami5"))
+    records = set()
+    estimator = TreesClassifier(5, balance_power=TREES_BALANCE_POWER, n_models=1, max_iter=300,
+                                seed=2018, progress=False)  # fmt: skip
+    short = [s for s in spans if s < 1800]  # shorter than a record: it matters within one too
+    answers = {"records one by one": [], **{f"one by one, {s / 60:.0f} min": [] for s in short},
+               **{f"joined, {s / 60:.0f} min": [] for s in spans}}  # fmt: skip
+    refs, start = [], 0  # every fold's joined recording in one numbering, one after the other
+    folds = patient_kfold_splits(ds.beats, labels, k, 2018)
+    for train, test in tqdm(folds, desc="DS1 patient folds", unit="fold"):
+        trees, _, _ = fit_cached(estimator, ds, train, label=f"{prof.name}-ds1-fold")
+        model = TreesModel(trees, card, TREES_DIR)
+        held = set(ds.beats["record"].to_numpy()[test])
+        names = [n for n in DS1 if n in held]
+        records |= held
+        signals = [load_record(n, warn=False).signal for n in names]
+        at = start
+        for n, x in zip(names, signals):  # each record alone: the answer of the half-hour files
+            for name, span in [("records one by one", 1e9)] + [
+                (f"one by one, {s / 60:.0f} min", s) for s in short
+            ]:
+                beats = predict_ecg(ecg_from_array(x, 360.0), model, reference_s=span).beats
+                answers[name].append(beats[["r", "class"]].assign(r=beats["r"] + at))
+            r, classes = reference_beats(load_record(n, warn=False))
+            refs.append(pd.DataFrame({"r": r + at, "class": classes}))
+            at += len(x)
+        joined = recording_from_ecg(ecg_from_array(np.concatenate(signals), 360.0))
+        for s in spans:
+            beats = predict_recording(joined, model, reference_s=s).beats
+            answers[f"joined, {s / 60:.0f} min"].append(
+                beats[["r", "class"]].assign(r=beats["r"] + start)
+            )
+        start = at
+    ref = pd.concat(refs, ignore_index=True)
+    alone = pd.concat(answers["records one by one"], ignore_index=True).set_index("r")["class"]
+    rows = []
+    for name, parts in answers.items():
+        pred = pd.concat(parts, ignore_index=True)
+        common = np.intersect1d(pred["r"], alone.index)
+        same = (pred.set_index("r").loc[common, "class"] == alone.loc[common]).mean()
+        rows.append({"answer": name, **_ec57_figures(pred, ref),
+                     "same class as one by one (%)": 100 * same})  # fmt: skip
+    return pd.DataFrame(rows).set_index("answer").round(2)
+
+
+def deployment_ds2_table(spans=(600.0, 1800.0), profile: str = "standard") -> pd.DataFrame:
+    """The DS1 -> DS2 figures of the trees as deployment reads a file: the trees trained on DS1
+    (:func:`ecgutils.trees.load_or_train_trees`, kept in the store) read each DS2 record through
+    :func:`ecgutils.deploy.predict.predict_ecg` with each neighbourhood span (detected beats,
+    matched to the reference within 150 ms; EC57 over all DS2 records, %). Reads DS2: what it
+    prints belongs in the DS2 ledger, and chooses nothing."""
+
+    model = TreesModel(load_or_train_trees(profile).trees, load_deployed_model("trees").card,
+                       TREES_DIR)  # fmt: skip
+    answers, refs, at = {s: [] for s in spans}, [], 0
+    for n in tqdm(DS2, desc="DS2 records", unit="record"):
+        rec = load_record(n, warn=False)
+        for s in spans:
+            beats = predict_ecg(ecg_from_array(rec.signal, rec.fs), model, reference_s=s).beats
+            answers[s].append(beats[["r", "class"]].assign(r=beats["r"] + at))
+        r, classes = reference_beats(rec)
+        refs.append(pd.DataFrame({"r": r + at, "class": classes}))
+        at += len(rec.signal)
+    ref = pd.concat(refs, ignore_index=True)
+    rows = [
+        {"neighbourhood": f"{s / 60:.0f} min", **_ec57_figures(pd.concat(answers[s]), ref)}
+        for s in spans
+    ]
+    return pd.DataFrame(rows).set_index("neighbourhood").round(2)
+
+
+def _ec57_figures(pred: pd.DataFrame, ref: pd.DataFrame) -> dict:
+    """EC57 of an answer against the reference beats (matched within 150 ms), in %."""
+    classes = ["N", "S", "V", "F", "Q"]
+    match = match_to_reference(ref["r"].to_numpy(), pred["r"].to_numpy(), 360.0)
+    ok = match >= 0
+    y_true = np.array([classes.index(c) for c in ref["class"].to_numpy()[ok]])
+    y_pred = np.array([classes.index(c) for c in pred["class"].to_numpy()[match[ok]]])
+    ec = ec57_metrics(y_true, y_pred)
+    pc = ec["per_class"]
+    out = {"accuracy (%)": 100 * ec["accuracy"]}
+    for c in "SV":
+        out |= {f"{c} Se (%)": 100 * pc[c]["se"], f"{c} +P (%)": 100 * pc[c]["ppv"]}
+    return out
+
+
+def bench_neighbourhood(spans=SPANS, ds2: bool = False) -> str:
+    """``python -m ecgutils bench neighbourhood [--ds2]``: :func:`neighbourhood_table`, printed;
+    with ``ds2``, then :func:`deployment_ds2_table` (the DS2 ledger's, after the choice)."""
+    from ..models import machine_speed  # deferred: ecgutils.models loads TensorFlow
+
+    t = time.perf_counter()
+    lines = [
+        "Deployment's neighbourhood chosen on DS1 alone: each DS1 patient fold's records joined "
+        "into one recording, read by trees trained on the other folds (EC57 over all folds):",
+        neighbourhood_table(spans).to_string(),
+    ]
+    if ds2:
+        lines += [
+            "DS2 read through deployment by the trees trained on DS1 (reads DS2: chooses nothing; "
+            "a row for the DS2 ledger):",
+            deployment_ds2_table().to_string(),
+        ]
+    minutes = (time.perf_counter() - t) / 60
+    return "\n".join([
+        *lines,
+        f"{minutes:.1f} min; this machine: {machine_speed():.2f} ms/image (models.time_per_image)",
+    ])  # fmt: skip

@@ -101,3 +101,18 @@ def test_bench_records_counts_beats_found_and_pvcs_called_v(mitdb_ready):
     text = bench_records(["100"])
     assert "2,2" in text and "reference beats found, all records: " in text
     assert "ms/image (models.time_per_image)" in text
+
+
+def test_long_bench_scores_an_answer_against_the_reference_beats():
+    """bench neighbourhood's EC57: beats matched within 150 ms, a missed beat is not scored."""
+    import pandas as pd
+
+    from ecgutils.research.longbench import _ec57_figures
+
+    ref = pd.DataFrame({"r": [100, 500, 900, 1300, 1700], "class": ["N", "V", "N", "S", "N"]})
+    same = _ec57_figures(ref.assign(r=ref["r"] + 20), ref)  # 56 ms late: still the same beats
+    assert same["accuracy (%)"] == 100 and same["V Se (%)"] == 100 and same["S +P (%)"] == 100
+    wrong = _ec57_figures(
+        ref.assign(**{"class": ["N", "N", "N", "S", "N"]}).iloc[[0, 1, 3, 4]], ref
+    )
+    assert wrong["accuracy (%)"] == 75 and wrong["V Se (%)"] == 0 and wrong["S Se (%)"] == 100
