@@ -102,18 +102,24 @@ def _pieces_and_reference(model) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.concat(pieces, ignore_index=True), pd.concat(refs, ignore_index=True)
 
 
-def _ec57_line(name: str, pred: pd.DataFrame, ref: pd.DataFrame) -> str:
+def _ec57(pred: pd.DataFrame, ref: pd.DataFrame) -> tuple[dict, int]:
+    """EC57 of an answer against the reference beats (matched within 150 ms), and the beats
+    found."""
     classes = ["N", "S", "V", "F", "Q"]
     match = match_to_reference(ref["r"].to_numpy(), pred["r"].to_numpy(), 360.0)
     ok = match >= 0
     y_true = np.array([classes.index(c) for c in ref["class"].to_numpy()[ok]])
     y_pred = np.array([classes.index(c) for c in pred["class"].to_numpy()[match[ok]]])
-    ec = ec57_metrics(y_true, y_pred)
+    return ec57_metrics(y_true, y_pred), int(ok.sum())
+
+
+def _ec57_line(name: str, pred: pd.DataFrame, ref: pd.DataFrame) -> str:
+    ec, found = _ec57(pred, ref)
     pc = ec["per_class"]
     figures = ", ".join(
         f"{c} Se {100 * pc[c]['se']:.1f} +P {100 * pc[c]['ppv']:.1f}" for c in "SVF"
     )
-    return f"  {name}: accuracy {100 * ec['accuracy']:.2f}%, {figures} ({ok.sum():,} beats found)"
+    return f"  {name}: accuracy {100 * ec['accuracy']:.2f}%, {figures} ({found:,} beats found)"
 
 
 def bench_long(lengths=None) -> str:
@@ -298,13 +304,8 @@ def deployment_ds2_table(spans=(600.0, 1800.0), profile: str = "standard") -> pd
 
 
 def _ec57_figures(pred: pd.DataFrame, ref: pd.DataFrame) -> dict:
-    """EC57 of an answer against the reference beats (matched within 150 ms), in %."""
-    classes = ["N", "S", "V", "F", "Q"]
-    match = match_to_reference(ref["r"].to_numpy(), pred["r"].to_numpy(), 360.0)
-    ok = match >= 0
-    y_true = np.array([classes.index(c) for c in ref["class"].to_numpy()[ok]])
-    y_pred = np.array([classes.index(c) for c in pred["class"].to_numpy()[match[ok]]])
-    ec = ec57_metrics(y_true, y_pred)
+    """:func:`_ec57`'s accuracy and S and V figures, in %."""
+    ec, _ = _ec57(pred, ref)
     pc = ec["per_class"]
     out = {"accuracy (%)": 100 * ec["accuracy"]}
     for c in "SV":
