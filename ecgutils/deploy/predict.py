@@ -181,7 +181,7 @@ def describe_windows(rec, win: Windows, block: range, peaks: np.ndarray, model: 
     classified: (beat tables, probabilities, model inputs if ``keep_inputs``, StepTimes)."""
     fs, clock = model.fs, StepTimes()
     pieces = Pieces(lambda j: read_windows(rec, win, j), win, lambda x: model.prepare(x, fs))
-    tables, probs, kept, waiting = [], [], [], []
+    tables, probs, kept, waiting, n_waiting = [], [], [], [], 0
     for i in block:
         first, last = win.neighbourhood(i, reference_s)
         x, offset = pieces.get(first, last)  # the neighbourhood, prepared, with its margins
@@ -196,10 +196,11 @@ def describe_windows(rec, win: Windows, block: range, peaks: np.ndarray, model: 
         inputs = model.inputs(x, fs, table, rows)
         clock.lap("draw")
         waiting.append(inputs)  # classified a window at a time, or many (classify_beats)
-        if sum(map(len, waiting)) >= model.classify_beats or i == block[-1]:
+        n_waiting += len(rows)
+        if n_waiting >= model.classify_beats or i == block[-1]:
             probs.append(model.classify(join_inputs(waiting)))
             kept += waiting if keep_inputs else []
-            waiting = []
+            waiting, n_waiting = [], 0
         clock.lap("classify")
         mine = table.iloc[rows].copy()
         at_start, at_end = first == 0, last == len(win) - 1  # only the recording's ends are edges
