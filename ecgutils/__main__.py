@@ -5,7 +5,7 @@ python -m ecgutils course [--profile P] [NOTEBOOK ...]
 python -m ecgutils profile [NAME]
 python -m ecgutils predict FILE [--fs HZ] [--lead NAME] [--model NAME|DIR] [--self-train]
                             [--summary] [--json]
-python -m ecgutils ship-model [--kind trees|cnn8] [--profile P]
+python -m ecgutils ship-model [--kind trees|cnn8|pacing] [--profile P]
 python -m ecgutils app [--port PORT] [--ip ADDRESS]
 python -m ecgutils bench {render,readback,train,interpatient,adaptive,predict,records}
 python -m ecgutils figure pipeline [--record REC] [--out FILE]
@@ -35,7 +35,7 @@ from .deploy.predict import (
     predict_recording,
     predict_strip,
 )
-from .deploy.release import ship_model, ship_trees
+from .deploy.release import ship_model, ship_pacing, ship_trees
 from .interface.plotting import pipeline_window, plot_pipeline
 from .research.cli import add_commands as add_research_commands
 from .store import publish_file
@@ -128,6 +128,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         print(json.dumps(out, indent=1))
         return 0
     print(f"Model: {pred.model}")
+    for note in pred.notes:  # what the answer must say first (a part that looks paced)
+        print(f"Note: {note}")
     print(
         f"{rec.source}: lead {rec.lead}, {rec.n_samples:,} samples at {rec.fs:g} Hz "
         f"({RATE_FROM[rec.fs_source]}; {rec.duration_s:.1f} s), {len(pred.beats):,} beats"
@@ -142,6 +144,11 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 def _cmd_ship_model(args: argparse.Namespace) -> int:
 
+    if args.kind == "pacing":
+        folder = ship_pacing(args.out)
+        print(f"Saved the pacing detector and its card in {folder}")
+        print((folder / "card.json").read_text())
+        return 0
     if args.kind == "trees":
         shipped = ship_trees(args.profile, args.out)
         weights = "trees.pkl"
@@ -347,8 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ship-model", help="train a deployed model and write its card")
     p.add_argument(
-        "--kind", choices=["trees", "cnn8"], default="cnn8",
-        help="cnn8: chapter 06's CNN (default); trees: chapter 09's recipe on every record",
+        "--kind", choices=["trees", "cnn8", "pacing"], default="cnn8",
+        help="cnn8: chapter 06's CNN (default); trees: chapter 09's recipe on every record; "
+        "pacing: the paced-beat detector on every record",
     )  # fmt: skip
     p.add_argument("--profile", default="standard", help="profile to train (default standard)")
     p.add_argument(

@@ -198,6 +198,7 @@ def test_predictions_match_the_reference_beats(quick_model, tmp_path):
         "label",
         "probability",
         "edge",
+        "paced window",
     ]
     assert (pred.beats["start"] < pred.beats["r"]).all() and (
         pred.beats["r"] < pred.beats["end"]

@@ -70,6 +70,8 @@ class DeployedModel:
     path: Path
     #: Beats classified in one call: 0, each window's; more when a call costs much by itself.
     classify_beats = 0
+    #: Whether :meth:`prepare` removes the baseline (the pacing detector needs it removed).
+    baseline_free = False
 
     @property
     def classes(self) -> list[str]:
@@ -145,6 +147,7 @@ class TreesModel(DeployedModel):
     classify many windows' beats in one call: each call costs a few microseconds per tree."""
 
     classify_beats = 50_000
+    baseline_free = True
 
     def cut(self, peaks: np.ndarray, n: int, fs: float) -> pd.DataFrame:
         return cut_beats(peaks, n, fs, rule="fixed", window_s=tuple(self.card["window_s"]))

@@ -33,7 +33,7 @@ from __future__ import annotations
 import io
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
@@ -45,6 +45,7 @@ from ..classes import scheme_table, symbol_map
 from ..config import MITDB_FS
 from ..data import Record
 from ..detect import detect_rpeaks
+from ..render import remove_baseline
 from ..segment import match_to_reference
 from .ecgfile import (  # noqa: F401  (re-exported: the deployment's whole interface is here)
     ECG,
@@ -66,6 +67,8 @@ from .models import (  # noqa: F401  (re-exported)
     load_deployed_model,
     model_line,
 )
+from .pacing import THRESHOLD as PACED_THRESHOLD
+from .pacing import PacingDetector, load_detector, paced_windows, pacing_features, pacing_note
 from .recording import Recording, open_recording, read_ecg, recording_from_ecg  # noqa: F401
 from .windows import (  # noqa: F401  (re-exported)
     MARGIN_S,
@@ -106,7 +109,9 @@ class Prediction:
         ``r`` in the input's own sample numbering, ``class`` (code), ``label`` (short name),
         ``probability`` (of that class), ``edge`` (True for the first and last beat when the
         signal ends before their neighbour: cut with a window that fits, see
-        :func:`ecgutils.segment.cut_beats`).
+        :func:`ecgutils.segment.cut_beats`), ``paced window`` (True in a part of the recording
+        that looks paced, :mod:`ecgutils.deploy.pacing`: its paced-looking beats have class Q,
+        label ``Paced``, and the probability of being paced).
     summary : DataFrame
         Per class of the model: ``beats`` and ``share (%)``.
     ecg : ECG or Recording
@@ -115,6 +120,9 @@ class Prediction:
         Time spent resampling, detecting, drawing and classifying.
     model : str
         Which model answered and what to expect of it on new patients (:func:`model_line`).
+    notes : list of str
+        What the answer must say first: a part that looks paced
+        (:func:`ecgutils.deploy.pacing.pacing_note`; its beats have ``paced window`` True).
     """
 
     beats: pd.DataFrame
@@ -122,6 +130,7 @@ class Prediction:
     ecg: ECG | Recording
     seconds: dict
     model: str = ""
+    notes: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """One sentence per beat, as the original app printed them."""
@@ -135,6 +144,7 @@ class Prediction:
         return json.dumps(
             {
                 "model": self.model,
+                "notes": self.notes,
                 "source": self.ecg.source,
                 "lead": self.ecg.lead,
                 "fs": self.ecg.fs,
@@ -176,9 +186,12 @@ def detect_in_windows(rec, win: Windows, detector: str, clock=None, bar=None) ->
 
 
 def describe_windows(rec, win: Windows, block: range, peaks: np.ndarray, model: DeployedModel,
-                     reference_s: float, keep_inputs: bool = False) -> tuple:  # fmt: skip
+                     reference_s: float, keep_inputs: bool = False,
+                     pacing: PacingDetector | None = None) -> tuple:  # fmt: skip
     """The beats of the windows ``block`` cut, described against their neighbourhoods and
-    classified: (beat tables, probabilities, model inputs if ``keep_inputs``, StepTimes)."""
+    classified: (beat tables, probabilities, model inputs if ``keep_inputs``, StepTimes). With a
+    ``pacing`` detector, each beat's table row also holds its probability of being paced
+    (``pacing``) and its window (``window``)."""
     fs, clock = model.fs, StepTimes()
     pieces = Pieces(lambda j: read_windows(rec, win, j), win, lambda x: model.prepare(x, fs))
     tables, probs, kept, waiting, n_waiting = [], [], [], [], 0
@@ -203,6 +216,13 @@ def describe_windows(rec, win: Windows, block: range, peaks: np.ndarray, model: 
             waiting, n_waiting = [], 0
         clock.lap("classify")
         mine = table.iloc[rows].copy()
+        if pacing is not None:
+            bare = x if model.baseline_free else remove_baseline(x, fs)
+            mine["pacing"] = pacing.predict_proba(
+                pacing_features(bare, fs, table["r"].to_numpy(), rows)
+            )
+            mine["window"] = i
+            clock.lap("pacing")
         at_start, at_end = first == 0, last == len(win) - 1  # only the recording's ends are edges
         early = mine["r"] < len(x) / 2
         mine["edge"] &= early & at_start | ~early & at_end
@@ -215,7 +235,7 @@ def describe_windows(rec, win: Windows, block: range, peaks: np.ndarray, model: 
 def predict_recording(
     rec, model: DeployedModel | None = None, *, detector: str | None = None,
     self_train: bool = False, progress=False, window_s: float = WINDOW_S,
-    reference_s: float = REFERENCE_S,
+    reference_s: float = REFERENCE_S, pacing: PacingDetector | bool = True,
 ) -> Prediction:  # fmt: skip
     """Classify every beat of a recording of any length (module docstring). Returns a
     :class:`Prediction`.
@@ -231,7 +251,10 @@ def predict_recording(
     trees before they classify it again (:func:`ecgutils.selftraining.self_train_record`,
     chapter 09), with the training sample the model carries; a few seconds more per recording,
     and the card's *self-trained* figures on new patients instead of the plain ones.
-    ``progress``: True for a progress bar (tqdm), or a function called with the share done."""
+    ``progress``: True for a progress bar (tqdm), or a function called with the share done.
+    ``pacing``: look for paced windows with the shipped detector (True), another one, or not
+    (False): a paced window's paced-looking beats are reported as Q, Paced, and the answer's
+    :attr:`Prediction.notes` say so (:mod:`ecgutils.deploy.pacing`)."""
 
     model = model or load_deployed_model()
     if self_train and not has_self_training(model):
@@ -241,13 +264,14 @@ def predict_recording(
             "--self-train / self_train=True."
         )
     fs, clock = model.fs, StepTimes()
+    pacer = load_detector() if pacing is True else pacing or None
     win = Windows(rec.n_samples, rec.fs, fs, window_s)
     bar = progress_bar(progress, 2 * len(win), f"Reading {rec.source}")
     peaks = detect_in_windows(rec, win, detector or DEFAULT_DETECTOR, clock, bar)
     check_enough_beats(len(peaks), rec)
 
     def describe(block):  # the beats of a block of windows
-        return describe_windows(rec, win, block, peaks, model, reference_s, self_train)
+        return describe_windows(rec, win, block, peaks, model, reference_s, self_train, pacer)
 
     tables, probs, features = [], [], []
     blocks = win.blocks()
@@ -262,7 +286,33 @@ def predict_recording(
     if self_train:
         probs = model.self_train(np.concatenate(features), probs)
         clock.lap("self-train")
-    return prediction_from(rec, model, table, probs, fs, clock.seconds, self_trained=self_train)
+    pred = prediction_from(rec, model, table, probs, fs, clock.seconds, self_trained=self_train)
+    return report_paced(pred, table, fs)
+
+
+def report_paced(pred: Prediction, table: pd.DataFrame, fs: float) -> Prediction:
+    """``pred`` with the beats of its paced windows (``table``'s ``pacing`` and ``window``,
+    :func:`ecgutils.deploy.pacing.paced_windows`) said: ``paced window`` True, those that look
+    paced reported as Q, Paced (their probability: of being paced), and the note at the top."""
+    if "pacing" not in table:
+        return pred
+    prob = table["pacing"].to_numpy()
+    in_paced = paced_windows(prob, table["window"].to_numpy())
+    paced = in_paced & (prob > PACED_THRESHOLD)
+    beats = pred.beats
+    beats["paced window"] = in_paced
+    if paced.any():
+        beats.loc[paced, ["class", "label"]] = ["Q", "Paced"]
+        beats.loc[paced, "probability"] = prob[paced].round(4)
+        summary = pred.summary
+        if "Q" not in summary.index:
+            summary.loc["Q"] = ["Paced", 0, 0.0]
+        counts = beats["class"].value_counts().reindex(summary.index, fill_value=0)
+        summary["beats"] = counts.to_numpy()
+        summary["share (%)"] = (100 * summary["beats"] / max(len(beats), 1)).round(2)
+        note = pacing_note(paced, in_paced, table["r"].to_numpy() / fs)
+        pred.notes.append(note)
+    return pred
 
 
 def join_inputs(inputs: list):

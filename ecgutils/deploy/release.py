@@ -18,11 +18,13 @@ from .. import store
 from ..backend import import_keras
 from ..classes import scheme_classes, scheme_table
 from ..config import MITDB_FS, Profile, get_profile
+from ..data import MITDB_RECORDS
 from ..dataset import build_dataset
 from ..evaluate import learnt_rows
 from ..selftraining import SAMPLE_CAP, self_trained_trees, training_sample
 from ..train import TrainedModel, config_from_profile, load_or_train
 from ..trees import load_or_train_deployed_trees, load_or_train_trees, save_trees, tree_features
+from . import pacing
 from .models import MODEL_DIR, SELF_TRAINING_FILE, TREES_DIR, DeployedModel, load_deployed_model
 from .predict import DEFAULT_DETECTOR
 
@@ -202,6 +204,27 @@ def _ec57_figures(ec: dict) -> dict:
         },
         "test beats": ec["n"],
     }
+
+
+def ship_pacing(out: str | os.PathLike | None = None) -> Path:
+    """Train the pacing detector (:mod:`ecgutils.deploy.pacing`) on the reference beats of all
+    48 MIT-BIH records and save it with its card into ``out`` (default: the package's
+    ``resources/pacing``). What it does on new paced patients is measured by ``python -m
+    ecgutils bench paced`` (one paced patient held out at a time), not by this fit."""
+    import datetime
+
+    x, y, _ = pacing.training_beats(MITDB_RECORDS)
+    detector = pacing.PacingDetector().fit(x, y)
+    card = {
+        "model": "pacing detector", "trained on": "MIT-BIH, all 48 records, first lead",
+        "beats": int(len(y)), "paced beats": int(y.sum()), "commit": code_commit(),
+        "date": datetime.date.today().isoformat(),
+        "command": "python -m ecgutils ship-model --kind pacing",
+        "measured by": "python -m ecgutils bench paced",
+    }  # fmt: skip
+    folder = Path(out) if out is not None else pacing.PACING_DIR
+    pacing.save_detector(detector, folder, card)
+    return folder
 
 
 def ship_trees(profile: str = "standard", out: str | os.PathLike | None = None) -> DeployedModel:

@@ -246,7 +246,8 @@ def prediction_app(model=None, *, window_s: float = 10.0) -> widgets.VBox:
             f"{ecg.duration_s:.1f} s at {ecg.fs:g} Hz ({html.escape(RATE_FROM[ecg.fs_source])}), "
             f"<b>{len(pred.beats):,} beats</b></span>"
         )
-        w_model.value = f'<span class="ecg-model">Model: {html.escape(pred.model)}</span>'
+        notes = "".join(f'<br><b class="ecg-note">{html.escape(n)}</b>' for n in pred.notes)
+        w_model.value = f'<span class="ecg-model">Model: {html.escape(pred.model)}</span>{notes}'
         w_links.value = download_links(pred)
         w_summary.value = pred.summary[pred.summary["beats"] > 0].to_html(table_id="summary")
         w_table.value = beats_html(pred.beats)

@@ -21,7 +21,7 @@ from .bench import (
     bench_render,
     bench_train,
 )
-from .leadbench import bench_polarity
+from .leadbench import bench_paced, bench_polarity
 from .longbench import bench_holter, bench_long, bench_neighbourhood
 
 
@@ -41,6 +41,9 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         return 0
     if args.what == "polarity":
         print(bench_polarity(args.records))
+        return 0
+    if args.what == "paced":
+        print(bench_paced())
         return 0
     if args.what == "records":
         print(bench_records(args.records, detector=args.detector))
@@ -131,7 +134,8 @@ def add_commands(sub) -> None:
         "apart); long: half an hour, a day and a week through deployment, time and peak memory; "
         "neighbourhood: deployment's reference span chosen on DS1 patient folds (joined records); "
         "holter: the Holter summary from the model and from the reference beats; polarity: each "
-        "record as recorded and negated, beats of the same class; package: the "
+        "record as recorded and negated, beats of the same class; paced: paced beats said, on "
+        "new paced patients (folds) and other records' beats wrongly flagged; package: the "
         "package's modules, sizes and imports",
     )
     p.add_argument(
@@ -148,6 +152,7 @@ def add_commands(sub) -> None:
             "neighbourhood",
             "holter",
             "polarity",
+            "paced",
             "package",
         ],
     )
