@@ -178,3 +178,16 @@ def test_a_lead_and_its_negative_give_the_same_patient_units():
     assert tpl_up.max() > -tpl_up.min()  # drawn with its QRS up
     assert render.qrs_polarity(tpl_up, 360) == 1.0
     assert render.qrs_polarity(-tpl_up, 360) == -1.0
+
+
+@pytest.mark.parametrize("n", [1, 5, 72, 73, 74, 1000, 30_001])
+@pytest.mark.parametrize("k", [1, 3, 73, 217])
+def test_running_median_is_scipys_median_filter_value_for_value(n, k):
+    from scipy.ndimage import median_filter
+
+    from ecgutils.render import running_median
+
+    x = np.random.default_rng(n + k).normal(size=n).astype(np.float32)
+    x[:: max(1, n // 7)] = 0.5  # ties
+    np.testing.assert_array_equal(running_median(x, k), median_filter(x, size=k, mode="nearest"))
+    assert running_median(np.zeros(0, np.float32), k).shape == (0,)

@@ -67,6 +67,7 @@ from .models import (  # noqa: F401  (re-exported)
     load_deployed_model,
     model_line,
 )
+from .pacing import FEATURES as PACING_FEATURES
 from .pacing import THRESHOLD as PACED_THRESHOLD
 from .pacing import PacingDetector, load_detector, paced_windows, pacing_features, pacing_note
 from .recording import Recording, open_recording, read_ecg, recording_from_ecg  # noqa: F401
@@ -187,11 +188,11 @@ def detect_in_windows(rec, win: Windows, detector: str, clock=None, bar=None) ->
 
 def describe_windows(rec, win: Windows, block: range, peaks: np.ndarray, model: DeployedModel,
                      reference_s: float, keep_inputs: bool = False,
-                     pacing: PacingDetector | None = None) -> tuple:  # fmt: skip
+                     pacing: bool = False) -> tuple:  # fmt: skip
     """The beats of the windows ``block`` cut, described against their neighbourhoods and
-    classified: (beat tables, probabilities, model inputs if ``keep_inputs``, StepTimes). With a
-    ``pacing`` detector, each beat's table row also holds its probability of being paced
-    (``pacing``) and its window (``window``)."""
+    classified: (beat tables, probabilities, model inputs if ``keep_inputs``, StepTimes). With
+    ``pacing``, each beat's table row also holds what the pacing detector takes of it
+    (:func:`ecgutils.deploy.pacing.pacing_features`) and its window (``window``)."""
     fs, clock = model.fs, StepTimes()
     pieces = Pieces(lambda j: read_windows(rec, win, j), win, lambda x: model.prepare(x, fs))
     tables, probs, kept, waiting, n_waiting = [], [], [], [], 0
@@ -216,11 +217,10 @@ def describe_windows(rec, win: Windows, block: range, peaks: np.ndarray, model: 
             waiting, n_waiting = [], 0
         clock.lap("classify")
         mine = table.iloc[rows].copy()
-        if pacing is not None:
+        if pacing:
             bare = x if model.baseline_free else remove_baseline(x, fs)
-            mine["pacing"] = pacing.predict_proba(
-                pacing_features(bare, fs, table["r"].to_numpy(), rows)
-            )
+            numbers = pacing_features(bare, fs, table["r"].to_numpy(), rows)
+            mine[list(PACING_FEATURES)] = numbers
             mine["window"] = i
             clock.lap("pacing")
         at_start, at_end = first == 0, last == len(win) - 1  # only the recording's ends are edges
@@ -271,7 +271,7 @@ def predict_recording(
     check_enough_beats(len(peaks), rec)
 
     def describe(block):  # the beats of a block of windows
-        return describe_windows(rec, win, block, peaks, model, reference_s, self_train, pacer)
+        return describe_windows(rec, win, block, peaks, model, reference_s, self_train, bool(pacer))
 
     tables, probs, features = [], [], []
     blocks = win.blocks()
@@ -287,16 +287,21 @@ def predict_recording(
         probs = model.self_train(np.concatenate(features), probs)
         clock.lap("self-train")
     pred = prediction_from(rec, model, table, probs, fs, clock.seconds, self_trained=self_train)
-    return report_paced(pred, table, fs)
+    if pacer:
+        pred = report_paced(pred, table, fs, pacer)
+        clock.lap("pacing")
+        pred.seconds = clock.seconds
+    return pred
 
 
-def report_paced(pred: Prediction, table: pd.DataFrame, fs: float) -> Prediction:
-    """``pred`` with the beats of its paced windows (``table``'s ``pacing`` and ``window``,
-    :func:`ecgutils.deploy.pacing.paced_windows`) said: ``paced window`` True, those that look
-    paced reported as Q, Paced (their probability: of being paced), and the note at the top."""
-    if "pacing" not in table:
-        return pred
-    prob = table["pacing"].to_numpy()
+def report_paced(pred: Prediction, table: pd.DataFrame, fs: float,
+                 detector: PacingDetector) -> Prediction:  # fmt: skip
+    """``pred`` with the beats of its paced windows said (``table``: each beat's pacing features
+    and ``window``, :func:`describe_windows`; the gate:
+    :func:`ecgutils.deploy.pacing.paced_windows`): ``paced window`` True, those that look paced
+    reported as Q, Paced (their probability: of being paced), and the note at the top. The
+    detector takes every beat in one call."""
+    prob = detector.predict_proba(table[list(PACING_FEATURES)].to_numpy(np.float32))
     in_paced = paced_windows(prob, table["window"].to_numpy())
     paced = in_paced & (prob > PACED_THRESHOLD)
     beats = pred.beats
@@ -365,7 +370,7 @@ def prediction_from(
     """The :class:`Prediction` of beats cut at ``fs`` Hz (``table``: ``start``, ``end``, ``r``,
     ``edge``) with class probabilities ``probs``: samples mapped back to the input's."""
     classes = model.classes
-    names = scheme_table(model.card["scheme"])["name"]
+    names = scheme_table(model.card["scheme"])["name"].to_dict()  # a dict: one look-up per beat
     k = probs.argmax(axis=1)
     back = ecg.fs / fs  # model samples -> input samples
 
@@ -379,8 +384,8 @@ def prediction_from(
             "start": np.clip(to_input(table["start"]), 0, n_in - 1),
             "end": np.clip(to_input(table["end"]), 1, n_in),
             "r": np.clip(to_input(table["r"]), 0, n_in - 1),
-            "class": [classes[i] for i in k],
-            "label": [names[classes[i]] for i in k],
+            "class": np.array(classes, dtype=object)[k],
+            "label": np.array([names[c] for c in classes], dtype=object)[k],
             "probability": probs[np.arange(len(k)), k].round(4),
             "edge": table["edge"].to_numpy(),
         }
