@@ -56,7 +56,7 @@ from .evaluate import (
     learnt_rows,
     patient_kfold_splits,
 )
-from .render import patient_normalize, render_beats, trace_from_image
+from .render import patient_normalize, render_traces, trace_from_image
 
 #: Class-weight exponent of the trees: the inter-patient CNN's (``INTERPATIENT["balance_power"]``),
 #: fixed before DS2 was scored. Patient-grouped cross-validation on DS1 alone
@@ -154,9 +154,9 @@ def recording_features(
         "scale": "fixed",
     }
     rows = np.arange(len(beats)) if rows is None else np.asarray(rows, dtype=np.int64)
-    tpl = render_beats(template, [0], [len(template)], **options)
-    images = render_beats(x, starts[rows], ends[rows], **options)
-    diff = trace_from_image(images) - trace_from_image(tpl)  # one template: its trace once
+    # the traces the images would give (render_traces: the same numbers, without the images)
+    tpl = render_traces(template, [0], [len(template)], **options)  # one template: once
+    diff = render_traces(x, starts[rows], ends[rows], **options) - tpl
     rr = np.column_stack([relative_rr_features(beats), rhythm_features(beats, fs)])[rows]
     return np.column_stack([rr, diff]).astype(np.float32)
 

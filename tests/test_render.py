@@ -191,3 +191,28 @@ def test_running_median_is_scipys_median_filter_value_for_value(n, k):
     x[:: max(1, n // 7)] = 0.5  # ties
     np.testing.assert_array_equal(running_median(x, k), median_filter(x, size=k, mode="nearest"))
     assert running_median(np.zeros(0, np.float32), k).shape == (0,)
+
+
+@pytest.mark.parametrize(
+    "size, line_width, scale, oversample",
+    [(48, 1.0, "fixed", 4), (128, 2.0, "minmax", 4), (32, 0.5, "fixed", 3), (16, 3.0, "fixed", 1)],
+)
+def test_render_traces_are_the_traces_of_the_images_value_for_value(
+    size, line_width, scale, oversample
+):
+    from ecgutils.render import render_traces
+
+    rng = np.random.default_rng(size)
+    t = np.arange(4000) / 360.0
+    x = (np.sin(2 * np.pi * 1.2 * t) ** 15 * 2.5 + 0.05 * rng.normal(size=len(t))).astype(
+        np.float32
+    )  # sharp peaks (steep columns, long spans), noise, clipping at +-2 mV in "fixed"
+    starts = rng.integers(0, 3500, size=300)
+    ends = starts + rng.integers(2, 400, size=300).clip(max=4000 - starts)
+    ends = np.maximum(ends, starts + 2)
+    options = dict(size=size, line_width=line_width, scale=scale, mv_range=(-2.0, 2.0),
+                   oversample=oversample)  # fmt: skip
+    expected = render.trace_from_image(render.render_beats(x, starts, ends, **options))
+    got = render_traces(x, starts, ends, **options, batch=128)
+    np.testing.assert_array_equal(got, expected)
+    assert np.isnan(expected).sum() == np.isnan(got).sum()
