@@ -37,6 +37,7 @@ from .deploy.predict import (
 )
 from .deploy.release import ship_model, ship_pacing, ship_trees
 from .interface.plotting import pipeline_window, plot_pipeline
+from .research import ledger
 from .research.cli import add_commands as add_research_commands
 from .store import publish_file
 
@@ -157,6 +158,8 @@ def _cmd_ship_model(args: argparse.Namespace) -> int:
         weights = "model.keras"
     size = (shipped.path / weights).stat().st_size / 2**20
     print(f"Saved {shipped.card['model']} ({size:.1f} MB) and its card in {shipped.path}")
+    if ledger.covers_ds2(args.profile):  # the card's new-patient figures read DS2: on record
+        ledger.record_card(shipped.card)
     print((shipped.path / "MODEL_CARD.md").read_text())
     return 0
 

@@ -30,7 +30,7 @@ from ..segment import match_to_reference, segment_record
 from ..selftraining import self_trained_trees
 from ..train import load_or_train
 from ..trees import load_or_train_trees
-from . import layout
+from . import layout, ledger
 from .adaptive import PATIENT_ADAPTIVE_LITERATURE, patient_adaptive_trees
 from .features import joined_interpatient
 from .studies import INTERPATIENT
@@ -225,6 +225,8 @@ def bench_interpatient(profile: str = "standard", model: str = "trees", **overri
             )
         res = joined_interpatient(profile)
         ec = res["ec57"]
+        _to_ledger(profile, f"bench interpatient, joined: {res['name']}", ec, "joined", {},
+                   "no: the joined decision came from the P-wave rows' DS2 figures")  # fmt: skip
         widths = "; ".join(f"{k}: {v}" for k, v in res["features"].items())
         head = [
             f"Inter-patient DS1 -> DS2 (de Chazal 2004), profile {get_profile(profile).name}: "
@@ -279,9 +281,29 @@ def bench_interpatient(profile: str = "standard", model: str = "trees", **overri
             f"trees labelled with probability >= {conf:g} (no DS2 reference label read); "
             f"{st.metadata['train_seconds'] / 60:.1f} min"
         )
+    chosen = (
+        "yes"
+        if not overrides
+        else ("no: parameters given on the command line, not known to be fixed on DS1 first")
+    )
+    _to_ledger(profile, f"bench interpatient, {model}: the course's recipe", ec, model, overrides,
+               chosen)  # fmt: skip
     minutes = (time.perf_counter() - t0) / 60
     report = _ec57_report(ec, minutes)
     return "\n".join([*head, f"Wall time {minutes:.1f} min ({timing})", report, _speed_line()])
+
+
+def _to_ledger(profile, recipe: str, ec: dict, model: str, overrides: dict, chosen: str) -> None:
+    """One scoring of DS2 by ``bench interpatient``, on record (profiles that hold all of DS2)."""
+    if not ledger.covers_ds2(profile):
+        return
+    options = "".join(f" --{k.replace('_', '-')} {v}" for k, v in sorted(overrides.items()))
+    ledger.record(
+        recipe, ledger.figures_from_ec57(ec), chosen_on_ds1=chosen,
+        command=f"python -m ecgutils bench interpatient --model {model} --profile "
+        f"{get_profile(profile).name}{options}",
+        parameters={"profile": get_profile(profile).name, **overrides},
+    )  # fmt: skip
 
 
 def _ec57_report(ec: dict, minutes: float) -> str:

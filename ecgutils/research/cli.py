@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from ..config import get_profile, project_root
-from . import registry
+from . import ledger, registry
 from .bench import (
     bench_adaptive,
     bench_interpatient,
@@ -93,6 +93,11 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
                 when = f"{p['date'][:10]}, {p['minutes']:.1f} min, commit {p['commit']}"
             rows.append(f"{name:<17} {exp.chapter}  {exp.title}\n{'':<21}{profile.name}: {when}")
         print("\n".join(rows))
+        return 0
+    if args.action == "ledger":
+        if args.backfill:
+            print(f"{registry.backfill_ledger(profile)} rows written from the stored results")
+        print(ledger.ledger_text())
         return 0
     if args.action == "readme":
         failed = 0
@@ -195,7 +200,7 @@ def add_commands(sub) -> None:
         help="named experiments (the tables that take many models): list them, run them into "
         "ecgutils/resources/results, or write the README's tables from them",
     )
-    p.add_argument("action", choices=["list", "run", "readme"])
+    p.add_argument("action", choices=["list", "run", "readme", "ledger"])
     p.add_argument("names", nargs="*", help="run: experiment names, or all (default all)")
     p.add_argument("--profile", help="quick, standard or paper (default: $ECG_PROFILE or standard)")
     p.add_argument("--out", help="results folder (default: ecgutils/resources/results)")
@@ -204,4 +209,8 @@ def add_commands(sub) -> None:
         help="readme: the files to fill (default: README.md and docs/results.md)",
     )  # fmt: skip
     p.add_argument("--check", action="store_true", help="readme: only check, write nothing")
+    p.add_argument(
+        "--backfill", action="store_true",
+        help="ledger: first write the stored experiments' DS2 rows the ledger lacks",
+    )  # fmt: skip
     p.set_defaults(func=_cmd_experiment)

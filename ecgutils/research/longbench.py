@@ -40,6 +40,7 @@ from ..deploy.predict import (
 from ..evaluate import ds1_only, ec57_metrics, patient_kfold_splits
 from ..segment import match_to_reference
 from ..trees import TREES_BALANCE_POWER, TreesClassifier, fit_cached, load_or_train_trees
+from . import ledger
 
 #: What ``bench long`` classifies: name -> days of the joined day (half an hour: record 100).
 LENGTHS = {"30 min": None, "24 h": 1, "7 days": 7}
@@ -304,11 +305,11 @@ def deployment_ds2_table(spans=(600.0, 1800.0), profile: str = "standard") -> pd
 
 
 def _ec57_figures(pred: pd.DataFrame, ref: pd.DataFrame) -> dict:
-    """:func:`_ec57`'s accuracy and S and V figures, in %."""
+    """:func:`_ec57`'s accuracy and S, V and F figures, in %."""
     ec, _ = _ec57(pred, ref)
     pc = ec["per_class"]
     out = {"accuracy (%)": 100 * ec["accuracy"]}
-    for c in "SV":
+    for c in "SVF":
         out |= {f"{c} Se (%)": 100 * pc[c]["se"], f"{c} +P (%)": 100 * pc[c]["ppv"]}
     return out
 
@@ -325,10 +326,19 @@ def bench_neighbourhood(spans=SPANS, ds2: bool = False) -> str:
         neighbourhood_table(spans).to_string(),
     ]
     if ds2:
+        table = deployment_ds2_table()
+        for span, row in table.iterrows():  # DS2 read: on record
+            ledger.record(
+                f"deployment: the trees (DS1) reading each DS2 record, {span} neighbourhood",
+                ledger.figures_from_row(row),
+                command="python -m ecgutils bench neighbourhood --ds2",
+                parameters={"reference_s": float(span.split()[0]) * 60, "profile": "standard"},
+                note="the neighbourhood was chosen on DS1 folds before this scoring",
+            )  # fmt: skip
         lines += [
             "DS2 read through deployment by the trees trained on DS1 (reads DS2: chooses nothing; "
-            "a row for the DS2 ledger):",
-            deployment_ds2_table().to_string(),
+            "written to the DS2 ledger):",
+            table.to_string(),
         ]
     minutes = (time.perf_counter() - t) / 60
     return "\n".join([

@@ -41,6 +41,7 @@ from ..evaluate import confusion_frame, ec57_metrics, ec57_row, per_record_table
 from ..selftraining import self_trained_trees
 from ..train import load_or_train
 from ..trees import load_or_train_trees
+from . import ledger
 from .adaptive import PATIENT_ADAPTIVE_LITERATURE, patient_adaptive_trees, recipe_comparison
 from .baselines import baseline_table
 from .bench import records_table
@@ -425,7 +426,37 @@ def run(
     result = Result(name, tables, {**provenance, "stored": write})
     if write:
         save(result, out)
+    ledger.record_result(name, tables, provenance)  # every scoring of DS2, stored or not
     return result
+
+
+def backfill_ledger(profile: Profile | str | None = "standard") -> int:
+    """Write into the DS2 ledger the DS2 rows of the stored experiments it does not hold yet
+    (their own date, commit and command, from their provenance); returns how many."""
+    held, n = ledger.read_ledger(ledger.ledger_path()), 0
+    for name in ledger.DS2_TABLES:
+        stored = load(name, profile)
+        if stored is None:
+            continue
+        for label, figures, chosen in ledger.result_rows(name, stored.tables):
+            recipe = f"{name}: {label}"
+            if ledger.has_row(recipe, figures, held):
+                continue
+            p = stored.provenance
+            ledger.record(
+                recipe, figures, command=p["command"], chosen_on_ds1=chosen,
+                parameters=p.get("parameters"), date=p.get("date"), commit=p.get("commit"),
+                note="written from the stored result",
+            )  # fmt: skip
+            n += 1
+    for folder in (TREES_DIR, MODEL_DIR):  # the shipped models' cards (the README shows them)
+        card = json.loads((folder / "card.json").read_text())
+        for recipe, figures in ledger.card_rows(card):
+            if not ledger.has_row(recipe, figures, held):
+                ledger.record(recipe, figures, command=card["command"], date=card.get("trained"),
+                              commit=card.get("commit"), note="written from the card")  # fmt: skip
+                n += 1
+    return n
 
 
 def _folder(profile: str, out: str | os.PathLike | None) -> Path:
