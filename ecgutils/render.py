@@ -66,23 +66,32 @@ def to_rows(y: np.ndarray, size: int, scale: str, mv_range: tuple[float, float],
     return pad + (1.0 - unit) * (size - 1 - 2 * pad)
 
 
-def draw_spans(top: np.ndarray, bottom: np.ndarray, out: np.ndarray) -> None:
-    """Fill ``out`` (k, size, size) uint8 with vertical anti-aliased spans, one per column.
+def span_pixels(top: np.ndarray, bottom: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The pixels that vertical spans touch, one span per column, and how much of each.
 
     ``top`` and ``bottom`` (k, size) are each column's line extent in row coordinates (pixel
-    ``r`` covers ``[r - 0.5, r + 0.5]``). Only the pixels a span touches are computed, so the
-    cost grows with the ink, not with the image area.
+    ``r`` covers ``[r - 0.5, r + 0.5]``). Returns ``span`` (beat * size + column of each pixel),
+    ``row`` and ``cover`` (the share of the pixel the line covers, 0 to 1): only the pixels a
+    span touches, so the cost grows with the ink, not with the image area.
     """
-    k, size = top.shape
-    out.fill(255)
+    size = top.shape[1]
     r0 = np.clip(np.floor(top + 0.5), 0, size - 1).astype(np.int64).ravel()
     r1 = np.clip(np.ceil(bottom + 0.5) - 1, 0, size - 1).astype(np.int64).ravel()
     counts = np.maximum(r1 - r0 + 1, 0)
-    span = np.repeat(np.arange(k * size, dtype=np.int64), counts)  # beat * size + column
+    span = np.repeat(np.arange(top.size, dtype=np.int64), counts)  # beat * size + column
     first = np.cumsum(counts) - counts
     row = r0[span] + (np.arange(len(span), dtype=np.int64) - first[span])
     cover = np.minimum(row + 0.5, bottom.ravel()[span]) - np.maximum(row - 0.5, top.ravel()[span])
     np.clip(cover, 0.0, 1.0, out=cover)
+    return span, row, cover
+
+
+def draw_spans(top: np.ndarray, bottom: np.ndarray, out: np.ndarray) -> None:
+    """Fill ``out`` (k, size, size) uint8 with vertical anti-aliased spans, one per column
+    (:func:`span_pixels`): white where no line passes, darker the more of a pixel it covers."""
+    size = top.shape[1]
+    out.fill(255)
+    span, row, cover = span_pixels(top, bottom)
     beat, col = np.divmod(span, size)
     out.reshape(-1)[(beat * size + row) * size + col] = np.rint(255.0 * (1.0 - cover))
 
@@ -246,16 +255,7 @@ def render_traces(
         cols = [y[:, j : j + size * oversample : oversample] for j in range(oversample + 1)]
         top = np.minimum.reduce(cols) - half
         bottom = np.maximum.reduce(cols) + half
-        # draw_spans' pixels, as values of the image
-        r0 = np.clip(np.floor(top + 0.5), 0, size - 1).astype(np.int64).ravel()
-        r1 = np.clip(np.ceil(bottom + 0.5) - 1, 0, size - 1).astype(np.int64).ravel()
-        counts = np.maximum(r1 - r0 + 1, 0)
-        span = np.repeat(np.arange(len(s) * size, dtype=np.int64), counts)
-        first = np.cumsum(counts) - counts
-        row = r0[span] + (np.arange(len(span), dtype=np.int64) - first[span])
-        low, high = top.ravel()[span], bottom.ravel()[span]
-        cover = np.minimum(row + 0.5, high) - np.maximum(row - 0.5, low)
-        np.clip(cover, 0.0, 1.0, out=cover)
+        span, row, cover = span_pixels(top, bottom)  # draw_spans' pixels, as the image's values
         value = np.rint(255.0 * (1.0 - cover)).astype(np.uint8)
         # trace_from_image's sums: whole numbers, exact in any order
         ink = 255.0 - value.astype(np.float32)
