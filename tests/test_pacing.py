@@ -9,7 +9,7 @@ import pytest
 
 from ecgutils.data import load_record
 from ecgutils.deploy import pacing
-from ecgutils.deploy.predict import load_deployed_model, predict_strip
+from ecgutils.deploy.predict import PACED_ROW, load_deployed_model, predict_strip
 
 FS = 360.0
 
@@ -45,12 +45,22 @@ def test_features_see_a_spike_and_a_wide_qrs():
     np.testing.assert_allclose(pacing.pacing_features(x, FS, peaks, rows=[2, 5]), narrow[[2, 5]])
 
 
+def test_a_short_strip_is_not_judged(mitdb_ready):
+    strip = predict_strip(load_record("107", warn=False), 0, 15, load_deployed_model())
+    assert len(strip.beats) < pacing.GATE_MIN_BEATS
+    assert not strip.notes and not strip.beats["paced window"].any()
+
+
 def test_the_gate_says_a_window_only_when_half_its_beats_look_paced():
     prob = np.array([0.9, 0.9, 0.1, 0.1, 0.9, 0.1, 0.1, 0.1, 0.9, 0.9])
     window = np.array([0, 0, 0, 0, 1, 1, 1, 1, 2, 2])
+    big = np.repeat(window, pacing.GATE_MIN_BEATS)  # every window long enough to judge
     np.testing.assert_array_equal(
-        pacing.paced_windows(prob, window), [True] * 4 + [False] * 4 + [True] * 2
+        pacing.paced_windows(np.repeat(prob, pacing.GATE_MIN_BEATS), big),
+        np.repeat([True] * 4 + [False] * 4 + [True] * 2, pacing.GATE_MIN_BEATS),
     )
+    # too few beats to judge: no window is paced, however they look
+    assert not pacing.paced_windows(prob, window).any()
     assert pacing.paced_windows(np.zeros(0), np.zeros(0)).shape == (0,)
 
 
@@ -62,13 +72,20 @@ def test_a_paced_record_is_said_and_a_sinus_one_is_not(mitdb_ready):
     q = beats["class"] == "Q"
     assert q.mean() > 0.9 and set(beats.loc[q, "label"]) == {"Paced"}
     assert len(paced.notes) == 1 and "looks paced from 0:00:00" in paced.notes[0]
-    assert paced.summary.loc["Q", "beats"] == (beats["class"] == "Q").sum()
+    assert paced.summary.loc[PACED_ROW, "beats"] == q.sum()
+    assert paced.summary.loc[PACED_ROW, "label"] == "Paced" and paced.summary["beats"].sum() == len(
+        q
+    )
     assert json.loads(paced.to_json())["notes"] == paced.notes
     sinus = predict_strip(load_record("100"), 0, 300, model)
     assert not sinus.notes and not sinus.beats["paced window"].any()
     assert "Q" not in set(sinus.beats["class"])
     off = predict_strip(load_record("107", warn=False), 0, 300, model, pacing=False)
-    assert not off.notes and "paced window" not in off.beats
+    assert not off.notes and not off.beats["paced window"].any()
+    # a model with a paced class of its own answers for itself: no detector, no note
+    cnn8 = predict_strip(load_record("107", warn=False), 0, 300, load_deployed_model("cnn8"))
+    assert not cnn8.notes and PACED_ROW not in cnn8.summary.index
+    assert not cnn8.beats["paced window"].any() and "Q" not in set(cnn8.beats["class"])
 
 
 def test_the_shipped_detector_loads_and_a_missing_one_says_how_to_make_it(tmp_path):
@@ -94,8 +111,10 @@ def test_a_saved_detector_gives_the_same_probabilities(tmp_path):
 
 
 def test_the_note_names_the_span_and_the_counts():
-    r_s = np.array([10.0, 70.0, 3700.0, 3800.0])
-    note = pacing.pacing_note(np.array([1, 1, 0, 0], bool), np.array([1, 1, 1, 0], bool), r_s)
-    assert "from 0:00:10 to 1:01:40" in note and "2 of the 3 beats" in note
-    assert "the other 1 there" in note
+    r_s = np.array([10.0, 70.0, 3700.0, 3800.0, 7300.0])
+    note = pacing.pacing_note(
+        np.array([1, 1, 0, 0, 1], bool), np.array([1, 1, 1, 0, 1], bool), r_s
+    )  # two paced parts: the first three beats, and the last
+    assert "from 0:00:10 to 1:01:40, 2:01:40 to 2:01:40:" in note and "3 of the 4 beats" in note
+    assert "the other 1 beat there cannot" in note
     assert pacing.pacing_note(np.zeros(4, bool), np.zeros(4, bool), r_s) is None

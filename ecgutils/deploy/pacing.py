@@ -44,6 +44,8 @@ PACED_SYMBOLS = ("/", "f")
 PACING_DIR = Path(__file__).parents[1] / "resources" / "pacing"
 #: A window is paced when at least this share of its beats looks paced.
 GATE_SHARE = 0.5
+#: ... and it holds at least this many beats: a strip of a few seconds is too short to judge.
+GATE_MIN_BEATS = 30
 #: A beat looks paced above this probability.
 THRESHOLD = 0.5
 #: Where a pacing spike is looked for, s around R: it comes at the QRS onset.
@@ -144,14 +146,16 @@ class PacingDetector:
 
 
 def paced_windows(probability: np.ndarray, window: np.ndarray) -> np.ndarray:
-    """(n,) bool: the beats in a paced window, one where at least :data:`GATE_SHARE` of the beats
-    look paced (``probability`` above :data:`THRESHOLD`); ``window``: each beat's window number."""
+    """(n,) bool: the beats in a paced window, one of at least :data:`GATE_MIN_BEATS` beats of
+    which at least :data:`GATE_SHARE` look paced (``probability`` above :data:`THRESHOLD`);
+    ``window``: each beat's window number."""
     window = np.asarray(window, dtype=np.int64)
     if len(window) == 0:
         return np.zeros(0, dtype=bool)
     looks = np.asarray(probability) > THRESHOLD
-    share = np.bincount(window, looks) / np.maximum(np.bincount(window), 1)
-    return share[window] >= GATE_SHARE
+    beats = np.bincount(window)
+    share = np.bincount(window, looks) / np.maximum(beats, 1)
+    return (share >= GATE_SHARE)[window] & (beats >= GATE_MIN_BEATS)[window]
 
 
 def training_beats(records, window_s: float = WINDOW_S) -> tuple[np.ndarray, ...]:
@@ -211,15 +215,21 @@ def pacing_note(paced: np.ndarray, window_paced: np.ndarray, r_s: np.ndarray) ->
 
     ``paced``: beats reported as paced; ``window_paced``: beats in a paced window; ``r_s``: each
     beat's time, s."""
-    if not np.any(window_paced):
+    window_paced = np.asarray(window_paced, dtype=bool)
+    if not window_paced.any():
         return None
-    t = np.asarray(r_s)[window_paced]
-    span = f"{_clock(t.min())} to {_clock(t.max())}"
-    n_paced, n_in = int(np.sum(paced)), int(np.sum(window_paced))
+    t = np.asarray(r_s)
+    # each run of consecutive beats in paced windows, from its first beat to its last
+    edges = np.flatnonzero(np.diff(np.r_[0, window_paced.astype(np.int8), 0]))
+    runs = [f"{_clock(t[a])} to {_clock(t[b - 1])}" for a, b in zip(edges[::2], edges[1::2])]
+    spans = ", ".join(runs[:3]) + (f" and {len(runs) - 3} more parts" if len(runs) > 3 else "")
+    n_paced, n_in = int(np.sum(paced)), int(window_paced.sum())
+    others = n_in - n_paced
     return (
-        f"This recording looks paced from {span}: {n_paced:,} of the {n_in:,} beats there have a "
-        "paced shape and are reported as Q (Paced). The model never learnt paced rhythm: "
-        f"the classes of the other {n_in - n_paced:,} there are not to be trusted either."
+        f"This recording looks paced from {spans}: {n_paced:,} of the {n_in:,} beats there have a "
+        "paced shape and are reported as Q (Paced). The model never learnt paced rhythm, so the "
+        f"classes it gives the other {others:,} beat{'s' if others != 1 else ''} there cannot be "
+        "trusted either."
     )
 
 

@@ -83,6 +83,11 @@ from .windows import (  # noqa: F401  (re-exported)
     progress_bar,
 )
 
+#: The summary's row of the beats the pacing detector reports (class Q, label Paced).
+PACED_ROW = "Q (paced)"
+#: The class code of paced beats in the schemes that have one (the paper's 8 classes).
+PACED_CLASS = "/"
+
 #: R-peak detector of deployment: the course's Pan & Tompkins (:func:`ecgutils.detect.pan_tompkins`)
 #: chosen by ``python -m ecgutils bench records`` (every MIT-BIH record through the pipeline):
 #: it finds beats as well as gqrs and puts them on the R peak as MIT-BIH's annotations (gqrs marks
@@ -253,8 +258,10 @@ def predict_recording(
     and the card's *self-trained* figures on new patients instead of the plain ones.
     ``progress``: True for a progress bar (tqdm), or a function called with the share done.
     ``pacing``: look for paced windows with the shipped detector (True), another one, or not
-    (False): a paced window's paced-looking beats are reported as Q, Paced, and the answer's
-    :attr:`Prediction.notes` say so (:mod:`ecgutils.deploy.pacing`)."""
+    (False): a paced window's paced-looking beats are reported as Q, Paced (the summary's row
+    :data:`PACED_ROW`), and the answer's :attr:`Prediction.notes` say so
+    (:mod:`ecgutils.deploy.pacing`). A model with a paced class of its own (``cnn8``) is not
+    second-guessed."""
 
     model = model or load_deployed_model()
     if self_train and not has_self_training(model):
@@ -264,7 +271,9 @@ def predict_recording(
             "--self-train / self_train=True."
         )
     fs, clock = model.fs, StepTimes()
-    pacer = load_detector() if pacing is True else pacing or None
+    # a model with a paced class of its own (cnn8's "/") says paced beats itself
+    pacer = None if PACED_CLASS in model.classes else load_detector() if pacing is True else pacing
+    pacer = pacer or None
     win = Windows(rec.n_samples, rec.fs, fs, window_s)
     bar = progress_bar(progress, 2 * len(win), f"Reading {rec.source}")
     peaks = detect_in_windows(rec, win, detector or DEFAULT_DETECTOR, clock, bar)
@@ -309,14 +318,14 @@ def report_paced(pred: Prediction, table: pd.DataFrame, fs: float,
     if paced.any():
         beats.loc[paced, ["class", "label"]] = ["Q", "Paced"]
         beats.loc[paced, "probability"] = prob[paced].round(4)
+        # the summary: a row of its own for the paced beats (AAMI Q, but not the model's Q)
         summary = pred.summary
-        if "Q" not in summary.index:
-            summary.loc["Q"] = ["Paced", 0, 0.0]
-        counts = beats["class"].value_counts().reindex(summary.index, fill_value=0)
+        summary.loc[PACED_ROW] = ["Paced", 0, 0.0]
+        counts = beats.loc[~paced, "class"].value_counts().reindex(summary.index, fill_value=0)
+        counts[PACED_ROW] = int(paced.sum())
         summary["beats"] = counts.to_numpy()
         summary["share (%)"] = (100 * summary["beats"] / max(len(beats), 1)).round(2)
-        note = pacing_note(paced, in_paced, table["r"].to_numpy() / fs)
-        pred.notes.append(note)
+        pred.notes.append(pacing_note(paced, in_paced, table["r"].to_numpy() / fs))
     return pred
 
 
@@ -388,6 +397,7 @@ def prediction_from(
             "label": np.array([names[c] for c in classes], dtype=object)[k],
             "probability": probs[np.arange(len(k)), k].round(4),
             "edge": table["edge"].to_numpy(),
+            "paced window": np.zeros(len(table), dtype=bool),  # report_paced says which
         }
     )
     counts = beats["class"].value_counts().reindex(classes, fill_value=0)

@@ -132,14 +132,29 @@ def record(
         "note": note,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.exists() or path.stat().st_size == 0
+    if not new:
+        with open(path, "rb") as f:
+            header = f.readline().decode("utf-8").rstrip("\r\n")
+            f.seek(-1, os.SEEK_END)
+            ends_with_newline = f.read(1) == b"\n"
+        if header != ",".join(COLUMNS):
+            raise ValueError(
+                f"{path} does not start with the ledger's columns ({', '.join(COLUMNS)}): it was "
+                "written by another version or edited; append nothing until it is mended."
+            )
+        if not ends_with_newline:  # a hand edit dropped it: the row would join the last one
+            with open(path, "a", encoding="utf-8") as f:
+                f.write("\n")
     frame = pd.DataFrame([row], columns=list(COLUMNS))
-    frame.to_csv(path, mode="a", header=not path.exists() or path.stat().st_size == 0, index=False)
+    frame.to_csv(path, mode="a", header=new, index=False)
     return row
 
 
 def read_ledger(path: str | os.PathLike | None = None) -> pd.DataFrame:
-    """The ledger as a table (empty, with its columns, when there is none yet)."""
-    path = Path(path) if path is not None else LEDGER
+    """The ledger as a table (default: where :func:`record` writes, :func:`ledger_path`; empty,
+    with its columns, when there is none yet)."""
+    path = Path(path) if path is not None else ledger_path() or LEDGER
     if not path.exists():
         return pd.DataFrame(columns=list(COLUMNS))
     return pd.read_csv(path, dtype={"commit": str, "note": str}, keep_default_na=False,
@@ -197,6 +212,7 @@ def _same(a, b) -> bool:
 def ledger_text(path: str | os.PathLike | None = None) -> str:
     """``python -m ecgutils experiment ledger``: the rows fixed on DS1 first, then the others
     apart (never beside the published rows), and how often each recipe read DS2."""
+    path = Path(path) if path is not None else ledger_path() or LEDGER
     table = read_ledger(path)
     if table.empty:
         return "The DS2 ledger is empty."
@@ -207,7 +223,7 @@ def ledger_text(path: str | os.PathLike | None = None) -> str:
     reads = table.groupby("recipe").size()
     with pd.option_context("display.width", 200, "display.max_colwidth", 70):
         lines = [
-            f"DS2 ledger ({path or LEDGER}): {len(table)} scorings of DS2, {len(reads)} recipes, "
+            f"DS2 ledger ({path}): {len(table)} scorings of DS2, {len(reads)} recipes, "
             f"{int((reads > 1).sum())} read more than once.",
             "Every choice fixed on DS1 first (the rows to compare with the literature):",
             fixed[cols].to_string(index=False) if len(fixed) else "  none",

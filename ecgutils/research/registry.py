@@ -443,19 +443,19 @@ def backfill_ledger(profile: Profile | str | None = "standard") -> int:
             if ledger.has_row(recipe, figures, held):
                 continue
             p = stored.provenance
-            ledger.record(
+            n += ledger.record(
                 recipe, figures, command=p["command"], chosen_on_ds1=chosen,
                 parameters=p.get("parameters"), date=p.get("date"), commit=p.get("commit"),
                 note="written from the stored result",
-            )  # fmt: skip
-            n += 1
+            ) is not None  # fmt: skip
     for folder in (TREES_DIR, MODEL_DIR):  # the shipped models' cards (the README shows them)
         card = json.loads((folder / "card.json").read_text())
         for recipe, figures in ledger.card_rows(card):
             if not ledger.has_row(recipe, figures, held):
-                ledger.record(recipe, figures, command=card["command"], date=card.get("trained"),
-                              commit=card.get("commit"), note="written from the card")  # fmt: skip
-                n += 1
+                n += ledger.record(
+                    recipe, figures, command=card["command"], date=card.get("trained"),
+                    commit=card.get("commit"), note="written from the card",
+                ) is not None  # fmt: skip
     return n
 
 

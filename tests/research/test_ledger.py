@@ -96,3 +96,14 @@ def test_the_shipped_cards_new_patient_figures_have_their_ledger_rows():
             assert ledger.has_row(recipe, figures, held), (
                 f"{recipe} has no ledger row: `python -m ecgutils experiment ledger --backfill`"
             )
+
+
+def test_a_ledger_of_other_columns_is_refused_and_a_lost_newline_mended(own_ledger):
+    own_ledger.write_text("date,recipe\n2026-01-01,x\n")
+    with pytest.raises(ValueError, match="does not start with the ledger's columns"):
+        ledger.record("y", {}, command="c")
+    own_ledger.unlink()
+    ledger.record("a", {}, command="c")
+    own_ledger.write_text(own_ledger.read_text().rstrip("\n"))  # a hand edit
+    ledger.record("b", {}, command="c")
+    assert list(ledger.read_ledger()["recipe"]) == ["a", "b"]  # reads where record writes
