@@ -177,10 +177,12 @@ def result_rows(name: str, tables: Mapping[str, pd.DataFrame]) -> list[tuple[str
     return rows
 
 
-def record_result(name: str, tables: Mapping[str, pd.DataFrame], provenance: Mapping) -> int:
-    """:func:`record` every DS2 row of a stored experiment (when its profile covers DS2);
-    returns how many rows were written."""
-    if not covers_ds2(provenance["profile"]):
+def record_result(
+    name: str, tables: Mapping[str, pd.DataFrame], provenance: Mapping, profile: Profile
+) -> int:
+    """:func:`record` every DS2 row of an experiment's tables, computed on ``profile`` (when it
+    holds all of DS2); returns how many rows were written."""
+    if not covers_ds2(profile):
         return 0
     n = 0
     for label, figures, chosen in result_rows(name, tables):

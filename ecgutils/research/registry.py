@@ -426,7 +426,7 @@ def run(
     result = Result(name, tables, {**provenance, "stored": write})
     if write:
         save(result, out)
-    ledger.record_result(name, tables, provenance)  # every scoring of DS2, stored or not
+    ledger.record_result(name, tables, provenance, prof)  # every scoring of DS2, stored or not
     return result
 
 

@@ -107,3 +107,15 @@ def test_a_ledger_of_other_columns_is_refused_and_a_lost_newline_mended(own_ledg
     own_ledger.write_text(own_ledger.read_text().rstrip("\n"))  # a hand edit
     ledger.record("b", {}, command="c")
     assert list(ledger.read_ledger()["recipe"]) == ["a", "b"]  # reads where record writes
+
+
+def test_an_experiment_writes_its_ds2_rows_only_on_a_profile_that_holds_ds2(own_ledger):
+    from ecgutils.config import DS2, Profile
+
+    tables = {"table": registry.load("recipes", "standard").tables["table"]}
+    provenance = {"command": "python -m ecgutils experiment run recipes", "date": "2026-12-03"}
+    small = Profile(name="small", description="a part of DS2", records=DS2[:3], image_size=16)
+    whole = Profile(name="whole", description="all of DS2", records=DS2, image_size=16)
+    assert ledger.record_result("recipes", tables, provenance, small) == 0
+    assert ledger.record_result("recipes", tables, provenance, whole) == len(tables["table"])
+    assert list(ledger.read_ledger()["recipe"]) == [f"recipes: {r}" for r in tables["table"].index]
