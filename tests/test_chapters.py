@@ -3,7 +3,10 @@ copies keep every exercise and no solution."""
 
 from __future__ import annotations
 
+import ast
+import builtins
 import json
+import symtable
 import sys
 import textwrap
 from pathlib import Path
@@ -199,3 +202,62 @@ def test_each_module_names_the_chapters_that_write_its_code():
         named |= {n for a, b in re.findall(r"(?:chapters?|notebooks?) (\d\d)-(\d\d)", doc)
                   for n in (f"{k:02d}" for k in range(int(a), int(b) + 1))}  # fmt: skip
         assert numbers <= named, f"{module}'s docstring does not name chapter(s) {numbers - named}"
+
+
+def _code(source: str) -> str:
+    """A code cell without its IPython magics and shell lines (not Python)."""
+    return "\n".join(
+        "" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()
+    )
+
+
+def _bound_at_top(tree: ast.Module) -> set[str]:
+    """Names a cell binds at the notebook's top level: imports, definitions, assignments."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return names
+
+
+def _needed_globals(source: str) -> set[str]:
+    """Names the cell's functions (and its top level) read from the notebook's namespace."""
+    table = symtable.symtable(source, "<cell>", "exec")
+    needed: set[str] = set()
+
+    def walk(t):
+        for sym in t.get_symbols():
+            top = t.get_type() == "module"
+            if (
+                top and sym.is_referenced() and not sym.is_assigned() and not sym.is_imported()
+            ) or (not top and sym.is_global() and not sym.is_declared_global()):
+                needed.add(sym.get_name())
+        for child in t.get_children():
+            walk(child)
+
+    walk(table)
+    return needed
+
+
+def test_every_name_an_exported_cell_uses_is_defined_in_its_chapter():
+    """An exported cell runs in the chapter's namespace: every name its code reads must be
+    imported or defined there (the package module may import more than the chapter does; a
+    name only the package has breaks the chapter, and only the notebook run would tell)."""
+    missing = []
+    for path in chapters.notebooks():
+        cells = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+        sources = [_code("".join(c["source"])) for c in cells]
+        bound = set(dir(builtins)) | {"display", "get_ipython"}
+        for src in sources:
+            bound |= _bound_at_top(ast.parse(src))
+        for i, src in enumerate(sources):
+            if src.startswith("#| export"):
+                lacking = _needed_globals(src) - bound
+                missing += [f"{path.name}, code cell {i}: {name}" for name in sorted(lacking)]
+    assert not missing, "names exported cells use but their chapter never defines: " + "; ".join(
+        missing
+    )
