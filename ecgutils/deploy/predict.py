@@ -271,9 +271,10 @@ def predict_recording(
             "--self-train / self_train=True."
         )
     fs, clock = model.fs, StepTimes()
-    # a model with a paced class of its own (cnn8's "/") says paced beats itself
-    pacer = None if PACED_CLASS in model.classes else load_detector() if pacing is True else pacing
-    pacer = pacer or None
+    if pacing is False or PACED_CLASS in model.classes:  # cnn8's "/": it says paced beats itself
+        pacer = None
+    else:
+        pacer = load_detector() if pacing is True else pacing
     win = Windows(rec.n_samples, rec.fs, fs, window_s)
     bar = progress_bar(progress, 2 * len(win), f"Reading {rec.source}")
     peaks = detect_in_windows(rec, win, detector or DEFAULT_DETECTOR, clock, bar)
