@@ -12,6 +12,7 @@ import sys
 from ..config import get_profile, project_root
 from . import ledger, registry
 from .bench import (
+    INTERPATIENT_MODELS,
     bench_adaptive,
     bench_interpatient,
     bench_package,
@@ -66,10 +67,9 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             print(bench_train(args.profile or "standard", **overrides))
         else:
             recipe = args.model or "trees"
-            if recipe not in ("trees", "cnn", "selftrained", "joined"):
+            if recipe not in INTERPATIENT_MODELS:
                 raise ValueError(
-                    "bench interpatient --model: trees, cnn, selftrained or joined, "
-                    f"not {recipe!r}."
+                    f"bench interpatient --model: {', '.join(INTERPATIENT_MODELS)}, not {recipe!r}."
                 )
             print(bench_interpatient(args.profile or "standard", recipe, **overrides))
     elif args.what == "render":
@@ -176,7 +176,8 @@ def add_commands(sub) -> None:
         "--model",
         help="interpatient: the course's recipe (trees, default), the trees self-trained on each "
         "DS2 patient's unlabelled beats (selftrained), the trees with the P wave deciding S "
-        "beside them (joined) or the CNN recipe (cnn); "
+        "beside them (joined), the CNN recipe (cnn), or the CNN recipe adapted to each DS2 "
+        "record's unlabelled beats (cnn-batchnorm, cnn-selftrain); "
         "predict: a shipped model by name (trees, default; cnn8) or a model folder",
     )
     p.add_argument("--balance-power", type=float, help="train: class-weight exponent")

@@ -29,18 +29,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 
+import numpy as np
 import pandas as pd
 
 from .. import store
 from ..config import DS1, MITDB_FS, PACED_RECORDS, Profile, get_profile
-from ..dataset import dataset_params
+from ..dataset import build_dataset, dataset_params
 from ..deploy.predict import DEFAULT_DETECTOR, DEFAULT_MODEL, MODEL_DIR, MODELS, TREES_DIR
 from ..deploy.release import code_commit
 from ..detect import DETECTORS, evaluate_detectors, summarize_detectors
-from ..evaluate import confusion_frame, ec57_metrics, ec57_row, per_record_table
+from ..evaluate import (
+    confusion_frame,
+    ds1_only,
+    ec57_metrics,
+    ec57_row,
+    patient_kfold_splits,
+    per_record_table,
+)
 from ..selftraining import self_trained_trees
 from ..train import load_or_train
-from ..trees import load_or_train_trees
+from ..trees import ds1_fold_probabilities, load_or_train_trees
 from . import ledger
 from .adaptive import PATIENT_ADAPTIVE_LITERATURE, patient_adaptive_trees, recipe_comparison
 from .baselines import baseline_table
@@ -54,6 +62,7 @@ from .studies import (
     interpatient_ablation,
     protocol_comparison,
 )
+from .transfer import ADAPTATIONS, adapted_interpatient, ds1_fold_scores, with_f1
 
 #: Where the stored results live (shipped with the package, committed to the repository).
 RESULTS_DIR = Path(__file__).resolve().parents[1] / "resources" / "results"
@@ -264,6 +273,56 @@ def _feature_set_parameters(prof: Profile) -> dict:
     }  # fmt: skip
 
 
+#: The CNN adapted to each new patient (:mod:`ecgutils.research.transfer`): the rows' names.
+TRANSFER_ROWS = {
+    "none": "CNN recipe, as trained on DS1",
+    "batchnorm": "CNN recipe, batch norm on each patient's beats",
+    "selftrain": "CNN recipe, self-trained on each patient's beats",
+}
+#: Patient-grouped folds of DS1 that judge the adaptations (fewer DS1 records: no folds).
+TRANSFER_K = 4
+
+
+def _transfer(prof: Profile) -> dict[str, pd.DataFrame]:
+    """DS1 folds first, then DS2: the rule that picks the CNN for new patients was fixed before
+    either was scored (the best S F1 + V F1 on the DS1 folds)."""
+    folds = {}
+    trees_row = {}
+    if len(set(prof.records) & set(DS1)) >= TRANSFER_K:
+        scores = ds1_fold_scores(prof, k=TRANSFER_K, verbose=_EPOCH_LINES)
+        for a in ADAPTATIONS:
+            pred = scores["probabilities"][a].argmax(axis=1)
+            folds[a] = with_f1(ec57_row(ec57_metrics(scores["labels"], pred)))
+        # the course's trees on the same patient folds (its DS1 beats, in the same order)
+        trees = ds1_fold_probabilities(prof, k=TRANSFER_K, seed=prof.seed)
+        order = np.argsort(np.concatenate([t for _, t in _ds1_folds(prof)]))
+        if not np.array_equal(trees["labels"], scores["labels"][order]):
+            raise RuntimeError("The CNN's and the trees' DS1 folds scored different beats.")
+        pred = trees["probabilities"].argmax(axis=1)
+        trees_row = with_f1(ec57_row(ec57_metrics(trees["labels"], pred)))
+    chosen = max(folds, key=lambda a: folds[a]["S F1 (%)"] + folds[a]["V F1 (%)"], default=None)
+    rows = {}
+    for a in ADAPTATIONS:
+        ds2 = with_f1(ec57_row(adapted_interpatient(prof, a, verbose=_EPOCH_LINES)["ec57"]))
+        rows[TRANSFER_ROWS[a]] = {
+            "chosen on DS1 folds": "yes" if a == chosen else "no",
+            **{f"DS1 folds {k}": v for k, v in folds.get(a, dict.fromkeys(ds2, np.nan)).items()},
+            **{f"DS2 {k}": v for k, v in ds2.items()},
+        }
+    table = pd.DataFrame(rows).T
+    table.index.name = "model"
+    trees = pd.DataFrame({"trees (the course's recipe), same DS1 folds": trees_row}).T
+    trees.index.name = "model"
+    return {"table": table, "trees on the folds": trees.add_prefix("DS1 folds ")}
+
+
+def _ds1_folds(prof: Profile) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The patient folds of :func:`ds1_fold_scores` and :func:`ds1_fold_probabilities`."""
+    ds = build_dataset(prof, rule="fixed", scale="patient", progress=False)
+    labels = ds1_only(ds.beats, ds.labels("aami5"))
+    return patient_kfold_splits(ds.beats, labels, TRANSFER_K, prof.seed)
+
+
 def _baselines(prof: Profile) -> dict[str, pd.DataFrame]:
 
     table = baseline_table(prof)
@@ -325,6 +384,13 @@ _EXPERIMENTS = [
         "selftraining", "09",
         "The trees self-trained on each DS2 patient's unlabelled beats (no DS2 label read)",
         _selftraining, lambda p: {"confidence": 0.9, "local_weight": 10.0, "split": "DS1 -> DS2"},
+    ),
+    Experiment(
+        "transfer", "09",
+        "The CNN adapted to each new patient's unlabelled beats: DS1 patient folds, then DS2",
+        _transfer,
+        lambda p: {"k": TRANSFER_K, "adaptations": list(ADAPTATIONS), "recipe": dict(INTERPATIENT),
+                   "rule": "the best S F1 + V F1 on the DS1 folds, fixed before either was scored"},
     ),
     Experiment(
         "records", "10", "Every record through deployment: beats found, PVCs found and called V",
