@@ -675,6 +675,8 @@ def readme_table(name: str, profile: str = "standard", *, out=None) -> str:
         table = records_with_total(table)
     if name == "cross_validation":
         table = folds_in_percent(table)
+    if name == "transfer":
+        table = transfer_summary(result.tables)
     numeric = table.select_dtypes("number").columns
     shown = table.copy()
     shown[numeric] = shown[numeric].round(2)
@@ -686,6 +688,23 @@ def readme_table(name: str, profile: str = "standard", *, out=None) -> str:
         + "."
     )
     return markdown_table(shown) + "\n\n" + line
+
+
+#: The columns of the ``transfer`` experiment a reader compares (:func:`transfer_summary`).
+TRANSFER_COLUMNS = [
+    "chosen on DS1 folds", "DS1 folds S F1 (%)", "DS1 folds V F1 (%)", "DS2 accuracy (%)",
+    "DS2 S Se (%)", "DS2 S +P (%)", "DS2 V Se (%)", "DS2 V +P (%)", "DS2 F Se (%)", "DS2 S F1 (%)",
+    "DS2 V F1 (%)",
+]  # fmt: skip
+
+
+def transfer_summary(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """The ``transfer`` experiment in one readable table: each adaptation's S and V F1 on the DS1
+    folds, its DS2 figures, and the trees on the same folds (their DS2 figures are the
+    ``selftraining`` experiment's; not read again here)."""
+    table = tables["table"].reindex(columns=TRANSFER_COLUMNS)
+    trees = tables["trees on the folds"].reindex(columns=TRANSFER_COLUMNS)
+    return pd.concat([table, trees.assign(**{"chosen on DS1 folds": ""})])
 
 
 def folds_in_percent(table: pd.DataFrame) -> pd.DataFrame:
