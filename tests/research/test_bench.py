@@ -32,8 +32,10 @@ def test_bench_interpatient_reports_ec57_against_the_targets(tiny):
     text = bench_interpatient(tiny, "cnn", ensemble=1)
     assert text.startswith("Inter-patient DS1 -> DS2 (de Chazal 2004), profile tiny: compact")
     assert "test 2,271 beats (DS2" in text and "Overall accuracy:" in text
-    assert text.count("(target >= ") == 6 and "(target <= 30 min" in text
-    assert "F sensitivity: " in text
+    # issue 17's six targets, then issue 32's six CNN targets and the F1 against the trees
+    assert text.count("(target >= ") == 12 and "(target <= 30 min" in text
+    assert "F sensitivity: " in text and "Targets of the CNN on new patients" in text
+    assert "S F1: " in text and "vs the trees' " in text
     assert text.splitlines()[-1].startswith("This machine: ") and "(models.time_per_image)" in text
     assert INTERPATIENT_TARGETS == {  # issue 17: above every published DS1 -> DS2 row
         "V se": 0.95, "V ppv": 0.93, "S se": 0.80, "S ppv": 0.75, "F se": 0.50,
@@ -54,7 +56,7 @@ def test_bench_interpatient_trees_on_quick(mitdb_ready):
     selftrained = bench_interpatient("quick", "selftrained", n_models=1, max_iter=40)
     assert "Then self-trained per DS2 record on its own unlabelled beats" in selftrained
     assert selftrained.count("(target >= ") == 6
-    with pytest.raises(ValueError, match="'trees', 'cnn', 'selftrained' or 'joined'"):
+    with pytest.raises(ValueError, match="trees, cnn, selftrained, joined, cnn-batchnorm"):
         bench_interpatient("quick", "svm")
     with pytest.raises(ValueError, match="takes no overrides"):
         bench_interpatient("quick", "joined", n_models=1)
