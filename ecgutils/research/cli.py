@@ -177,7 +177,8 @@ def add_commands(sub) -> None:
         help="interpatient: the course's recipe (trees, default), the trees self-trained on each "
         "DS2 patient's unlabelled beats (selftrained), the trees with the P wave deciding S "
         "beside them (joined), the CNN recipe (cnn), or the CNN recipe adapted to each DS2 "
-        "record's unlabelled beats (cnn-batchnorm, cnn-selftrain); "
+        "record's unlabelled beats (cnn-batchnorm, cnn-selftrain, cnn-head: only its head "
+        "learns, in milliseconds); "
         "predict: a shipped model by name (trees, default; cnn8) or a model folder",
     )
     p.add_argument("--balance-power", type=float, help="train: class-weight exponent")

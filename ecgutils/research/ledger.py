@@ -211,6 +211,42 @@ def _same(a, b) -> bool:
     return abs(float(a) - float(b)) < 0.006
 
 
+def f1(se: float, ppv: float) -> float:
+    """The harmonic mean of a sensitivity and a positive predictivity (0 when both are 0), in the
+    unit they are given in (fractions or %): what the course compares models on, per class."""
+    return 0.0 if se + ppv == 0 else 2 * se * ppv / (se + ppv)
+
+
+#: The ledger's rows of the course's trees, as trained and self-trained, their card and their
+#: reading through deployment (recipe prefixes): what a CNN for new patients must beat.
+TREES_RECIPES = (
+    "recipes: trees",
+    "selftraining: trees",
+    "card of gradient-boosted trees",
+    "deployment: the trees",
+)
+
+
+def trees_to_beat(table: pd.DataFrame | None = None) -> dict[str, tuple[float, str]]:
+    """The best S F1 and V F1 (%) any of the trees' DS2 rows fixed on DS1 reached
+    (:data:`TREES_RECIPES`), each with its recipe: ``{"S": (f1, recipe), "V": (f1, recipe)}``.
+
+    The CNN replaces the trees for new patients only if its own row, chosen on DS1, beats both
+    (issue 32): the trees as trained, self-trained and as deployment reads a record all count.
+    """
+    table = read_ledger(LEDGER) if table is None else table
+    fixed = table[(table["chosen on DS1"] == "yes")
+                  & table["recipe"].str.startswith(TREES_RECIPES)]  # fmt: skip
+    best = {}
+    for c in "SV":
+        scores = [f1(r[f"{c} Se"], r[f"{c} +P"]) for _, r in fixed.iterrows()]
+        if not scores:
+            raise ValueError("The DS2 ledger holds no row of the trees fixed on DS1.")
+        i = max(range(len(scores)), key=scores.__getitem__)
+        best[c] = (scores[i], str(fixed["recipe"].iloc[i]))
+    return best
+
+
 def ledger_text(path: str | os.PathLike | None = None) -> str:
     """``python -m ecgutils experiment ledger``: the rows fixed on DS1 first, then the others
     apart (never beside the published rows), and how often each recipe read DS2."""

@@ -119,3 +119,26 @@ def test_an_experiment_writes_its_ds2_rows_only_on_a_profile_that_holds_ds2(own_
     assert ledger.record_result("recipes", tables, provenance, small) == 0
     assert ledger.record_result("recipes", tables, provenance, whole) == len(tables["table"])
     assert list(ledger.read_ledger()["recipe"]) == [f"recipes: {r}" for r in tables["table"].index]
+
+
+def test_the_trees_to_beat_are_their_best_rows_fixed_on_ds1():
+    def row(recipe, chosen, s, v):
+        return {"recipe": recipe, "chosen on DS1": chosen, "S Se": s[0], "S +P": s[1],
+                "V Se": v[0], "V +P": v[1]}  # fmt: skip
+
+    table = pd.DataFrame([
+        row("recipes: trees", "yes", (70, 70), (90, 90)),
+        row("selftraining: trees self-trained", "yes", (60, 100), (95, 95)),
+        row("feature_sets: + P wave", "yes", (99, 99), (99, 99)),  # not the trees' recipe
+        row("recipes: trees", "no: after DS2", (99, 99), (99, 99)),  # read after DS2
+        row("transfer: CNN recipe", "yes", (99, 99), (99, 99)),
+    ])  # fmt: skip
+    best = ledger.trees_to_beat(table)
+    assert best["S"] == (pytest.approx(75.0), "selftraining: trees self-trained")
+    assert best["V"] == (pytest.approx(95.0), "selftraining: trees self-trained")
+    assert ledger.f1(80, 60) == pytest.approx(2 * 80 * 60 / 140) and ledger.f1(0, 0) == 0
+    # the shipped ledger: the trees' self-trained rows set the bar (issue 32)
+    shipped = ledger.trees_to_beat()
+    assert shipped["S"][0] > 75 and shipped["V"][0] > 94
+    with pytest.raises(ValueError, match="no row of the trees"):
+        ledger.trees_to_beat(table.iloc[2:])

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from ecgutils.research import transfer
-from ecgutils.research.bench import CNN_TARGETS, f1
+from ecgutils.research.bench import CNN_TARGETS
+from ecgutils.research.ledger import f1
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +80,33 @@ def test_f1_columns_and_the_cnn_targets():
     assert CNN_TARGETS["S se"] >= 0.85 and CNN_TARGETS["S ppv"] >= 0.85
     assert CNN_TARGETS["V se"] >= 0.96 and CNN_TARGETS["V ppv"] >= 0.95
     assert CNN_TARGETS["F se"] >= 0.50 and CNN_TARGETS["accuracy"] >= 0.98
+
+
+def test_the_head_is_the_network_s_last_layers(network):
+    trunk, head = transfer.split_head(network)
+    x = _inputs(30, 4)
+    whole = np.asarray(network([x["image"], x["rr"]], training=False))
+    parts = np.asarray(head(trunk([x["image"], x["rr"]], training=False), training=False))
+    np.testing.assert_allclose(parts, whole, rtol=1e-5, atol=1e-6)
+    assert trunk.output.shape[-1] == head.input.shape[-1]
+
+
+def test_head_self_training_learns_only_the_head_and_restores_it(network):
+    before = [w.copy() for w in network.get_weights()]
+    x, train = _inputs(200, 5), _inputs(100, 6)
+    labels = np.arange(100) % 5
+    plain, _ = transfer.adapt_and_predict(network, x, "none")
+    trainer = transfer.HeadSelfTrainer(network, train, labels, settings={
+        "confidence": 0.0, "learning_rate": 1e-2, "epochs": 3})  # fmt: skip
+    p, taken = trainer(x)
+    assert taken == 200 and p.shape == (200, 5) and not np.allclose(p, plain, atol=1e-4)
+    again, _ = trainer(x)  # the same start for every record: the same answer
+    np.testing.assert_allclose(again, p, rtol=1e-4, atol=1e-5)
+    assert all(np.array_equal(a, b) for a, b in zip(before, network.get_weights()))
+    none, taken = transfer.adapt_and_predict(
+        network, x, "head", train_inputs=train, train_labels=labels, settings={"confidence": 1.01}
+    )
+    assert taken == 0
+    np.testing.assert_allclose(none, plain, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="train_inputs"):
+        transfer.adapt_and_predict(network, x, "head")
