@@ -64,6 +64,7 @@ ADAPTIVE = {"adaptive": "no: patient-adaptive protocol (labelled minutes of each
 DS2_TABLES = {
     "ablation": "", "recipes": "", "selftraining": "", "adaptive": "",
     "feature_sets": "DS2 ", "baselines": "DS2 ", "protocols": "", "transfer": "DS2 ",
+    "adversarial": "DS2 ",
 }  # fmt: skip
 #: The DS1 -> DS2 row of the ``protocols`` experiment.
 PROTOCOL_ROW = "DS1 -> DS2 (de Chazal)"

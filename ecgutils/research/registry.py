@@ -51,6 +51,7 @@ from ..train import load_or_train
 from ..trees import ds1_fold_probabilities, load_or_train_trees
 from . import ledger
 from .adaptive import PATIENT_ADAPTIVE_LITERATURE, patient_adaptive_trees, recipe_comparison
+from .adversarial import ADVERSARIAL
 from .baselines import baseline_table
 from .bench import records_table
 from .features import FEATURE_SETS, JOINED_SETS, feature_set_table
@@ -292,21 +293,29 @@ TRANSFER_ROWS = {
 TRANSFER_K = 4
 
 
-def _transfer(prof: Profile) -> dict[str, pd.DataFrame]:
+def _transfer(
+    prof: Profile, trainer: str = "plain", adaptations: tuple[str, ...] = ADAPTATIONS
+) -> dict[str, pd.DataFrame]:
     """DS1 folds first, then DS2: the rules that pick the head's settings and the CNN for new
-    patients were fixed before either was scored (the best S F1 + V F1 on the DS1 folds)."""
+    patients were fixed before either was scored (the best S F1 + V F1 on the DS1 folds).
+    ``trainer``: how the networks are trained (``transfer.TRAINERS``); ``adaptations``: which
+    are tried, ``"head"`` last."""
     folds = {}
     trees_row = {}
     grid = pd.DataFrame()
     head_settings: dict = {}
+    plain = tuple(a for a in adaptations if a != "head")
     if len(set(prof.records) & set(DS1)) >= TRANSFER_K:
-        scores = ds1_fold_scores(prof, k=TRANSFER_K, adaptations=ADAPTATIONS[:-1],
+        scores = ds1_fold_scores(prof, k=TRANSFER_K, adaptations=plain, trainer=trainer,
                                  verbose=_EPOCH_LINES)  # fmt: skip
-        grid = head_grid(prof, k=TRANSFER_K, verbose=_EPOCH_LINES)
-        head_settings = chosen_head_settings(grid)
-        head = ds1_fold_scores(prof, k=TRANSFER_K, adaptations=("head",), settings=head_settings)
-        probabilities = {**scores["probabilities"], **head["probabilities"]}
-        for a in ADAPTATIONS:
+        probabilities = dict(scores["probabilities"])
+        if "head" in adaptations:
+            grid = head_grid(prof, k=TRANSFER_K, trainer=trainer, verbose=_EPOCH_LINES)
+            head_settings = chosen_head_settings(grid)
+            probabilities |= ds1_fold_scores(
+                prof, k=TRANSFER_K, adaptations=("head",), settings=head_settings, trainer=trainer
+            )["probabilities"]
+        for a in adaptations:
             pred = probabilities[a].argmax(axis=1)
             folds[a] = with_f1(ec57_row(ec57_metrics(scores["labels"], pred)))
         # the course's trees on the same patient folds (its DS1 beats, in the same order)
@@ -318,11 +327,13 @@ def _transfer(prof: Profile) -> dict[str, pd.DataFrame]:
         trees_row = with_f1(ec57_row(ec57_metrics(trees["labels"], pred)))
     chosen = max(folds, key=lambda a: folds[a]["S F1 (%)"] + folds[a]["V F1 (%)"], default=None)
     rows = {}
-    for a in ADAPTATIONS:
+    names = TRANSFER_ROWS if trainer == "plain" else ADVERSARIAL_ROWS
+    for a in adaptations:
         settings = head_settings if a == "head" else None
-        ds2 = adapted_interpatient(prof, a, settings=settings, verbose=_EPOCH_LINES)["ec57"]
+        ds2 = adapted_interpatient(prof, a, settings=settings, trainer=trainer,
+                                   verbose=_EPOCH_LINES)["ec57"]  # fmt: skip
         ds2 = with_f1(ec57_row(ds2))
-        rows[TRANSFER_ROWS[a]] = {
+        rows[names[a]] = {
             "chosen on DS1 folds": "yes" if a == chosen else "no",
             **{f"DS1 folds {k}": v for k, v in folds.get(a, dict.fromkeys(ds2, np.nan)).items()},
             **{f"DS2 {k}": v for k, v in ds2.items()},
@@ -337,6 +348,13 @@ def _transfer(prof: Profile) -> dict[str, pd.DataFrame]:
             chosen=["yes" if dict(g) == head_settings else "no" for g in HEAD_GRID]
         )
     return out
+
+
+#: The CNN trained against a patient critic (:mod:`ecgutils.research.adversarial`): rows' names.
+ADVERSARIAL_ROWS = {
+    "none": "CNN recipe against a patient critic, as trained on DS1",
+    "head": "CNN recipe against a patient critic, its head self-trained on each patient's beats",
+}
 
 
 def _ds1_folds(prof: Profile) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -414,6 +432,15 @@ _EXPERIMENTS = [
         _transfer,
         lambda p: {"k": TRANSFER_K, "adaptations": list(ADAPTATIONS), "recipe": dict(INTERPATIENT),
                    "head grid": [dict(g) for g in HEAD_GRID],
+                   "rule": "the best S F1 + V F1 on the DS1 folds, fixed before either was scored"},
+    ),
+    Experiment(
+        "adversarial", "09",
+        "The CNN trained against a patient critic (domain-adversarial), as trained and with its "
+        "head self-trained: DS1 patient folds, then DS2",
+        lambda p: _transfer(p, "adversarial", ("none", "head")),
+        lambda p: {"k": TRANSFER_K, "adaptations": ["none", "head"], "recipe": dict(INTERPATIENT),
+                   "critic": dict(ADVERSARIAL), "head grid": [dict(g) for g in HEAD_GRID],
                    "rule": "the best S F1 + V F1 on the DS1 folds, fixed before either was scored"},
     ),
     Experiment(
@@ -699,7 +726,7 @@ def readme_table(name: str, profile: str = "standard", *, out=None) -> str:
         table = records_with_total(table)
     if name == "cross_validation":
         table = folds_in_percent(table)
-    if name == "transfer":
+    if name in ("transfer", "adversarial"):
         table = transfer_summary(result.tables)
     numeric = table.select_dtypes("number").columns
     shown = table.copy()

@@ -57,10 +57,19 @@ from ..train import (
     recalibrate_batchnorm,
     train_model,
 )
+from .adversarial import ADVERSARIAL, load_or_train_adversarial, train_adversarial
+from .heads import members, split_head
 from .ledger import f1
 from .studies import INTERPATIENT
 
 ADAPTATIONS = ("none", "batchnorm", "selftrain", "head")
+#: How a network is trained: the recipe as it is (:func:`ecgutils.train.train_model`), or against a
+#: patient critic (:func:`ecgutils.research.adversarial.train_adversarial`); with the module whose
+#: code keys the stored networks.
+TRAINERS = {
+    "plain": (train_model, "ecgutils.train"),
+    "adversarial": (train_adversarial, "ecgutils.research.adversarial"),
+}
 #: The adaptations that learn from the record's confident beats (:data:`SELF_TRAINING`).
 SELF_TRAINED = ("selftrain", "head")
 #: Self-training's settings, fixed before any fold was scored (the trees' confidence, chapter 09).
@@ -90,29 +99,6 @@ def balanced_sample(labels: np.ndarray, rows: np.ndarray, per_class: int, seed: 
     return np.sort(np.concatenate(picked)) if picked else np.zeros(0, np.int64)
 
 
-def split_head(member) -> tuple:
-    """(trunk, head) of one network: ``trunk`` maps its inputs to the input of its second-to-last
-    dense layer (the compact CNN's pooled image features beside its RR features), ``head`` maps
-    that to the class probabilities with the network's own layers (shared, not copied)."""
-    keras = import_keras()
-    dense = [m for m in member.layers if isinstance(m, keras.layers.Dense)]
-    if len(dense) < 2:
-        raise ValueError(f"{member.name} has fewer than two dense layers: no head to fine-tune.")
-    first = member.layers.index(dense[-2])
-    trunk = keras.Model(member.inputs, dense[-2].input, name=f"{member.name}_trunk")
-    x = inp = keras.Input(tuple(dense[-2].input.shape[1:]))
-    for layer in member.layers[first:]:
-        x = layer(x)
-    return trunk, keras.Model(inp, x, name=f"{member.name}_head")
-
-
-def _members(model) -> list:
-    """The networks an ensemble averages (:func:`ecgutils.train.train_model`), or ``[model]``."""
-    keras = import_keras()
-    inner = [m for m in model.layers if isinstance(m, keras.Model)]
-    return inner or [model]
-
-
 class HeadSelfTrainer:
     """Self-training of each network's head only, on features computed once.
 
@@ -135,7 +121,7 @@ class HeadSelfTrainer:
         keras = import_keras()
         self.settings = {**SELF_TRAINING, **(settings or {})}
         self.seed = seed
-        self.parts = [split_head(m) for m in _members(model)]
+        self.parts = [split_head(m) for m in members(model)]
         self.train_features = [network_probabilities(t, train_inputs) for t, _ in self.parts]
         self.train_labels = np.asarray(train_labels, np.int64)
         for _, head in self.parts:
@@ -297,6 +283,7 @@ def fold_networks(
     profile: Profile | str | None = "standard",
     *,
     k: int = 4,
+    trainer: str = "plain",
     verbose: int = 0,
     **overrides,
 ) -> list[dict]:
@@ -306,9 +293,10 @@ def fold_networks(
     (:func:`ecgutils.evaluate.patient_kfold_splits`); each fold's network
     (:data:`ecgutils.research.studies.INTERPATIENT` with ``overrides``; ``ensemble`` 1 unless
     given) is trained on the other folds' records and early-stopped on a sixth of those records
-    held out whole. DS2 is never read. Each network is kept in the store, keyed by the training
-    code (:mod:`ecgutils.train`) and its records, not by this module: trying another adaptation
-    here never trains them again.
+    held out whole, by ``trainer`` (:data:`TRAINERS`). DS2 is never read. Each network is kept in
+    the store, keyed by the training code (:mod:`ecgutils.train`, or
+    :mod:`ecgutils.research.adversarial`) and its records, not by this module: trying another
+    adaptation here never trains them again.
 
     Returns
     -------
@@ -317,11 +305,16 @@ def fold_networks(
         ``meta`` (records, epochs, seconds), and ``key`` (the stored network's key).
     """
     keras = import_keras()
+    if trainer not in TRAINERS:
+        raise ValueError(f"trainer must be one of {', '.join(TRAINERS)}, got {trainer!r}.")
+    fit, module = TRAINERS[trainer]
     prof = get_profile(profile)
     cfg = _fold_config(prof, overrides)
     ds = build_dataset(prof, size=cfg.size, rule=cfg.rule, scale=cfg.scale, progress=verbose > 0)
     labels = ds1_only(ds.beats, ds.labels(cfg.scheme))
     records = ds.beats["record"].astype(str).to_numpy()
+    named = "" if trainer == "plain" else f"-{trainer}"
+    extra = {} if trainer == "plain" else {"trainer": trainer, "settings": ADVERSARIAL}
     out = []
     folds = patient_kfold_splits(ds.beats, labels, k, cfg.seed)
     for fold, (train_all, test) in enumerate(tqdm(folds, desc="DS1 patient folds", unit="fold")):
@@ -334,13 +327,13 @@ def fold_networks(
             "test records": sorted(set(records[test])),
         }  # fmt: skip
         spec = store.Spec(
-            kind="cv", label=f"transfer-{prof.name}-{k}fold-{fold + 1}-network",
-            params={"config": config_key(cfg), "k": k, **meta},
-            module="ecgutils.train", data=cache_key(ds.params),
+            kind="cv", label=f"transfer-{prof.name}-{k}fold-{fold + 1}-network{named}",
+            params={"config": config_key(cfg), "k": k, **meta, **extra},
+            module=module, data=cache_key(ds.params),
         )  # fmt: skip
 
         def build(folder: Path, train=train, val=val, meta=meta) -> None:
-            model, history, seconds = train_model(cfg, ds, train, val, verbose=verbose)
+            model, history, seconds = fit(cfg, ds, train, val, verbose=verbose)
             model.save(folder / "model.keras")
             done = {**meta, "epochs": len(history), "train seconds": round(seconds, 1)}
             (folder / "fold.json").write_text(json.dumps(done, indent=1))
@@ -360,15 +353,16 @@ def ds1_fold_scores(
     k: int = 4,
     adaptations: tuple[str, ...] = ADAPTATIONS,
     settings: dict | None = None,
+    trainer: str = "plain",
     verbose: int = 0,
     **overrides,
 ) -> dict:
     """Out-of-fold scores of the CNN recipe on DS1 alone, each adaptation side by side.
 
-    Each fold's network (:func:`fold_networks`) classifies its held-out records under every
-    adaptation; ``settings`` (:data:`SELF_TRAINING` keys) apply to ``"selftrain"`` and
-    ``"head"`` alike. DS2 is never read. Each fold's scores are kept in the store per
-    adaptation, so a stopped run resumes, and a new adaptation scores only itself.
+    Each fold's network (:func:`fold_networks`, trained by ``trainer``) classifies its held-out
+    records under every adaptation; ``settings`` (:data:`SELF_TRAINING` keys) apply to
+    ``"selftrain"`` and ``"head"`` alike. DS2 is never read. Each fold's scores are kept in the
+    store per adaptation, so a stopped run resumes, and a new adaptation scores only itself.
 
     Returns
     -------
@@ -385,11 +379,11 @@ def ds1_fold_scores(
     records = ds.beats["record"].astype(str).to_numpy()
     out = {a: [] for a in adaptations}
     rows_all, metas = [], []
-    for net in fold_networks(prof, k=k, verbose=verbose, **overrides):
+    for net in fold_networks(prof, k=k, trainer=trainer, verbose=verbose, **overrides):
         meta = dict(net["meta"])
         for a in adaptations:
             spec = store.Spec(
-                kind="cv", label=f"transfer-{prof.name}-{k}fold-{meta['fold']}-{a}",
+                kind="cv", label=f"transfer-{prof.name}-{k}fold-{meta['fold']}-{trainer}-{a}",
                 params={"network": net["key"], "adaptation": a,
                         "settings": s if a in SELF_TRAINED else {}},
                 module=__name__, data=cache_key(ds.params),
@@ -438,14 +432,16 @@ def settings_text(settings: dict) -> str:
 
 
 def head_grid(profile: Profile | str | None = "standard", *, k: int = 4,
-              grid: tuple[dict, ...] = HEAD_GRID, verbose: int = 0) -> pd.DataFrame:  # fmt: skip
+              grid: tuple[dict, ...] = HEAD_GRID, trainer: str = "plain",
+              verbose: int = 0) -> pd.DataFrame:  # fmt: skip
     """The head's self-training under each of ``grid``'s settings, on the DS1 folds only
-    (:func:`ds1_fold_scores`): one EC57 row (in %, with S and V F1) per setting, indexed by
-    :func:`settings_text`, and a column ``S F1 + V F1`` that :func:`chosen_head_settings` ranks."""
+    (:func:`ds1_fold_scores`, networks trained by ``trainer``): one EC57 row (in %, with S and
+    V F1) per setting, indexed by :func:`settings_text`, and a column ``S F1 + V F1`` that
+    :func:`chosen_head_settings` ranks."""
     rows = {}
     for settings in grid:
         scores = ds1_fold_scores(profile, k=k, adaptations=("head",), settings=settings,
-                                 verbose=verbose)  # fmt: skip
+                                 trainer=trainer, verbose=verbose)  # fmt: skip
         pred = scores["probabilities"]["head"].argmax(axis=1)
         rows[settings_text(settings)] = with_f1(ec57_row(ec57_metrics(scores["labels"], pred)))
     table = pd.DataFrame(rows).T
@@ -461,14 +457,17 @@ def chosen_head_settings(table: pd.DataFrame, grid: tuple[dict, ...] = HEAD_GRID
     return dict(grid[int(best)])
 
 
-def head_settings_for(profile: Profile | str | None = "standard", *, k: int = 4) -> dict:
-    """The head's self-training settings for ``profile``: the best of :data:`HEAD_GRID` on its
-    DS1 patient folds (:func:`head_grid`, :func:`chosen_head_settings`), or :data:`SELF_TRAINING`
-    as it is (``{}``) when the profile holds fewer than ``k`` DS1 records."""
+def head_settings_for(
+    profile: Profile | str | None = "standard", *, k: int = 4, trainer: str = "plain"
+) -> dict:
+    """The head's self-training settings for ``profile`` and ``trainer``: the best of
+    :data:`HEAD_GRID` on its DS1 patient folds (:func:`head_grid`,
+    :func:`chosen_head_settings`), or :data:`SELF_TRAINING` as it is (``{}``) when the profile
+    holds fewer than ``k`` DS1 records."""
     prof = get_profile(profile)
     if len(set(prof.records) & set(DS1)) < k:
         return {}
-    return chosen_head_settings(head_grid(prof, k=k))
+    return chosen_head_settings(head_grid(prof, k=k, trainer=trainer))
 
 
 def fold_table(scores: dict, extra: dict | None = None) -> pd.DataFrame:
@@ -493,12 +492,15 @@ def adapted_interpatient(
     adaptation: str = "batchnorm",
     *,
     settings: dict | None = None,
+    trainer: str = "plain",
     retrain: bool = False,
     verbose: int = 0,
     **overrides,
 ) -> dict:
-    """The CNN recipe trained on DS1 (:func:`ecgutils.train.load_or_train`), each DS2 record then
-    adapted on its own unlabelled beats (:func:`adapt_and_predict`) and scored (EC57).
+    """The CNN recipe trained on DS1 (:func:`ecgutils.train.load_or_train`, or
+    :func:`ecgutils.research.adversarial.load_or_train_adversarial` with
+    ``trainer="adversarial"``), each DS2 record then adapted on its own unlabelled beats
+    (:func:`adapt_and_predict`) and scored (EC57).
 
     Returns
     -------
@@ -508,11 +510,17 @@ def adapted_interpatient(
         each record took).
     """
     prof = get_profile(profile)
-    tm = load_or_train(prof, retrain=retrain, verbose=verbose, **{**INTERPATIENT, **overrides})
+    if trainer == "adversarial":
+        tm = load_or_train_adversarial(prof, retrain=retrain, verbose=verbose, **overrides)
+    elif trainer == "plain":
+        tm = load_or_train(prof, retrain=retrain, verbose=verbose, **{**INTERPATIENT, **overrides})
+    else:
+        raise ValueError(f"trainer must be one of {', '.join(TRAINERS)}, got {trainer!r}.")
     cfg, ds = tm.config, tm.dataset
     s = {**SELF_TRAINING, **(settings or {})}
+    named = "" if trainer == "plain" else f"-{trainer}"
     spec = store.Spec(
-        kind="cv", label=f"transfer-{prof.name}-ds2-{adaptation}",
+        kind="cv", label=f"transfer-{prof.name}-ds2{named}-{adaptation}",
         params={"model": tm.metadata["key"], "adaptation": adaptation, "settings": s},
         module=__name__, data=cache_key(ds.params),
     )  # fmt: skip

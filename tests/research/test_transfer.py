@@ -7,6 +7,7 @@ import pytest
 
 from ecgutils.research import transfer
 from ecgutils.research.bench import CNN_TARGETS
+from ecgutils.research.heads import split_head
 from ecgutils.research.ledger import f1
 
 
@@ -83,7 +84,7 @@ def test_f1_columns_and_the_cnn_targets():
 
 
 def test_the_head_is_the_network_s_last_layers(network):
-    trunk, head = transfer.split_head(network)
+    trunk, head = split_head(network)
     x = _inputs(30, 4)
     whole = np.asarray(network([x["image"], x["rr"]], training=False))
     parts = np.asarray(head(trunk([x["image"], x["rr"]], training=False), training=False))
