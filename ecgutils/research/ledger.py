@@ -174,7 +174,10 @@ def result_rows(name: str, tables: Mapping[str, pd.DataFrame]) -> list[tuple[str
         chosen = NOT_CHOSEN_ON_DS1.get((name, str(label)), "yes")
         if name in ADAPTIVE and i > 0:
             chosen = ADAPTIVE[name]
-        rows.append((str(label), figures_from_row(row, prefix), chosen))
+        figures = figures_from_row(row, prefix)
+        if all(v is None for v in figures.values()):  # a row DS2 was not read for
+            continue
+        rows.append((str(label), figures, chosen))
     return rows
 
 
