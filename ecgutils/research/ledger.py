@@ -272,6 +272,12 @@ def ledger_text(path: str | os.PathLike | None = None) -> str:
             "Built after DS2 was read, or another protocol (never beside the published rows):",
             after[[*cols, "chosen on DS1"]].to_string(index=False) if len(after) else "  none",
         ]
+    try:
+        best = trees_to_beat(table)
+    except ValueError:  # a ledger without the trees' rows
+        return "\n".join(lines)
+    lines.append("What a CNN for new patients must beat, the trees' best DS2 rows fixed on DS1:")
+    lines += [f"  {c} F1 {f1_:.2f}% ({recipe})" for c, (f1_, recipe) in best.items()]
     return "\n".join(lines)
 
 

@@ -140,5 +140,11 @@ def test_the_trees_to_beat_are_their_best_rows_fixed_on_ds1():
     # the shipped ledger: the trees' self-trained rows set the bar (issue 32)
     shipped = ledger.trees_to_beat()
     assert shipped["S"][0] > 75 and shipped["V"][0] > 94
+    text = ledger.ledger_text()  # `experiment ledger` prints the line, then each figure
+    line = text.index("What a CNN for new patients must beat")
+    assert (
+        f"S F1 {shipped['S'][0]:.2f}%" in text[line:]
+        and f"V F1 {shipped['V'][0]:.2f}%" in text[line:]
+    )
     with pytest.raises(ValueError, match="no row of the trees"):
         ledger.trees_to_beat(table.iloc[2:])
