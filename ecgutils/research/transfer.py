@@ -110,7 +110,10 @@ class HeadSelfTrainer:
         A class-balanced sample of the training beats (:func:`balanced_sample`) and their
         classes; their features are computed once here.
     settings : dict, optional
-        :data:`SELF_TRAINING` keys.
+        :data:`SELF_TRAINING` keys; ``local_weight`` (default 1) weighs each of the record's
+        beats, ``freeze_bn`` (default False) keeps the head's batch norm as trained (it marks
+        those layers, the network's own, not trainable: build the trainer on a model you no
+        longer train otherwise).
 
     Calling it with one record's inputs returns ``(probabilities, taken)`` as
     :func:`adapt_and_predict` does; the heads' weights are restored after every record.
@@ -125,6 +128,10 @@ class HeadSelfTrainer:
         self.train_features = [network_probabilities(t, train_inputs) for t, _ in self.parts]
         self.train_labels = np.asarray(train_labels, np.int64)
         for _, head in self.parts:
+            if self.settings.get("freeze_bn"):  # batch norm keeps the training patients' statistics
+                for layer in head.layers:
+                    if isinstance(layer, keras.layers.BatchNormalization):
+                        layer.trainable = False  # Keras then runs it in inference mode
             head.compile(
                 optimizer=keras.optimizers.Adam(self.settings["learning_rate"]),
                 loss="sparse_categorical_crossentropy",

@@ -111,3 +111,19 @@ def test_head_self_training_learns_only_the_head_and_restores_it(network):
     np.testing.assert_allclose(none, plain, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="train_inputs"):
         transfer.adapt_and_predict(network, x, "head")
+
+
+def test_a_frozen_batch_norm_is_all_that_keeps_a_head_that_learns_nothing_unchanged(network):
+    """With a step size of ~0 the head's weights stay put: what still moves its answer is batch
+    norm recomputing its statistics on the record's beats while it 'learns' (record 232's failure
+    on DS2); ``freeze_bn`` keeps them as trained."""
+    x, train = _inputs(200, 7, shift=2.0), _inputs(100, 8)
+    labels = np.arange(100) % 5
+    plain, _ = transfer.adapt_and_predict(network, x, "none")
+    common = {"confidence": 0.0, "learning_rate": 1e-12, "epochs": 2}
+    moved, _ = transfer.HeadSelfTrainer(network, train, labels, settings=common)(x)
+    kept, _ = transfer.HeadSelfTrainer(
+        network, train, labels, settings={**common, "freeze_bn": True}
+    )(x)
+    assert not np.allclose(moved, plain, atol=1e-4)
+    np.testing.assert_allclose(kept, plain, rtol=1e-4, atol=1e-5)
