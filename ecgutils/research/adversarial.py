@@ -169,8 +169,14 @@ def fit_adversarial(
         monitor="val_class_loss", mode="min", patience=cfg.patience, restore_best_weights=True
     )
     t0 = time.perf_counter()
-    fit = model.fit(train_data, validation_data=val_data, epochs=cfg.epochs, shuffle=False,
-                    callbacks=[Ramp(), stop], verbose=verbose)  # fmt: skip  (tf.data shuffles)
+    fit = model.fit(
+        train_data,
+        validation_data=val_data,
+        epochs=cfg.epochs,
+        shuffle=False,
+        callbacks=[Ramp(), stop],
+        verbose=verbose,
+    )  # fmt: skip  (tf.data shuffles)
     return network, pd.DataFrame(fit.history), time.perf_counter() - t0
 
 
