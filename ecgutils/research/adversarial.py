@@ -176,7 +176,7 @@ def fit_adversarial(
         shuffle=False,
         callbacks=[Ramp(), stop],
         verbose=verbose,
-    )  # fmt: skip  (tf.data shuffles)
+    )  # shuffle=False: tf.data shuffles every epoch itself
     return network, pd.DataFrame(fit.history), time.perf_counter() - t0
 
 
