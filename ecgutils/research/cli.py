@@ -178,7 +178,7 @@ def add_commands(sub) -> None:
         "DS2 patient's unlabelled beats (selftrained), the trees with the P wave deciding S "
         "beside them (joined), the CNN recipe (cnn), or the CNN recipe adapted to each DS2 "
         "record's unlabelled beats (cnn-batchnorm, cnn-selftrain, cnn-head: only its head "
-        "learns, in milliseconds); "
+        "learns, about 2 s a record a network); "
         "predict: a shipped model by name (trees, default; cnn8) or a model folder",
     )
     p.add_argument("--balance-power", type=float, help="train: class-weight exponent")

@@ -16,8 +16,8 @@ record's own *unlabelled* beats, as chapter 09's trees self-train:
 ``"head"``
     The same self-training, but only the network's head (its last two dense layers) learns; the
     convolutional trunk is frozen, so each beat's features are computed once and the head
-    is fine-tuned on them in milliseconds (:class:`HeadSelfTrainer`): fast enough for
-    deployment, where full self-training takes about 13 s a record a network.
+    is fine-tuned on them (:class:`HeadSelfTrainer`): about 2 s a record a network here, where
+    full self-training takes about 13 s (Keras' ``fit`` overhead dominates the head's 2 s).
 
 ``"none"`` is the network as trained. :func:`ds1_fold_scores` judges the three on DS1 alone
 (patient-grouped folds: each fold's network never saw the held-out patients, early-stopped on
